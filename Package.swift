@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Bulwark",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "bulwark", targets: ["bulwark"]),
+        .library(name: "BulwarkWire", targets: ["BulwarkWire"]),
+        .library(name: "BulwarkZone", targets: ["BulwarkZone"]),
+        .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
+        .target(name: "BulwarkWire"),
+        // Zones: zone-file reader, checker, in-memory zone, authoritative lookup. Pure and deterministic.
+        .target(name: "BulwarkZone", dependencies: ["BulwarkWire"]),
+        // Server: query pipeline, transports, configuration, reload.
+        .target(
+            name: "BulwarkServer",
+            dependencies: [
+                "BulwarkWire", "BulwarkZone",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .executableTarget(
+            name: "bulwark",
+            dependencies: [
+                "BulwarkWire", "BulwarkZone", "BulwarkServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire"]),
+        .testTarget(name: "BulwarkZoneTests", dependencies: ["BulwarkZone", "BulwarkWire"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "BulwarkServerTests",
+            dependencies: [
+                "BulwarkServer", "BulwarkZone", "BulwarkWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+    ]
+)

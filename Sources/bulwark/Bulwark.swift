@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Bulwark: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bulwark",
+        abstract: "Bulwark: an authoritative DNS server built to keep answering under attack.",
+        subcommands: []
+    )
+}

@@ -1,0 +1,8 @@
+import XCTest
+@testable import BulwarkZone
+
+final class ZoneModuleTests: XCTestCase {
+    func testModuleLinks() {
+        XCTAssertTrue(DNSName.root.isRoot)
+    }
+}
