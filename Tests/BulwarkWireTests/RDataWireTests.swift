@@ -73,6 +73,9 @@ final class RDataWireTests: XCTestCase {
         XCTAssertEqual(try parseRData(.rrsig, "A 5 3 86400 20030322173103 20030220173103 2642 example.com. AAAA").prefix(16),
                        hexBytes("0001 05 03 00015180 3e7c9dd7 3e5510d7")[...])
         XCTAssertEqual(try parseRData(.eui48, "00-00-5e-00-53-2a"), [0, 0, 0x5e, 0, 0x53, 0x2a])
+        // RFC 1876: 2^31 + thousandths of arc seconds; altitude in cm above -100000 m.
+        XCTAssertEqual(try parseRData(.loc, "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m"),
+                       hexBytes("00 00 16 13 8b3cf018 810cbce0 009895b8"))
     }
 
     func testRFC3597Generic() throws {
@@ -124,6 +127,10 @@ final class RDataWireTests: XCTestCase {
             (.nid, "10 0014:4fff:ff20"), (.l64, "10 00145:4fff:ff20:ee64"),
             (.hinfo, "\"x\""), (.naptr, "100 10 \"u\" \"E2U+sip\" \"!x!\""),
             (.svcb, "1"), (.sshfp, "1 1"),
+            (.loc, "91 N 71 W 0m"), (.loc, "42 60 N 71 W 0m"), (.loc, "42 1 60 N 71 W 0m"), (.loc, "42 N 181 W 0m"),
+            (.loc, "42 X 71 W 0m"), (.loc, "42 N 71 W"), (.loc, "42 N 71 W -100000.01m"), (.loc, "42 N 71 W 0m 1m 1m 1m 1m"),
+            (.loc, "42 1 1.0001 N 71 W 0m"), (.loc, "42 N 71 W 0m -1m"), (.loc, "42 1 2 3 N 71 W 0m"),
+            (.cert, "BOGUS 1 1 AAAA"),
         ]
         for (type, text) in cases {
             XCTAssertThrowsError(try parseRData(type, text), "\(type) '\(text)' should be rejected")
@@ -172,6 +179,8 @@ final class RDataWireTests: XCTestCase {
             (.svcb, [0, 1, 0, 0, 0, 0, 4, 0, 3, 0, 1, 0, 1, 0, 3, 2, 104, 50, 0, 3, 0, 2, 0, 53]),
             (.svcb, [0, 1, 0, 0xFF, 0xFF, 0, 0]),
             (.svcb, [0, 1]),
+            (.loc, [UInt8](repeating: 0, count: 15)), (.loc, [1] + [UInt8](repeating: 0, count: 15)),
+            (.loc, [0, 0xA0] + [UInt8](repeating: 0, count: 14)),
         ]
         for (type, rdata) in cases {
             XCTAssertThrowsError(try RDataWire.validate(type: type, rdata: rdata), "\(type) \(rdata) should be rejected")
