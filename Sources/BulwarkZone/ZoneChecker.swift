@@ -111,6 +111,7 @@ extension ZoneChecker {
         var nodeOfRecord: [Int] = []
         var issues: [(order: Int, issue: ZoneIssue)] = []
         var duplicates: [Int] = []
+        var seen = Set<RecordKey>()
         /// For each record, the next record at the same name (-1: none).
         var nextAtNode: [Int32] = []
         var lastAtNode: [Int32] = []
@@ -152,13 +153,13 @@ extension ZoneChecker {
             let origin = zone.origin
             nodeOfRecord.reserveCapacity(records.count)
             nodeIndex.reserveCapacity(records.count / 2)
+            seen.reserveCapacity(records.count)
             var previousWire: [UInt8]? = nil
             var previousNode = -1
             for (i, record) in records.enumerated() {
                 // Records at one name usually come together and share storage.
                 if let previousWire, previousNode >= 0, previousWire == record.owner.wire {
-                    nodeOfRecord.append(previousNode)
-                    update(previousNode, with: record, index: i)
+                    addRecord(i, record, at: previousNode)
                     continue
                 }
                 guard record.owner.isSubdomain(of: origin) else {
@@ -179,11 +180,27 @@ extension ZoneChecker {
                     nodes.append(Node(key: key, name: record.owner, first: i))
                     nodeIndex[key] = n
                 }
-                nodeOfRecord.append(n)
-                update(n, with: record, index: i)
                 previousWire = record.owner.wire
                 previousNode = n
+                addRecord(i, record, at: n)
             }
+        }
+
+        /// Files the record under its node, unless it repeats an earlier one: RFC 2181
+        /// §5 makes an RRset a set, so a duplicate is dropped (and then ignored here).
+        mutating func addRecord(_ i: Int, _ record: ResourceRecord, at n: Int) {
+            // Names in the data of these types compare without case (RFC 4034 §6.2).
+            let rdata = record.type.hasCompressibleNames || record.type == .dname
+                ? record.rdata.map(asciiLower) : record.rdata
+            if !seen.insert(RecordKey(node: n, type: record.type.rawValue, rdata: rdata)).inserted {
+                report(.warning, "duplicate record \(describe(i)) ignored", record: i)
+                duplicates.append(i)
+                nodeOfRecord.append(-1)
+                nextAtNode.append(-1)
+                return
+            }
+            nodeOfRecord.append(n)
+            update(n, with: record, index: i)
         }
 
         mutating func update(_ n: Int, with record: ResourceRecord, index: Int) {
@@ -227,7 +244,7 @@ extension ZoneChecker {
             for i in soaRecords {
                 if nodeOfRecord[i] >= 0 && nodeOfRecord[i] == apex {
                     apexSOAs += 1
-                    if apexSOAs == 2 && !isDuplicateOfEarlier(i, in: soaRecords) {
+                    if apexSOAs == 2 {
                         report(.error, "more than one SOA record at the apex (RFC 1035 §5.2)", record: i)
                     }
                 } else if nodeOfRecord[i] >= 0 {
@@ -241,10 +258,6 @@ extension ZoneChecker {
                 // RFC 1034 §4.2.1: the apex holds the zone's NS RRset.
                 report(.error, "no NS records at the zone apex \(zone.origin)", record: apex.map { nodes[$0].first })
             }
-        }
-
-        func isDuplicateOfEarlier(_ i: Int, in candidates: [Int]) -> Bool {
-            candidates.contains { $0 < i && zone.records[$0].rdata == zone.records[i].rdata }
         }
 
         // MARK: Per name
@@ -380,8 +393,6 @@ extension ZoneChecker {
         // MARK: RRsets and duplicates
 
         mutating func checkRRsets() {
-            var seen = Set<RecordKey>()
-            seen.reserveCapacity(zone.records.count)
             // First record of each RRset (node, type) for the TTL rule.
             var firstOfSet: [UInt64: Int] = [:]
             firstOfSet.reserveCapacity(zone.records.count)
@@ -389,14 +400,6 @@ extension ZoneChecker {
             for (i, record) in zone.records.enumerated() {
                 let n = nodeOfRecord[i]
                 guard n >= 0 else { continue }
-                // Names in the data of these types compare without case (RFC 4034 §6.2).
-                let rdata = record.type.hasCompressibleNames || record.type == .dname
-                    ? record.rdata.map(asciiLower) : record.rdata
-                if !seen.insert(RecordKey(node: n, type: record.type.rawValue, rdata: rdata)).inserted {
-                    report(.warning, "duplicate record \(describe(i)) ignored", record: i)
-                    duplicates.append(i)
-                    continue
-                }
                 // RRSIGs at one name cover different types and may differ (RFC 4034 §3).
                 guard record.type != .rrsig else { continue }
                 let setKey = UInt64(n) << 16 | UInt64(record.type.rawValue)

@@ -308,6 +308,10 @@ struct ZoneFileParser {
                 ttl = value
                 i += 1
             } else if rrClass == nil, let c = Mnemonics.rrClass(file.slice(t)) {
+                guard c == zone.rrClass else {
+                    report(.error, "class \(c) differs from the zone's class \(zone.rrClass)", file: file.name, line: line)
+                    return
+                }
                 rrClass = c
                 i += 1
             } else {
@@ -332,10 +336,6 @@ struct ZoneFileParser {
         }
         if type.isMetaType {
             report(.error, "type \(type) cannot appear in a zone", file: file.name, line: line)
-            return
-        }
-        if let rrClass, rrClass != zone.rrClass {
-            report(.error, "class \(rrClass) differs from the zone's class \(zone.rrClass)", file: file.name, line: line)
             return
         }
 
