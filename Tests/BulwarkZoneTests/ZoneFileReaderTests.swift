@@ -184,9 +184,9 @@ final class ZoneFileReaderTests: XCTestCase {
         a CLASS1 TYPE65280 \\# 3 010203
         b IN TYPE1 \\# 4 C0000201
         c IN A \\# 4 C0000202
-        d IN TYPE99 \\# 0
+        d IN TYPE65281 \\# 0
         """)
-        XCTAssertEqual(zone.records.map(\.type), [RRType(65280), .a, .a, RRType(99)])
+        XCTAssertEqual(zone.records.map(\.type), [RRType(65280), .a, .a, RRType(65281)])
         XCTAssertEqual(zone.records.map(\.rdata), [[1, 2, 3], [192, 0, 2, 1], [192, 0, 2, 2], []])
     }
 
