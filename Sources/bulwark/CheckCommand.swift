@@ -27,6 +27,9 @@ struct CheckCommand: ParsableCommand {
     @Flag(name: .long, help: "Do not follow $INCLUDE directives.")
     var noInclude = false
 
+    @Flag(name: .long, help: "Print how long reading and checking took (to stderr).")
+    var timing = false
+
     func run() throws {
         let originName: DNSName
         do {
@@ -38,6 +41,8 @@ struct CheckCommand: ParsableCommand {
         let zoneLabel = "zone \(Self.display(originName))/IN"
         let reader = ZoneFileReader(origin: originName, allowInclude: !noInclude)
         var zone: ParsedZone
+        let clock = ContinuousClock()
+        let start = clock.now
         do {
             zone = try reader.read(path: zoneFile)
         } catch {
@@ -46,7 +51,11 @@ struct CheckCommand: ParsableCommand {
             throw ExitCode(1)
         }
         for issue in zone.warnings { printError(Self.format(issue)) }
+        let read = clock.now
         let issues = ZoneChecker.checkRemovingDuplicates(&zone)
+        if timing {
+            printError("read \(zone.records.count) records in \(read - start), checked in \(clock.now - read)")
+        }
         for issue in issues { printError(Self.format(issue)) }
         if issues.contains(where: \.isError) {
             printError("\(zoneLabel): not loaded due to errors.")

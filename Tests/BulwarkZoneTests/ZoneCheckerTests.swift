@@ -158,6 +158,23 @@ final class ZoneCheckerTests: XCTestCase {
         XCTAssertEqual(zone.location(ofRecord: 5)?.line, 8)
     }
 
+    /// Names with many records switch to hashed duplicate detection; same results.
+    func testDuplicatesAndTTLsAtANameWithManyRecords() throws {
+        var body = ""
+        for k in 0..<100 { body += "big TXT \"t\(k)\"\n" }  // lines 5...104
+        body += "big TXT \"t7\"\n"                            // 105: duplicate
+        body += "big 60 TXT \"new\"\n"                         // 106: TTL differs
+        body += "big 60 TXT \"newer\"\n"                       // 107: reported once only
+        body += "BIG TXT \"t99\"\n"                            // 108: duplicate
+        var zone = try parse(head + body)
+        assertIssues(ZoneChecker.checkRemovingDuplicates(&zone), [
+            (.warning, 105, "duplicate record big.example.com. TXT"),
+            (.warning, 106, "TTLs differ within the RRset big.example.com. TXT"),
+            (.warning, 108, "duplicate record BIG.example.com. TXT"),
+        ])
+        XCTAssertEqual(zone.records.count, 3 + 102)
+    }
+
     func testRootZoneChecks() throws {
         guard let path = ZoneFileTestSupport.rootZonePath else { throw XCTSkip("root.zone not found") }
         var zone = try ZoneFileReader(origin: .root).read(path: path)
