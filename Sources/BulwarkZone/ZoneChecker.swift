@@ -211,6 +211,8 @@ extension ZoneChecker {
             let origin = zone.origin
             nodeOfRecord.reserveCapacity(records.count)
             nextAtNode.reserveCapacity(records.count)
+            nodeIndex.reserveCapacity(records.count / 2)
+            nodes.reserveCapacity(records.count / 2)
             var previousWire: [UInt8]? = nil
             var previousNode: Int32 = -1
             for i in records.indices {
