@@ -333,6 +333,32 @@ final class ZoneFileReaderTests: XCTestCase {
         }
     }
 
+    /// Hostile input: mutated zone text must give errors, never a crash.
+    func testMutatedInputNeverCrashes() throws {
+        let base = Array(try String(contentsOfFile: ZoneFileTestSupport.fixtures + "/example.com.zone", encoding: .utf8).utf8)
+        let alphabet = Array(" \t\n;()\"\\$@.#0123456789aZ*".utf8) + [0, 0xFF]
+        var rng = SplitMix64(seed: 1035)
+        let reader = ZoneFileReader(origin: n("example.com."), allowInclude: false)
+        for _ in 0..<3000 {
+            var bytes = base
+            for _ in 0..<(1 + Int(rng.next() % 6)) {
+                let at = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 3 {
+                case 0: bytes[at] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: at)
+                }
+            }
+            if let zone = try? reader.read(bytes: bytes, fileName: "fuzz") {
+                _ = ZoneChecker.check(zone)
+            }
+        }
+        for length in 0..<64 {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            _ = try? reader.read(bytes: bytes, fileName: "fuzz")
+        }
+    }
+
     // MARK: The real root zone
 
     func testRootZone() throws {
@@ -353,6 +379,19 @@ final class ZoneFileReaderTests: XCTestCase {
 }
 
 // MARK: Helpers shared with the checker tests
+
+/// A small deterministic generator for the mutation test.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
 
 enum ZoneFileTestSupport {
     static func name(_ text: String) -> DNSName {
