@@ -86,6 +86,15 @@ final class RDataRoundTripTests: XCTestCase {
         (.l64, "10 2001:db8:1:2", "10 2001:0db8:0001:0002"),
         (.lp, "10 l64-subnet1.example.com.", nil),
         (.mb, "madname.example.com.", nil),
+        (.loc, "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m", nil),
+        (.loc, "42 21 54 N 71 06 18 W -24m 30m", "42 21 54.000 N 71 6 18.000 W -24.00m 30m 10000m 10m"),
+        (.loc, "42 21 43.952 N 71 5 6.344 W -24m 1m 200m 10m", "42 21 43.952 N 71 5 6.344 W -24.00m 1m 200m 10m"),
+        (.loc, "32 7 19 S 116 2 25 E 10m", "32 7 19.000 S 116 2 25.000 E 10.00m 1m 10000m 10m"),
+        (.loc, "42 N 71 W 0", "42 0 0.000 N 71 0 0.000 W 0.00m 1m 10000m 10m"),
+        (.loc, "90 S 180 E 42849672.95m 90000000m 0.5m 1.23", "90 0 0.000 S 180 0 0.000 E 42849672.95m 90000000m 0.50m 1m"),
+        (.cert, "PGP 0 0 mQINBFit2jsBEADrbl5vjVxYeAE0g0IDYCBpHirv", nil),
+        (.cert, "1 12345 RSASHA256 AAAA", "PKIX 12345 8 AAAA"),
+        (.cert, "100 1 1 AAAA", nil),
     ]
 
     static let rootKSKText = "257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3 +/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kv ArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF 0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+e oZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfd RUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwN R1AkUTV74bU="

@@ -38,11 +38,15 @@ enum RDataField: Sendable, Hashable {
     case eui48, eui64
     /// RFC 6742 §2.1: 64 bits written as four colon-separated 16-bit hex groups.
     case ilnp64
+    /// A CERT type (RFC 4398 §2.1), written as its mnemonic.
+    case certType
+    /// The whole of LOC rdata (RFC 1876), which has its own presentation grammar.
+    case loc
 
     /// Fields that consume everything up to the end of the rdata.
     var isRest: Bool {
         switch self {
-        case .strings, .stringRest, .base64Rest, .hexRest, .typeBitmap, .svcParams: return true
+        case .strings, .stringRest, .base64Rest, .hexRest, .typeBitmap, .svcParams, .loc: return true
         default: return false
         }
     }
@@ -65,6 +69,8 @@ enum RDataSchema {
         t[RRType.rp.rawValue] = [.name, .name]                                     // RFC 1183 §2.2
         t[RRType.afsdb.rawValue] = [.u16, .name]                                   // RFC 1183 §1
         t[RRType.aaaa.rawValue] = [.ipv6]                                          // RFC 3596 §2.2
+        t[RRType.loc.rawValue] = [.loc]                                            // RFC 1876 §2
+        t[RRType.cert.rawValue] = [.certType, .u16, .algorithm, .base64Rest]       // RFC 4398 §2
         t[RRType.srv.rawValue] = [.u16, .u16, .u16, .name]                         // RFC 2782
         t[RRType.naptr.rawValue] = [.u16, .u16, .string, .string, .string, .name]  // RFC 3403 §4.1
         t[RRType.kx.rawValue] = [.u16, .name]                                      // RFC 2230 §3.1

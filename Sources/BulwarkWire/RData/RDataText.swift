@@ -196,6 +196,13 @@ public enum RDataText {
                 }
                 out.append(hi << 4 | lo)
             }
+        case .certType:
+            let f = try next("certificate type")
+            guard let v = CertType.parse(f.bytes) else { throw RDataError("bad certificate type '\(f.text)' in \(type)") }
+            u16(v)
+        case .loc:
+            try LOCData.parse(fields[index...], into: &out)
+            index = fields.count
         case .ilnp64:
             let f = try next("locator")
             let groups = f.bytes.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
@@ -257,6 +264,12 @@ public enum RDataText {
                 PresentationText.appendDecimal(u16(p), to: &out); p += 2
             case .rrType:
                 PresentationText.append(RRType(u16(p)).description, to: &out); p += 2
+            case .certType:
+                let v = u16(p)
+                if let m = CertType.mnemonics[v] { PresentationText.append(m, to: &out) } else { PresentationText.appendDecimal(v, to: &out) }
+                p += 2
+            case .loc:
+                LOCData.format(rdata[p..<n], into: &out); p = n
             case .u32, .period:
                 PresentationText.appendDecimal(u32(p), to: &out); p += 4
             case .time:

@@ -129,7 +129,7 @@ enum RDataScanner {
     static func skip(_ field: RDataField, type: RRType, reader: inout WireReader) throws(WireError) {
         switch field {
         case .u8, .algorithm: try reader.skip(1)
-        case .u16, .rrType: try reader.skip(2)
+        case .u16, .rrType, .certType: try reader.skip(2)
         case .u32, .period, .time: try reader.skip(4)
         case .ipv4: try fixed(4, "\(type) address must be 4 octets", &reader)
         case .ipv6: try fixed(16, "\(type) address must be 16 octets", &reader)
@@ -165,6 +165,8 @@ enum RDataScanner {
             try TypeBitmap.validate(&reader)
         case .svcParams:
             try SvcParams.validate(&reader)
+        case .loc:
+            try LOCData.validate(&reader)
         }
     }
 
