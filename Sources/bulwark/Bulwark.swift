@@ -5,6 +5,6 @@ struct Bulwark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulwark",
         abstract: "Bulwark: an authoritative DNS server built to keep answering under attack.",
-        subcommands: []
+        subcommands: [CheckCommand.self]
     )
 }
