@@ -119,9 +119,11 @@ final class EncoderTests: XCTestCase {
             XCTAssertEqual(d.rcode, p.rcode.rawValue, "\(name) \(type)")
             XCTAssertEqual(d.aa, p.authoritative, "\(name) \(type)")
             XCTAssertFalse(d.tc, "\(name) \(type)")
-            XCTAssertEqual(d.answer.map(line), p.answer.map(line), "\(name) \(type)")
-            XCTAssertEqual(d.authority.map(line), p.authority.map(line), "\(name) \(type)")
-            XCTAssertEqual(d.additional.map(line), p.additional.map(line), "\(name) \(type)")
+            // Owners compressed against the question take its case: compare without case.
+            func lower(_ l: [ResourceRecord]) -> [String] { l.map { line($0).lowercased() } }
+            XCTAssertEqual(lower(d.answer), lower(p.answer), "\(name) \(type)")
+            XCTAssertEqual(lower(d.authority), lower(p.authority), "\(name) \(type)")
+            XCTAssertEqual(lower(d.additional), lower(p.additional), "\(name) \(type)")
             XCTAssertEqual(d.questionName, try DNSName(name).wire, "question copied with its case")
             XCTAssertNotNil(d.opt)
         }
