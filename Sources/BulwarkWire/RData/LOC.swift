@@ -11,6 +11,11 @@ enum LOCData {
         for k in 1...3 where m[o + k] >> 4 > 9 || m[o + k] & 0x0F > 9 {
             throw .badRData("bad LOC size or precision")
         }
+        func u32(_ at: Int) -> Int64 {
+            Int64(m[o + at]) << 24 | Int64(m[o + at + 1]) << 16 | Int64(m[o + at + 2]) << 8 | Int64(m[o + at + 3])
+        }
+        guard abs(u32(4) - equator) <= 90 * 3_600_000 else { throw .badRData("LOC latitude out of range") }
+        guard abs(u32(8) - equator) <= 180 * 3_600_000 else { throw .badRData("LOC longitude out of range") }
         try reader.skip(16)
     }
 
