@@ -275,7 +275,8 @@ public enum RDataText {
                 if let m = CertType.mnemonics[v] { PresentationText.append(m, to: &out) } else { PresentationText.appendDecimal(v, to: &out) }
                 p += 2
             case .loc:
-                LOCData.format(rdata[p..<n], into: &out); p = n
+                guard LOCData.format(rdata[p..<n], into: &out) else { return nil }
+                p = n
             case .ipseckey:
                 IPSECKEYData.format(rdata[p..<n], into: &out); p = n
             case .apl:
