@@ -115,7 +115,8 @@ final class RDataWireTests: XCTestCase {
             (.txt, ""),
             (.dnskey, "257 3 8 AwE"), (.dnskey, "257 3 8 A@=="), (.dnskey, "257 3 8"), (.dnskey, "257 3 BOGUS AwEAAQ=="),
             (.dnskey, "65536 3 8 AwEAAQ=="), (.dnskey, "257 3 8 AwEA=AQ=="),
-            (.ds, "1 8 2 ABC"), (.ds, "1 8 2 XYZW"), (.ds, "1 8 2"),
+            (.ds, "1 8 2 ABC"), (.ds, "1 8 2 XYZW"), (.ds, "1 8 2"), (.ds, "1 8 2 0A0B"), (.ds, "1 8 1 0A0B"),
+            (.cds, "1 8 4 0A0B"), (.zonemd, "1 1 1 0A0B0C0D0E0F0A0B0C0D0E0F"),
             (.mx, "10"), (.mx, "10 a b"), (.mx, "65536 a."), (.mx, "-1 a."), (.mx, "x a."),
             (.ns, "a..b."), (.ns, String(repeating: "a", count: 64) + "."),
             (.soa, "ns. h. 1 2 3 4 1x"), (.soa, "ns. h. 1 2 3 4"),
@@ -143,6 +144,9 @@ final class RDataWireTests: XCTestCase {
             XCTAssertThrowsError(try parseRData(type, text), "\(type) '\(text)' should be rejected")
         }
         XCTAssertEqual(parseError(.a, "1.2.3"), "bad IPv4 address '1.2.3'")
+        XCTAssertEqual(parseError(.ds, "1 8 2 0A0B"), "DS digest type 2 needs 32 octets, not 2")
+        XCTAssertNoThrow(try parseRData(.ds, "1 8 99 0A0B"))
+        XCTAssertNoThrow(try parseRData(.zonemd, "1 1 240 0A0B"))
         XCTAssertEqual(parseError(.txt, "\"" + String(repeating: "x", count: 256) + "\""), "TXT string longer than 255 octets")
         XCTAssertEqual(try parseRData(.txt, "\"" + String(repeating: "x", count: 255) + "\"").count, 256)
         XCTAssertEqual(try parseRData(.txt, String(repeating: "\\120", count: 255)).count, 256)

@@ -112,6 +112,7 @@ enum RDataScanner {
     static func scan(
         _ fields: [RDataField], type: RRType, reader: inout WireReader, pointers: Bool, rebuild: inout [UInt8]?
     ) throws(WireError) {
+        let base = reader.offset
         for field in fields {
             let start = reader.offset
             if field == .name {
@@ -123,6 +124,9 @@ enum RDataScanner {
             if rebuild != nil { rebuild!.append(contentsOf: reader.message[start..<reader.offset]) }
         }
         guard reader.offset == reader.limit else { throw .trailingData }
+        if type == .ds || type == .cds || type == .zonemd {
+            try RDataSchema.checkDigests(type: type, reader.message, start: base, end: reader.limit)
+        }
     }
 
     /// Moves past one non-name field, checking its structure.
