@@ -82,6 +82,21 @@ public enum RDataWire {
         }
     }
 
+    /// The rdata in DNSSEC canonical form (RFC 4034 §6.2 item 3, as amended by RFC 6840 §5.1):
+    /// names embedded in the rdata of NS, MD, MF, CNAME, SOA, MB, MG, MR, PTR, MINFO, MX, RP,
+    /// AFSDB, NAPTR, KX, SRV, DNAME and RRSIG lower-cased; other types (NSEC among them) unchanged.
+    public static func canonicalForm(type: RRType, rdata: [UInt8]) -> [UInt8] {
+        switch type.rawValue {
+        case 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15, 17, 18, 35, 36, 33, 39, 46: break
+        default: return rdata
+        }
+        var out = rdata
+        for name in embeddedNames(type: type, rdata: rdata) {
+            for i in name.offset..<(name.offset + name.length) { out[i] = asciiLower(out[i]) }
+        }
+        return out
+    }
+
     /// The target name of NS, CNAME, DNAME, PTR, MX and SRV records (the host or alias the
     /// record points at); nil for other types or malformed rdata.
     public static func targetName(type: RRType, rdata: [UInt8]) -> DNSName? {
