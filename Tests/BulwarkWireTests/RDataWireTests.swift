@@ -73,6 +73,8 @@ final class RDataWireTests: XCTestCase {
         XCTAssertEqual(try parseRData(.rrsig, "A 5 3 86400 20030322173103 20030220173103 2642 example.com. AAAA").prefix(16),
                        hexBytes("0001 05 03 00015180 3e7c9dd7 3e5510d7")[...])
         XCTAssertEqual(try parseRData(.eui48, "00-00-5e-00-53-2a"), [0, 0, 0x5e, 0, 0x53, 0x2a])
+        XCTAssertEqual(try parseRData(.apl, "1:192.168.32.0/21 !1:192.168.38.0/28"), hexBytes("0001 15 03 c0a820 0001 1c 83 c0a826"))
+        XCTAssertEqual(try parseRData(.ipseckey, "10 1 2 192.0.2.38 AQID"), [10, 1, 2, 192, 0, 2, 38, 1, 2, 3])
         // RFC 1876: 2^31 + thousandths of arc seconds; altitude in cm above -100000 m.
         XCTAssertEqual(try parseRData(.loc, "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m"),
                        hexBytes("00 00 16 13 8b3cf018 810cbce0 009895b8"))
@@ -85,6 +87,8 @@ final class RDataWireTests: XCTestCase {
         XCTAssertEqual(RDataText.format(type: RRType(65280), rdata: [10, 0, 0, 1]), "\\# 4 0A000001")
         XCTAssertEqual(RDataText.format(type: RRType(65280), rdata: []), "\\# 0")
         XCTAssertEqual(RDataText.format(type: .loc, rdata: [1, 2]), "\\# 2 0102")
+        XCTAssertEqual(RDataText.format(type: .apl, rdata: [0, 3, 8, 1, 10]), "\\# 5 000308010A")
+        XCTAssertEqual(RDataText.format(type: .null, rdata: [1, 2]), "\\# 2 0102")
         // Known type written generically is validated as that type (RFC 3597 §5).
         XCTAssertThrowsError(try parseRData(.a, "\\# 3 0a0000"))
         XCTAssertThrowsError(try parseRData(.mx, "\\# 3 000a01"))
@@ -111,7 +115,8 @@ final class RDataWireTests: XCTestCase {
             (.txt, ""),
             (.dnskey, "257 3 8 AwE"), (.dnskey, "257 3 8 A@=="), (.dnskey, "257 3 8"), (.dnskey, "257 3 BOGUS AwEAAQ=="),
             (.dnskey, "65536 3 8 AwEAAQ=="), (.dnskey, "257 3 8 AwEA=AQ=="),
-            (.ds, "1 8 2 ABC"), (.ds, "1 8 2 XYZW"), (.ds, "1 8 2"),
+            (.ds, "1 8 2 ABC"), (.ds, "1 8 2 XYZW"), (.ds, "1 8 2"), (.ds, "1 8 2 0A0B"), (.ds, "1 8 1 0A0B"),
+            (.cds, "1 8 4 0A0B"), (.zonemd, "1 1 1 0A0B0C0D0E0F0A0B0C0D0E0F"),
             (.mx, "10"), (.mx, "10 a b"), (.mx, "65536 a."), (.mx, "-1 a."), (.mx, "x a."),
             (.ns, "a..b."), (.ns, String(repeating: "a", count: 64) + "."),
             (.soa, "ns. h. 1 2 3 4 1x"), (.soa, "ns. h. 1 2 3 4"),
@@ -131,11 +136,17 @@ final class RDataWireTests: XCTestCase {
             (.loc, "42 X 71 W 0m"), (.loc, "42 N 71 W"), (.loc, "42 N 71 W -100000.01m"), (.loc, "42 N 71 W 0m 1m 1m 1m 1m"),
             (.loc, "42 1 1.0001 N 71 W 0m"), (.loc, "42 N 71 W 0m -1m"), (.loc, "42 1 2 3 N 71 W 0m"),
             (.cert, "BOGUS 1 1 AAAA"),
+            (.ipseckey, "10 4 2 . AAAA"), (.ipseckey, "10 1 2 . AAAA"), (.ipseckey, "10 0 2 1.2.3.4"), (.ipseckey, "10 1 2"),
+            (.ipseckey, "10 2 2 ::1 AAA"), (.apl, "1:192.168.32.0/33"), (.apl, "3:1.2.3.4/8"), (.apl, "1:1.2.3.4"),
+            (.apl, "2:1.2.3.4/8"), (.apl, "1:1.2.3/8"),
         ]
         for (type, text) in cases {
             XCTAssertThrowsError(try parseRData(type, text), "\(type) '\(text)' should be rejected")
         }
         XCTAssertEqual(parseError(.a, "1.2.3"), "bad IPv4 address '1.2.3'")
+        XCTAssertEqual(parseError(.ds, "1 8 2 0A0B"), "DS digest type 2 needs 32 octets, not 2")
+        XCTAssertNoThrow(try parseRData(.ds, "1 8 99 0A0B"))
+        XCTAssertNoThrow(try parseRData(.zonemd, "1 1 240 0A0B"))
         XCTAssertEqual(parseError(.txt, "\"" + String(repeating: "x", count: 256) + "\""), "TXT string longer than 255 octets")
         XCTAssertEqual(try parseRData(.txt, "\"" + String(repeating: "x", count: 255) + "\"").count, 256)
         XCTAssertEqual(try parseRData(.txt, String(repeating: "\\120", count: 255)).count, 256)
@@ -181,6 +192,9 @@ final class RDataWireTests: XCTestCase {
             (.svcb, [0, 1]),
             (.loc, [UInt8](repeating: 0, count: 15)), (.loc, [1] + [UInt8](repeating: 0, count: 15)),
             (.loc, [0, 0xA0] + [UInt8](repeating: 0, count: 14)),
+            (.loc, [0, 0x12, 0x16, 0x13, 0xFF, 0, 0, 0, 0x80, 0, 0, 0, 0, 0x98, 0x96, 0x80]),
+            (.ipseckey, [10, 4, 2]), (.ipseckey, [10, 1, 2, 1, 2, 3]), (.ipseckey, [10, 3, 2, 3, 97]),
+            (.apl, [0, 1, 33, 0]), (.apl, [0, 1, 8, 2, 10, 0]), (.apl, [0, 1, 8, 2, 10]), (.apl, [0, 1, 8]),
         ]
         for (type, rdata) in cases {
             XCTAssertThrowsError(try RDataWire.validate(type: type, rdata: rdata), "\(type) \(rdata) should be rejected")
@@ -301,12 +315,36 @@ final class RDataWireTests: XCTestCase {
         XCTAssertEqual(RDataFields.bitmapTypes(type: .nsec3, rdata: nsec3), [.ns, RRType(1234)])
         XCTAssertEqual(RDataFields.bitmapTypes(type: .csync, rdata: try parseRData(.csync, "1 3 A AAAA")), [.a, .aaaa])
         XCTAssertNil(RDataFields.bitmapTypes(type: .a, rdata: [1, 2, 3, 4]))
+        XCTAssertEqual(RDataFields.nsec3HashAlgorithm(nsec3), 1)
+        XCTAssertEqual(RDataFields.nsec3Flags(nsec3), 1)
+        XCTAssertEqual(RDataFields.nsec3Iterations(nsec3), 12)
+        XCTAssertEqual(RDataFields.nsec3Salt(nsec3), [0xAA, 0xBB, 0xCC, 0xDD])
+        XCTAssertEqual(RDataFields.nsec3NextHashedOwner(nsec3).map(RDataFields.base32HexLabel),
+                       Array("2t7b4g4vsa5smi47k61mv5bv1a22bojr".utf8))
+        let param = try parseRData(.nsec3param, "1 0 0 -")
+        XCTAssertEqual(RDataFields.nsec3Salt(param), [])
+        XCTAssertEqual(RDataFields.nsec3Iterations(param), 0)
         let https = try parseRData(.https, "1 svc alpn=h2")
         XCTAssertEqual(RDataFields.svcPriority(https), 1)
         XCTAssertEqual(RDataFields.svcTarget(https), try DNSName("svc.example.com."))
     }
 
     private func beBytes(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+
+    func testCanonicalForm() throws {
+        // RFC 4034 §6.2: names in the rdata of the listed types are lower-cased; NSEC's is not (RFC 6840 §5.1).
+        let mx = try parseRData(.mx, "10 MAIL.Example.COM.")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .mx, rdata: mx), try parseRData(.mx, "10 mail.example.com."))
+        let rrsig = try parseRData(.rrsig, "A 8 2 300 20231201000000 20231101000000 1 EXAMPLE.com. AAAA")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .rrsig, rdata: rrsig),
+                       try parseRData(.rrsig, "A 8 2 300 20231201000000 20231101000000 1 example.com. AAAA"))
+        let srv = try parseRData(.srv, "0 5 5060 SIP.example.com.")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .srv, rdata: srv), try parseRData(.srv, "0 5 5060 sip.example.com."))
+        let nsec = try parseRData(.nsec, "HOST.example.com. A")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .nsec, rdata: nsec), nsec)
+        let txt = try parseRData(.txt, "ABC")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .txt, rdata: txt), txt)
+    }
 
     func testRecordPresentation() throws {
         let rr = ResourceRecord(owner: try DNSName("www.example.com."), type: .a, ttl: 300, rdata: [192, 0, 2, 1])
