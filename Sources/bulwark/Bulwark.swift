@@ -5,6 +5,7 @@ struct Bulwark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulwark",
         abstract: "Bulwark: an authoritative DNS server built to keep answering under attack.",
-        subcommands: []
+        subcommands: [ServeCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }
