@@ -2,6 +2,9 @@
 // services that run them under swift-service-lifecycle (SIGTERM/SIGINT stop, SIGHUP reloads).
 import Logging
 import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
 import ServiceLifecycle
 import UnixSignals
 
@@ -54,15 +57,38 @@ public final class DNSServer: @unchecked Sendable {
     public func start() async throws {
         do {
             for address in config.listen {
-                var bound = address
-                bound.port = try udp.start(address)
-                bound.port = try await tcp.start(bound)
+                let bound = try await bind(address)
                 boundAddresses.append(bound)
                 logger.info("listening on \(bound) (UDP, \(config.workers) worker(s); TCP)")
             }
         } catch {
             await stop()
             throw error
+        }
+    }
+
+    /// Binds UDP and TCP on one address. Port 0 (tests) means a port free for both:
+    /// TCP picks one, and if UDP cannot have it too, another is tried.
+    private func bind(_ address: ListenAddress) async throws -> ListenAddress {
+        var bound = address
+        guard address.port == 0 else {
+            try udp.start(address)
+            _ = try await tcp.start(address)
+            return bound
+        }
+        var attempt = 0
+        while true {
+            bound.port = try await tcp.start(address)
+            let failure: SocketError
+            do {
+                try udp.start(bound)
+                return bound
+            } catch {
+                failure = error
+            }
+            await tcp.closeListener(port: bound.port)
+            attempt += 1
+            guard failure.errnoValue == EADDRINUSE && attempt < 20 else { throw failure }
         }
     }
 

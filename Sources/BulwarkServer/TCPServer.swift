@@ -46,6 +46,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private let idleTimeout: TimeAmount
     private var cumulation: ByteBuffer?
     private var idleTask: Scheduled<Void>?
+    private var lastQuery = NIODeadline.now()
     private var readPending = false
     private var answeredSinceFlush = false
 
@@ -70,11 +71,26 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
+    /// One timer per connection, re-armed from its own expiry rather than per query
+    /// (re-scheduling allocates): on expiry it closes the connection only if no
+    /// complete query arrived within the timeout.
     private func armIdleTimer(_ context: ChannelHandlerContext) {
-        idleTask?.cancel()
-        let loopBoundContext = NIOLoopBound(context, eventLoop: context.eventLoop)
-        idleTask = context.eventLoop.scheduleTask(in: idleTimeout) {
-            loopBoundContext.value.close(promise: nil)
+        lastQuery = .now()
+        guard idleTask == nil else { return }
+        scheduleIdleCheck(context, at: lastQuery + idleTimeout)
+    }
+
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        idleTask = context.eventLoop.scheduleTask(deadline: deadline) {
+            let (handler, context) = loopBound.value
+            handler.idleTask = nil
+            let expiry = handler.lastQuery + handler.idleTimeout
+            if expiry <= .now() {
+                context.close(promise: nil)
+            } else if context.channel.isActive {
+                handler.scheduleIdleCheck(context, at: expiry)
+            }
         }
     }
 
@@ -221,6 +237,13 @@ public final class TCPServer: @unchecked Sendable {
         let channel = try await bootstrap.bind(host: address.host, port: address.port).get()
         channels.append(channel)
         return channel.localAddress?.port ?? address.port
+    }
+
+    /// Closes the listener on `port` (used when the port UDP needs turns out to be taken).
+    func closeListener(port: Int) async {
+        guard let i = channels.firstIndex(where: { $0.localAddress?.port == port }) else { return }
+        let channel = channels.remove(at: i)
+        try? await channel.close()
     }
 
     /// Closes the listeners and every connection.

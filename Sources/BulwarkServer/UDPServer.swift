@@ -112,6 +112,7 @@ final class UDPWorkerLoop {
             if got <= 0 {
                 if got < 0 {
                     let e = errno
+                    if e == EBADF || e == ENOTSOCK || e == EINVAL { break }  // the socket is gone
                     if e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != lastErrorLog && !stop.load(ordering: .relaxed) {
                         logger.warning("recvmmsg failed: \(String(cString: strerror(e)))")
                         lastErrorLog = e

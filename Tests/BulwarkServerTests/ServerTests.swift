@@ -46,9 +46,10 @@ final class ServerTests: XCTestCase {
         return path
     }
 
-    func startServer(zones: [String], workers: Int = 2, idle: Double = 10, maxConnections: Int = 100) async throws {
+    func startServer(zones: [String], workers: Int = 2, idle: Double = 10, maxConnections: Int = 100,
+                     listen: [String] = ["127.0.0.1:0"]) async throws {
         var o = ConfigOverrides()
-        o.listen = ["127.0.0.1:0"]
+        o.listen = listen
         o.zones = zones
         o.workers = workers
         o.tcpIdleTimeout = idle
@@ -123,6 +124,65 @@ final class ServerTests: XCTestCase {
         while buf.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
         XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test.", id: 7), port: port)), ipv4("192.0.2.1"))
         XCTAssertGreaterThan(server.udp.totals.received, 300)
+    }
+
+    func testWildcardAddressRepliesFromTheQueriedAddress() async throws {
+        try await startServer(zones: ["test=" + (try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1")))],
+                              listen: ["0.0.0.0:0"])
+        // 127.0.0.2 is local too; a socket connected to it only accepts replies from it,
+        // so this passes only if IP_PKTINFO sets the reply's source address.
+        for host in ["127.0.0.1", "127.0.0.2"] {
+            let fd = TestClient.udpSocket(port: port, host: host)
+            defer { close(fd) }
+            XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test."), fd: fd)), ipv4("192.0.2.1"), host)
+        }
+    }
+
+    func testIPv6() async throws {
+        let probe = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        var sin6 = sockaddr_in6()
+        sin6.sin6_family = sa_family_t(AF_INET6)
+        sin6.sin6_addr = in6addr_loopback
+        let usable = probe >= 0 && withUnsafePointer(to: &sin6) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(probe, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+        } == 0
+        close(probe)
+        try XCTSkipUnless(usable, "no IPv6 loopback here")
+        try await startServer(zones: ["test=" + (try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1")))],
+                              listen: ["[::1]:0"])
+        // UDP
+        let fd = socket(AF_INET6, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        sin6.sin6_port = in_port_t(UInt16(port).bigEndian)
+        let len = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        XCTAssertEqual(withUnsafePointer(to: &sin6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, len) } }, 0)
+        XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test."), fd: fd)), ipv4("192.0.2.1"))
+        // TCP
+        let t = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(t) }
+        setsockopt(t, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        XCTAssertEqual(withUnsafePointer(to: &sin6) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(t, $0, len) } }, 0)
+        TestClient.sendAll(TestClient.framed(TestClient.query("www.test.", id: 66)), fd: t)
+        XCTAssertEqual(wwwAddress(TestClient.readFramed(fd: t)), ipv4("192.0.2.1"))
+    }
+
+    func testPortInUseIsAnError() async throws {
+        let zone = "test=" + (try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1")))
+        try await startServer(zones: [zone])
+        var o = ConfigOverrides()
+        o.listen = ["127.0.0.1:\(port)"]
+        o.zones = [zone]
+        let second = DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: logger)
+        try second.loadZones()
+        do {
+            try await second.start()
+            XCTFail("a second server bound the same port")
+            await second.stop()
+        } catch {}
+        // The first one is unaffected.
+        XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test."), port: port)), ipv4("192.0.2.1"))
     }
 
     // MARK: TCP

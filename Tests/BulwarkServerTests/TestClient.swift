@@ -49,20 +49,20 @@ enum TestClient {
         return q
     }
 
-    static func sockaddrIn(port: Int) -> sockaddr_in {
+    static func sockaddrIn(port: Int, host: String = "127.0.0.1") -> sockaddr_in {
         var sin = sockaddr_in()
         sin.sin_family = sa_family_t(AF_INET)
         sin.sin_port = in_port_t(UInt16(port).bigEndian)
-        sin.sin_addr.s_addr = inet_addr("127.0.0.1")
+        sin.sin_addr.s_addr = inet_addr(host)
         return sin
     }
 
     /// A UDP socket connected to 127.0.0.1:port with a receive timeout.
-    static func udpSocket(port: Int, timeoutMS: Int = 1000) -> Int32 {
+    static func udpSocket(port: Int, timeoutMS: Int = 1000, host: String = "127.0.0.1") -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
         var tv = timeval(tv_sec: timeoutMS / 1000, tv_usec: (timeoutMS % 1000) * 1000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var sin = sockaddrIn(port: port)
+        var sin = sockaddrIn(port: port, host: host)
         _ = withUnsafePointer(to: &sin) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
