@@ -7,7 +7,12 @@ public enum ExampleZone {
     public static let text = """
     $ORIGIN example.com.
     $TTL 3600
-    @               IN SOA    ns1.example.com. hostmaster.example.com. 2024060101 7200 3600 1209600 300
+    @               IN SOA    ns1.example.com. hostmaster.example.com. (
+                              2024060101 ; serial
+                              7200       ; refresh
+                              3600       ; retry
+                              1209600    ; expire
+                              300 )      ; minimum: negative answers are cached this long
     @               IN NS     ns1.example.com.
     @               IN NS     ns2.example.com.
     @               IN MX     10 mail.example.com.

@@ -8,37 +8,40 @@ public struct ZoneLoadError: Error, CustomStringConvertible {
 }
 
 public enum ZoneLoader {
-    /// Reads, checks and builds one zone. Checker errors are load failures; warnings are logged.
+    /// At most this many errors of one zone go into the log line.
+    static let maxReportedErrors = 5
+
+    /// Reads, checks and builds one zone. The checker's errors are load failures;
+    /// the reader's and the checker's warnings are logged. Duplicates are dropped (RFC 2181 §5).
     public static func load(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
-        let parsed: ParsedZone
+        let reader = ZoneFileReader(origin: source.name)
+        var parsed: ParsedZone
         do {
             if let text = source.text {
-                parsed = try ZoneFileReader(origin: source.name).read(text: text, file: source.path)
+                parsed = try reader.read(text: text, fileName: source.path)
             } else {
-                parsed = try ZoneFileReader(origin: source.name).read(path: source.path)
+                parsed = try reader.read(path: source.path)
             }
         } catch {
-            throw ZoneLoadError(zone: source.name, description: "\(error)")
+            throw failure(source.name, error.errors)
         }
-        return try build(source.name, parsed, file: source.path, logger: logger)
+        for warning in parsed.warnings { logger.warning("zone \(source.name): \(warning)") }
+        let issues = ZoneChecker.checkRemovingDuplicates(&parsed)
+        for warning in issues where !warning.isError { logger.warning("zone \(source.name): \(warning)") }
+        let errors = issues.filter(\.isError)
+        guard errors.isEmpty else { throw failure(source.name, errors) }
+        do {
+            return try Zone(origin: source.name, records: parsed.records)
+        } catch {
+            throw ZoneLoadError(zone: source.name, description: "\(source.path): \(error)")
+        }
     }
 
-    static func build(_ name: DNSName, _ parsed: ParsedZone, file: String, logger: Logger) throws(ZoneLoadError) -> Zone {
-        var errors: [String] = []
-        for issue in ZoneChecker.check(parsed) {
-            switch issue.severity {
-            case .error: errors.append("\(issue)")
-            case .warning: logger.warning("zone \(name): \(issue)")
-            }
-        }
-        if !errors.isEmpty {
-            throw ZoneLoadError(zone: name, description: errors.joined(separator: "; "))
-        }
-        do {
-            return try Zone(origin: name, records: parsed.records)
-        } catch {
-            throw ZoneLoadError(zone: name, description: "\(file): \(error)")
-        }
+    private static func failure(_ zone: DNSName, _ errors: [ZoneIssue]) -> ZoneLoadError {
+        var text = errors.prefix(maxReportedErrors).map(\.description).joined(separator: "; ")
+        if errors.count > maxReportedErrors { text += "; and \(errors.count - maxReportedErrors) more error(s)" }
+        if errors.isEmpty { text = "unreadable zone" }
+        return ZoneLoadError(zone: zone, description: text)
     }
 
     /// Record count for the load log line.

@@ -122,10 +122,11 @@ public enum QueryParser {
                 for index in 0..<Int(arcount) {
                     let start = reader.offset
                     try reader.skipName()
+                    let ownerIsRoot = reader.offset - start == 1
                     let type = try reader.readU16()
                     if type == RRType.opt.rawValue {
                         // RFC 6891 §6.1.1: one OPT at most, owner must be the root.
-                        guard edns == nil, reader.offset - start == 1 else { throw .malformed("bad OPT") }
+                        guard edns == nil, ownerIsRoot else { throw .malformed("bad OPT") }
                         edns = try readOPT(&reader)
                     } else if type == RRType.tsig.rawValue {
                         // RFC 8945 §5.1: TSIG must be the last record.
