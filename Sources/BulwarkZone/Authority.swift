@@ -338,8 +338,18 @@ extension ZoneSet {
     func addAddress(zone z: Zone, _ zi: Int32, name t: Int32, type: UInt16, required: Bool, scratch s: inout AnswerScratch) {
         let r = z.rrset(at: t, type: type)
         guard r >= 0 else { return }
-        for e in s.plan.additional where e.zone == zi && e.rrset == r { return }
-        for e in s.plan.answer where e.zone == zi && e.rrset == r { return }
+        // Index loops: an unoptimized build runs `for e in array` through the generic
+        // IndexingIterator, whose read coroutine allocates its frame.
+        var i = 0
+        while i < s.plan.additional.count {
+            if s.plan.additional[i].zone == zi && s.plan.additional[i].rrset == r { return }
+            i += 1
+        }
+        i = 0
+        while i < s.plan.answer.count {
+            if s.plan.answer[i].zone == zi && s.plan.answer[i].rrset == r { return }
+            i += 1
+        }
         _ = addEntry(&s.plan.additional, PlanEntry(zone: zi, rrset: r, owner: t, defines: -1,
                                                    kind: PlanEntry.normal, required: required))
     }
