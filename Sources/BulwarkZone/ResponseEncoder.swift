@@ -164,16 +164,20 @@ extension ZoneSet {
                         w.register(z, base: Int(nameBase[Int(plan.firstZone)]), plan.firstEncloser,
                                    at: 12 + query.qnameLength - Int(ce.length), skip: 0)
                     }
+                    // Index loops: an unoptimized build runs `for e in array` through the
+                    // generic IndexingIterator, whose read coroutine allocates its frame.
                     var ok = true
-                    for e in plan.answer {
-                        guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                    var i = 0
+                    while i < plan.answer.count {
+                        guard let c = writeRRSet(plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
                         an += c
+                        i += 1
                     }
-                    if ok {
-                        for e in plan.authority {
-                            guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
-                            ns += c
-                        }
+                    i = 0
+                    while ok && i < plan.authority.count {
+                        guard let c = writeRRSet(plan.authority[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                        ns += c
+                        i += 1
                     }
                     if !ok {
                         // RFC 2181 §9: never a partial RRset; like NSD and Knot, an empty answer with TC.
@@ -183,7 +187,10 @@ extension ZoneSet {
                         end = questionEnd
                         return
                     }
-                    for e in plan.additional {
+                    i = 0
+                    while i < plan.additional.count {
+                        let e = plan.additional[i]
+                        i += 1
                         let save = w.pos
                         guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
                             w.pos = save
