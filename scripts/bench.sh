@@ -16,7 +16,8 @@
 #   --no-build   use the release binary already built
 # Env: SECS (seconds per measurement, default 8), REPEAT (measurements per row, the
 #   median by us_per_query is kept; default 1), NAMES (default 100000), KEEP=1 keeps
-#   the work directory.
+#   the work directory, PORT_BASE (default 5401: NSD on it, Knot on +1, Bulwark on +2;
+#   another base moves the servers peers.sh starts, for when a test run holds 5401-5403).
 # Bounded: at most (3 files x 2 transports x 3 servers x REPEAT) measurements of SECS
 #   each (about 2.5 minutes by default) plus the build; every server it started is
 #   stopped on exit.
@@ -28,7 +29,8 @@ KIT=$SHARED/bench
 SECS=${SECS:-8}
 REPEAT=${REPEAT:-1}
 NAMES=${NAMES:-100000}
-BPORT=5403
+PORT_BASE=${PORT_BASE:-5401}
+NPORT=$PORT_BASE KPORT=$((PORT_BASE + 1)) BPORT=$((PORT_BASE + 2))
 udp_only=0 large=0 workers2=0 micro=0 build=1
 for a in "$@"; do
   case $a in
@@ -47,7 +49,7 @@ log() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 if [ $micro = 1 ]; then
   cd "$ROOT/Benchmarks"
   log "micro-benchmarks (first run builds the benchmark package, a few minutes)"
-  exec swift package --disable-sandbox benchmark
+  exec swift package --disable-sandbox benchmark --grouping metric
 fi
 
 [ -x "$KIT/cost.sh" ] || { echo "bench.sh: $KIT/cost.sh not found (set SHARED)" >&2; exit 2; }
@@ -55,11 +57,19 @@ for tool in nsd knotd dig dnsperf taskset python3; do
   command -v $tool >/dev/null || { echo "bench.sh: $tool is required (apt-get install nsd knot dnsutils dnsperf util-linux)" >&2; exit 2; }
 done
 [ "$(nproc)" -ge 2 ] || { echo "bench.sh: needs 2 CPUs (dnsperf on CPU 0, servers on CPU 1)" >&2; exit 2; }
-for p in 5401 5402 $BPORT; do
-  if dig +time=1 +tries=1 -p $p @127.0.0.1 bench.test SOA >/dev/null 2>&1; then
-    echo "bench.sh: something already answers on 127.0.0.1:$p; stop it first" >&2; exit 2
-  fi
-done
+# The ports must be free (other benchmark and test runs use 5401-5403 too).
+ports_free() {
+  local p
+  for p in $NPORT $KPORT $BPORT; do
+    if ss -Hlnu "sport = :$p" 2>/dev/null | grep -q . || ss -Hlnt "sport = :$p" 2>/dev/null | grep -q .; then return 1; fi
+  done
+}
+if ! ports_free; then
+  log "ports $NPORT/$KPORT/$BPORT are in use (another benchmark or test run?); waiting up to ${PORT_WAIT:-300}s"
+  for _ in $(seq 1 "${PORT_WAIT:-300}"); do ports_free && break; sleep 1; done
+  ports_free || { echo "bench.sh: ports $NPORT, $KPORT or $BPORT still in use (try another PORT_BASE, e.g. 5461):" >&2
+                  ss -Hlnup | grep -E ":($NPORT|$KPORT|$BPORT)\b" >&2; exit 2; }
+fi
 
 WORK=$(mktemp -d /tmp/bulwark-bench.XXXXXX)
 BPIDS=()     # Bulwark processes we started
@@ -101,14 +111,19 @@ wait_soa() {
 }
 nsd_pids() { pgrep -f "nsd -c $1/nsd/nsd.conf" | tr '\n' ' '; }
 knot_pid() { cat "$1/knot/knot.pid"; }
-# NSD applies response rate limiting by default: off, for raw speed.
-nsd_no_rrl() {
-  local dir=$1 p
+# peers.sh starts NSD on 5401 and Knot on 5402. Restart both from its configurations:
+# NSD without response rate limiting (on by default; off for raw speed), and both on
+# NPORT/KPORT when PORT_BASE moved them.
+restart_peers() {
+  local dir=$1
+  "$KIT/peers.sh" stop "$dir" >/dev/null
   grep -q 'rrl-ratelimit' "$dir/nsd/nsd.conf" || sed -i 's/^server:$/server:\n  rrl-ratelimit: 0/' "$dir/nsd/nsd.conf"
-  p=$(cat "$dir/nsd/nsd.pid"); kill "$p"
-  for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-  nsd -c "$dir/nsd/nsd.conf"
+  sed -i "s/127\.0\.0\.1@5401\$/127.0.0.1@$NPORT/" "$dir/nsd/nsd.conf"
+  sed -i "s/127\.0\.0\.1@5402\$/127.0.0.1@$KPORT/" "$dir/knot/knot.conf"
+  rm -f "$dir/nsd/nsd.pid" "$dir/knot/knot.pid"
 }
+start_nsd() { nsd -c "$1/nsd/nsd.conf"; }
+start_knot() { knotd -d -c "$1/knot/knot.conf"; }
 start_bulwark() {  # ZONEFILE WORKERS -> sets BPID
   "$BIN" serve --listen 127.0.0.1:$BPORT --zone "bench.test=$1" --workers "$2" --log-level warning \
     >>"$WORK/bulwark.log" 2>&1 &
@@ -154,9 +169,9 @@ ZONE=$WORK/z/bench.test.zone
 log "starting NSD and Knot"
 PEERDIRS+=("$WORK/run")
 "$KIT/peers.sh" start "$WORK/run" "$ZONE" >/dev/null
-nsd_no_rrl "$WORK/run"
-wait_soa 5401 >/dev/null
-wait_soa 5402 >/dev/null
+restart_peers "$WORK/run"
+start_nsd "$WORK/run"; wait_soa $NPORT >/dev/null
+start_knot "$WORK/run"; wait_soa $KPORT >/dev/null
 log "starting Bulwark"
 start_bulwark "$ZONE" 1
 wait_soa $BPORT >/dev/null
@@ -172,8 +187,8 @@ for proto in "${transports[@]}"; do
   for q in q-hit q-nx q-mix; do
     for s in nsd knot bulwark; do
       case $s in
-        nsd) port=5401 pids=$NSD_PIDS ;;
-        knot) port=5402 pids=$KNOT_PID ;;
+        nsd) port=$NPORT pids=$NSD_PIDS ;;
+        knot) port=$KPORT pids=$KNOT_PID ;;
         bulwark) port=$BPORT pids=$BPID ;;
       esac
       log "$s $q $proto"
@@ -246,15 +261,15 @@ if [ $large = 1 ]; then
   # peers.sh writes the configurations and starts both; stop them and time each alone.
   PEERDIRS+=("$WORK/runl")
   "$KIT/peers.sh" start "$WORK/runl" "$LZONE" >/dev/null
-  "$KIT/peers.sh" stop "$WORK/runl" >/dev/null
+  restart_peers "$WORK/runl"
   sync
   log "NSD: loading"
-  nsd -c "$WORK/runl/nsd/nsd.conf"; t=$(wait_soa 5401 600); sleep 1
+  start_nsd "$WORK/runl"; t=$(wait_soa $NPORT 600); sleep 1
   # shellcheck disable=SC2046
   echo "nsd $t $(mem_of $(nsd_pids "$WORK/runl"))" >>"$L"
   "$KIT/peers.sh" stop "$WORK/runl" >/dev/null
   log "Knot: loading"
-  knotd -d -c "$WORK/runl/knot/knot.conf"; t=$(wait_soa 5402 600); sleep 1
+  start_knot "$WORK/runl"; t=$(wait_soa $KPORT 600); sleep 1
   echo "knot $t $(mem_of "$(knot_pid "$WORK/runl")")" >>"$L"
   "$KIT/peers.sh" stop "$WORK/runl" >/dev/null
   log "Bulwark: loading"

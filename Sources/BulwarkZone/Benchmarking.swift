@@ -1,0 +1,21 @@
+// Entry points for the micro-benchmarks (Benchmarks/QueryPath): the lookup and the
+// encoder measured apart. SPI (`@_spi(Benchmarks) import BulwarkZone`), not public API.
+
+extension ZoneSet {
+    /// The lookup alone: plans the answer to `qname` (uncompressed wire) and `qtype` into
+    /// `scratch`. Returns the number of planned RRsets.
+    @_spi(Benchmarks)
+    public func benchmarkLookup(qname: UnsafeRawBufferPointer, qtype: UInt16, scratch s: inout AnswerScratch) -> Int {
+        s.startChain(qname)
+        buildPlan(qtype: qtype, scratch: &s)
+        return s.plan.answer.count + s.plan.authority.count + s.plan.additional.count
+    }
+
+    /// The encoder alone: writes the plan left in `scratch` by `benchmarkLookup` (or
+    /// `respond`) as the answer to `query`. Returns the response length.
+    @_spi(Benchmarks)
+    public func benchmarkEncode(query: ParsedQuery, message: UnsafeRawBufferPointer,
+                                into out: UnsafeMutableRawBufferPointer, scratch s: inout AnswerScratch) -> Int {
+        encode(query: query, message: message, into: out, maxSize: 1232, ourPayloadSize: 1232, scratch: &s)
+    }
+}
