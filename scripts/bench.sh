@@ -122,6 +122,12 @@ restart_peers() {
   sed -i "s/127\.0\.0\.1@5402\$/127.0.0.1@$KPORT/" "$dir/knot/knot.conf"
   rm -f "$dir/nsd/nsd.pid" "$dir/knot/knot.pid"
 }
+# peers.sh writes the configurations and starts both; with PORT_BASE moved, 5401 or 5402
+# may be held by another run, which makes it fail after writing them: that is fine.
+start_peers() {
+  "$KIT/peers.sh" start "$1" "$2" >"$WORK/peers.log" 2>&1 || [ "$PORT_BASE" != 5401 ] || { cat "$WORK/peers.log" >&2; return 1; }
+  [ -s "$1/nsd/nsd.conf" ] && [ -s "$1/knot/knot.conf" ] || { cat "$WORK/peers.log" >&2; return 1; }
+}
 start_nsd() { nsd -c "$1/nsd/nsd.conf"; }
 start_knot() { knotd -d -c "$1/knot/knot.conf"; }
 start_bulwark() {  # ZONEFILE WORKERS -> sets BPID
@@ -168,7 +174,7 @@ ZONE=$WORK/z/bench.test.zone
 
 log "starting NSD and Knot"
 PEERDIRS+=("$WORK/run")
-"$KIT/peers.sh" start "$WORK/run" "$ZONE" >/dev/null
+start_peers "$WORK/run" "$ZONE"
 restart_peers "$WORK/run"
 start_nsd "$WORK/run"; wait_soa $NPORT >/dev/null
 start_knot "$WORK/run"; wait_soa $KPORT >/dev/null
@@ -260,7 +266,7 @@ if [ $large = 1 ]; then
   L=$WORK/large; : >"$L"
   # peers.sh writes the configurations and starts both; stop them and time each alone.
   PEERDIRS+=("$WORK/runl")
-  "$KIT/peers.sh" start "$WORK/runl" "$LZONE" >/dev/null
+  start_peers "$WORK/runl" "$LZONE"
   restart_peers "$WORK/runl"
   sync
   log "NSD: loading"
