@@ -154,7 +154,7 @@ extension ZoneChecker {
         let apexKey: NameKey
         var apexNode: Int = -1
         var nodes: [Node] = []
-        var nodeIndex: [NameKey: Int32] = [:]
+        var nodeIndex = NameTable(expected: 0)
         /// Node of each record; -1 for records outside the zone and duplicates.
         var nodeOfRecord: [Int32] = []
         /// For each record, the next record at the same name (-1: none).
@@ -196,7 +196,7 @@ extension ZoneChecker {
 
         mutating func checkAll() {
             buildNodes()
-            apexNode = nodeIndex[apexKey].map(Int.init) ?? -1
+            apexNode = lookup(apexKey).map(Int.init) ?? -1
             for record in records where record.type == .ns {
                 nsTargets.insert(NameKey(record.rdata))
             }
@@ -211,7 +211,7 @@ extension ZoneChecker {
             let origin = zone.origin
             nodeOfRecord.reserveCapacity(records.count)
             nextAtNode.reserveCapacity(records.count)
-            nodeIndex.reserveCapacity(records.count / 2)
+            nodeIndex = NameTable(expected: records.count / 2)
             nodes.reserveCapacity(records.count / 2)
             var previousWire: [UInt8]? = nil
             var previousNode: Int32 = -1
@@ -231,14 +231,14 @@ extension ZoneChecker {
                     previousNode = -1
                     continue
                 }
-                let key = NameKey(owner)
+                let hash = NameTable.hash(owner.wire, from: 0)
                 let n: Int32
-                if let existing = nodeIndex[key] {
+                if let existing = nodeIndex.find(hash: hash, matches: { sameName(owner.wire, 0, $0) }) {
                     n = existing
                 } else {
                     n = Int32(nodes.count)
                     nodes.append(Node(first: Int32(i), last: -1))
-                    nodeIndex[key] = n
+                    nodeIndex.append(hash: hash)
                 }
                 previousWire = owner.wire
                 previousNode = n
@@ -337,6 +337,16 @@ extension ZoneChecker {
                 if updated.firstNonCNAMEData < 0 { updated.firstNonCNAMEData = Int32(i) }
             }
             nodes[Int(n)] = updated
+        }
+
+        /// Whether node `n` is named by `wire[start...]` (ignoring case).
+        func sameName(_ wire: [UInt8], _ start: Int, _ n: Int32) -> Bool {
+            NameKey(records[Int(nodes[Int(n)].first)].owner.wire, from: 0) == NameKey(wire, from: start)
+        }
+
+        /// The node named `key`, if it has records.
+        func lookup(_ key: NameKey) -> Int32? {
+            nodeIndex.find(hash: NameTable.hash(key.wire, from: key.start)) { sameName(key.wire, key.start, $0) }
         }
 
         /// The records at node `n`, in file order.
@@ -440,7 +450,7 @@ extension ZoneChecker {
             var offset = name.start + 1 + Int(wire[name.start])
             var found = Cut.none
             while wire.count - offset > apexLength {
-                if let a = nodeIndex[NameKey(wire, from: offset)].map(Int.init) {
+                if let a = lookup(NameKey(wire, from: offset)).map(Int.init) {
                     if nodes[a].dnames > 0 {
                         found = .dname(a)
                     } else if nodes[a].has(Node.ns) {
@@ -481,7 +491,7 @@ extension ZoneChecker {
                 let target = NameKey(records[i].rdata)
                 guard checked.insert(target).inserted else { continue }
                 guard let name = try? DNSName(wire: records[i].rdata), name.isSubdomain(of: zone.origin) else { continue }
-                if let t = nodeIndex[target].map(Int.init) {
+                if let t = lookup(target).map(Int.init) {
                     if nodes[t].has(Node.address) { continue }
                     if nodes[t].cnames > 0 {
                         report(.warning, "NS target \(name) is an alias (CNAME) (RFC 2181 §10.3)", record: i)
