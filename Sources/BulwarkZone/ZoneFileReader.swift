@@ -351,9 +351,13 @@ struct ZoneFileParser {
             fields.append(PresentationField(Array(file.slice(t)), quoted: t.quoted))
             i += 1
         }
-        let rdata: [UInt8]
+        var rdata: [UInt8]
         do {
             rdata = try RDataText.parse(type: type, fields: fields, origin: file.origin)
+            if rdata.capacity > rdata.count + 16 {
+                // Millions of records stay in memory: keep each at its size.
+                rdata = Array(rdata[...])
+            }
         } catch {
             report(.error, "bad \(type) record: \(error.message)", file: file.name, line: line)
             return
