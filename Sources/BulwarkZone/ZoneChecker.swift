@@ -16,21 +16,22 @@
 /// - NS targets inside the zone without an address (warning, as named-checkzone)
 public enum ZoneChecker {
     /// Checks `zone` and returns what is wrong, errors and warnings, in file order.
-    /// The reader's own warnings are not repeated.
-    public static func check(_ zone: ParsedZone) -> [ZoneIssue] {
-        var run = Run(zone: zone)
+    /// The reader's own warnings are not repeated. Past `limit` issues, the rest are
+    /// counted in one final issue (an error if any of them is).
+    public static func check(_ zone: ParsedZone, limit: Int = 1000) -> [ZoneIssue] {
+        var run = Run(zone: zone, limit: limit)
         run.checkAll()
         return run.sortedIssues()
     }
 
     /// Checks `zone` and removes duplicate records (keeping the first of each).
-    public static func checkRemovingDuplicates(_ zone: inout ParsedZone) -> [ZoneIssue] {
-        var run = Run(zone: zone)
+    public static func checkRemovingDuplicates(_ zone: inout ParsedZone, limit: Int = 1000) -> [ZoneIssue] {
+        var run = Run(zone: zone, limit: limit)
         run.checkAll()
         let issues = run.sortedIssues()
         if !run.duplicates.isEmpty {
             let drop = Set(run.duplicates)
-            run = Run(zone: ParsedZone(origin: zone.origin))  // let go of the records
+            run = Run(zone: ParsedZone(origin: zone.origin), limit: 0)  // let go of the records
             var records: [ResourceRecord] = []
             var sources: [UInt64] = []
             records.reserveCapacity(zone.records.count - drop.count)
@@ -168,22 +169,37 @@ extension ZoneChecker {
         var bigFirstOfSet: [UInt64: Int32] = [:]
         var bigTTLReported = Set<UInt64>()
 
-        init(zone: ParsedZone) {
+        let limit: Int
+        var suppressedErrors = 0
+        var suppressedWarnings = 0
+
+        init(zone: ParsedZone, limit: Int) {
             self.zone = zone
+            self.limit = limit
             self.records = zone.records
             self.apexKey = NameKey(zone.origin)
         }
 
         mutating func report(_ severity: ZoneIssue.Severity, _ message: String, record: Int?) {
+            guard issues.count < limit else {
+                if severity == .error { suppressedErrors += 1 } else { suppressedWarnings += 1 }
+                return
+            }
             let location = record.flatMap { zone.location(ofRecord: $0) }
             issues.append((record ?? -1, ZoneIssue(severity, message, at: location)))
         }
 
         func sortedIssues() -> [ZoneIssue] {
             // Stable: by record order (file order), issues without a record first.
-            issues.enumerated().sorted { a, b in
+            var sorted = issues.enumerated().sorted { a, b in
                 a.element.order != b.element.order ? a.element.order < b.element.order : a.offset < b.offset
             }.map(\.element.issue)
+            let more = suppressedErrors + suppressedWarnings
+            if more > 0 {
+                sorted.append(ZoneIssue(suppressedErrors > 0 ? .error : .warning,
+                                        "\(more) more issues not listed (\(suppressedErrors) errors, \(suppressedWarnings) warnings)"))
+            }
+            return sorted
         }
 
         func describe(_ record: Int) -> String {

@@ -175,6 +175,17 @@ final class ZoneCheckerTests: XCTestCase {
         XCTAssertEqual(zone.records.count, 3 + 102)
     }
 
+    func testIssueLimit() throws {
+        var body = ""
+        for k in 0..<20 { body += "w\(k) 60 A 192.0.2.1\nw\(k) 61 A 192.0.2.2\n" }  // 20 warnings
+        body += "x.example.org. A 192.0.2.1\n"                                     // 1 error
+        let zone = try parse(head + body)
+        let issues = ZoneChecker.check(zone, limit: 5)
+        XCTAssertEqual(issues.count, 6)
+        XCTAssertEqual(issues.last?.severity, .error)
+        XCTAssertEqual(issues.last?.message, "16 more issues not listed (1 errors, 15 warnings)")
+    }
+
     func testRootZoneChecks() throws {
         guard let path = ZoneFileTestSupport.rootZonePath else { throw XCTSkip("root.zone not found") }
         var zone = try ZoneFileReader(origin: .root).read(path: path)
