@@ -234,6 +234,13 @@ final class ZoneFileReaderTests: XCTestCase {
         XCTAssertTrue(errors[0].message.contains("TXT"), errors[0].message)
     }
 
+    func testTTLOrClassGivenTwice() {
+        let errors = parseErrors("$TTL 60\na 300 300 A 192.0.2.1\nb IN IN A 192.0.2.1\nc 1 IN 2 A 192.0.2.1\n")
+        XCTAssertEqual(errors.map(\.location?.line), [2, 3, 4])
+        XCTAssertTrue(errors[0].message.contains("TTL given twice"), errors[0].message)
+        XCTAssertTrue(errors[1].message.contains("class given twice"), errors[1].message)
+    }
+
     func testErrorCap() {
         let text = "$TTL 60\n" + String(repeating: "a A 1\n", count: 50)
         let errors = parseErrors(text, maxErrors: 10)
