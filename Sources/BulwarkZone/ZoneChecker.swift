@@ -14,6 +14,8 @@
 /// - one TTL per RRset (warning: RFC 2181 §5.2)
 /// - duplicate records (warning; `checkRemovingDuplicates` drops them, RFC 2181 §5)
 /// - NS targets inside the zone without an address (warning, as named-checkzone)
+/// - NS, MX and SRV targets inside the zone that are aliases (warning: RFC 2181 §10.3,
+///   RFC 2782)
 public enum ZoneChecker {
     /// Checks `zone` and returns what is wrong, errors and warnings, in file order.
     /// The reader's own warnings are not repeated. Past `limit` issues, the rest are
@@ -219,6 +221,7 @@ extension ZoneChecker {
             checkApex()
             checkNodes()
             checkGlue()
+            checkAliasTargets()
         }
 
         // MARK: Grouping, duplicates, TTLs
@@ -516,6 +519,23 @@ extension ZoneChecker {
                 }
                 if case .dname = cutAbove(target) { continue }
                 report(.warning, "NS target \(name) has no A or AAAA record in the zone (missing glue)", record: i)
+            }
+        }
+
+        /// RFC 2181 §10.3 (MX, and NS above) and RFC 2782 (SRV): the host a record
+        /// points to must not be an alias. Checked for targets inside the zone.
+        mutating func checkAliasTargets() {
+            var cnameNames = false
+            for node in nodes where node.cnames > 0 { cnameNames = true; break }
+            guard cnameNames else { return }
+            for i in records.indices where nodeOfRecord[i] >= 0 {
+                let type = records[i].type
+                guard type == .mx || type == .srv,
+                      let target = RDataWire.targetName(type: type, rdata: records[i].rdata),
+                      target.isSubdomain(of: zone.origin),
+                      let t = lookup(NameKey(target)), nodes[Int(t)].cnames > 0 else { continue }
+                let rfc = type == .mx ? "RFC 2181 §10.3" : "RFC 2782"
+                report(.warning, "\(type) target \(target) is an alias (CNAME) (\(rfc))", record: i)
             }
         }
     }

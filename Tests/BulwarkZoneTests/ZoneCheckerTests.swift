@@ -128,6 +128,21 @@ final class ZoneCheckerTests: XCTestCase {
         ])
     }
 
+    func testTargetsThatAreAliases() throws {
+        assertIssues(try check("""
+        mail CNAME real
+        real A 192.0.2.25
+        @ MX 10 mail
+        @ MX 20 real
+        _sip._tcp SRV 0 5 5060 mail
+        sub NS mail
+        """), [
+            (.warning, 7, "MX target mail.example.com. is an alias (CNAME) (RFC 2181 §10.3)"),
+            (.warning, 9, "SRV target mail.example.com. is an alias (CNAME) (RFC 2782)"),
+            (.warning, 10, "NS target mail.example.com. is an alias"),
+        ])
+    }
+
     func testDSPlacement() throws {
         assertIssues(try check("""
         @ DS 1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
