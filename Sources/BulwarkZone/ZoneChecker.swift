@@ -552,3 +552,25 @@ struct RecordsAtNode: Sequence, IteratorProtocol {
         return current
     }
 }
+
+extension ZoneFileReader {
+    /// Reads and checks a zone as a server loads it: duplicates are dropped, the
+    /// warnings of reader and checker end up in `warnings`, and any error from either
+    /// throws, with every issue found.
+    public func readChecked(path: String) throws(ZoneFileError) -> ParsedZone {
+        try Self.checked(read(path: path))
+    }
+
+    /// `readChecked(path:)` for zone text.
+    public func readChecked(text: String, fileName: String = "<text>") throws(ZoneFileError) -> ParsedZone {
+        try Self.checked(read(text: text, fileName: fileName))
+    }
+
+    private static func checked(_ parsed: ParsedZone) throws(ZoneFileError) -> ParsedZone {
+        var zone = parsed
+        let issues = ZoneChecker.checkRemovingDuplicates(&zone)
+        zone.warnings += issues
+        if issues.contains(where: \.isError) { throw ZoneFileError(issues: zone.warnings) }
+        return zone
+    }
+}

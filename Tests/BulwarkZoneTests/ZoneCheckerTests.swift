@@ -201,6 +201,16 @@ final class ZoneCheckerTests: XCTestCase {
         XCTAssertEqual(issues.last?.message, "16 more issues not listed (1 errors, 15 warnings)")
     }
 
+    func testReadChecked() throws {
+        let reader = ZoneFileReader(origin: ZoneFileTestSupport.name("example.com."))
+        let zone = try reader.readChecked(text: head + "www A 192.0.2.1\nwww A 192.0.2.1\n", fileName: "t.zone")
+        XCTAssertEqual(zone.records.count, 4)
+        XCTAssertEqual(zone.warnings.map(\.location?.line), [6])
+        XCTAssertThrowsError(try reader.readChecked(text: head + "www CNAME a\nwww A 192.0.2.1\n", fileName: "t.zone")) { error in
+            XCTAssertEqual((error as! ZoneFileError).errors.map(\.location?.line), [6])
+        }
+    }
+
     func testRootZoneChecks() throws {
         guard let path = ZoneFileTestSupport.rootZonePath else { throw XCTSkip("root.zone not found") }
         var zone = try ZoneFileReader(origin: .root).read(path: path)
