@@ -67,6 +67,29 @@ public struct WireReader {
         return DNSName(uncheckedWire: buffer)
     }
 
+    /// Steps over a name without decoding it: plain labels up to the root octet or up to
+    /// a compression pointer, which ends the name in place. Allocates nothing.
+    public mutating func skipName() throws(WireError) {
+        var total = 0
+        while true {
+            let len = try readU8()
+            if len == 0 { return }
+            switch len & 0xC0 {
+            case 0x00:
+                total += 1 + Int(len)
+                guard total < DNSName.maxWireLength else { throw .nameTooLong }
+                try skip(Int(len))
+            case 0xC0:
+                let low = try readU8()
+                let target = Int(len & 0x3F) << 8 | Int(low)
+                guard target >= 12, target < offset - 2 else { throw .badPointer }
+                return
+            default:
+                throw .badLabelType
+            }
+        }
+    }
+
     /// Reads an uncompressed name: pointers are an error (used for rdata of types whose
     /// names must not be compressed, and for strict parsing).
     public mutating func readUncompressedName() throws(WireError) -> DNSName {

@@ -115,7 +115,8 @@ final class RDataWireTests: XCTestCase {
             (.txt, ""),
             (.dnskey, "257 3 8 AwE"), (.dnskey, "257 3 8 A@=="), (.dnskey, "257 3 8"), (.dnskey, "257 3 BOGUS AwEAAQ=="),
             (.dnskey, "65536 3 8 AwEAAQ=="), (.dnskey, "257 3 8 AwEA=AQ=="),
-            (.ds, "1 8 2 ABC"), (.ds, "1 8 2 XYZW"), (.ds, "1 8 2"),
+            (.ds, "1 8 2 ABC"), (.ds, "1 8 2 XYZW"), (.ds, "1 8 2"), (.ds, "1 8 2 0A0B"), (.ds, "1 8 1 0A0B"),
+            (.cds, "1 8 4 0A0B"), (.zonemd, "1 1 1 0A0B0C0D0E0F0A0B0C0D0E0F"),
             (.mx, "10"), (.mx, "10 a b"), (.mx, "65536 a."), (.mx, "-1 a."), (.mx, "x a."),
             (.ns, "a..b."), (.ns, String(repeating: "a", count: 64) + "."),
             (.soa, "ns. h. 1 2 3 4 1x"), (.soa, "ns. h. 1 2 3 4"),
@@ -143,6 +144,9 @@ final class RDataWireTests: XCTestCase {
             XCTAssertThrowsError(try parseRData(type, text), "\(type) '\(text)' should be rejected")
         }
         XCTAssertEqual(parseError(.a, "1.2.3"), "bad IPv4 address '1.2.3'")
+        XCTAssertEqual(parseError(.ds, "1 8 2 0A0B"), "DS digest type 2 needs 32 octets, not 2")
+        XCTAssertNoThrow(try parseRData(.ds, "1 8 99 0A0B"))
+        XCTAssertNoThrow(try parseRData(.zonemd, "1 1 240 0A0B"))
         XCTAssertEqual(parseError(.txt, "\"" + String(repeating: "x", count: 256) + "\""), "TXT string longer than 255 octets")
         XCTAssertEqual(try parseRData(.txt, "\"" + String(repeating: "x", count: 255) + "\"").count, 256)
         XCTAssertEqual(try parseRData(.txt, String(repeating: "\\120", count: 255)).count, 256)
@@ -311,12 +315,36 @@ final class RDataWireTests: XCTestCase {
         XCTAssertEqual(RDataFields.bitmapTypes(type: .nsec3, rdata: nsec3), [.ns, RRType(1234)])
         XCTAssertEqual(RDataFields.bitmapTypes(type: .csync, rdata: try parseRData(.csync, "1 3 A AAAA")), [.a, .aaaa])
         XCTAssertNil(RDataFields.bitmapTypes(type: .a, rdata: [1, 2, 3, 4]))
+        XCTAssertEqual(RDataFields.nsec3HashAlgorithm(nsec3), 1)
+        XCTAssertEqual(RDataFields.nsec3Flags(nsec3), 1)
+        XCTAssertEqual(RDataFields.nsec3Iterations(nsec3), 12)
+        XCTAssertEqual(RDataFields.nsec3Salt(nsec3), [0xAA, 0xBB, 0xCC, 0xDD])
+        XCTAssertEqual(RDataFields.nsec3NextHashedOwner(nsec3).map(RDataFields.base32HexLabel),
+                       Array("2t7b4g4vsa5smi47k61mv5bv1a22bojr".utf8))
+        let param = try parseRData(.nsec3param, "1 0 0 -")
+        XCTAssertEqual(RDataFields.nsec3Salt(param), [])
+        XCTAssertEqual(RDataFields.nsec3Iterations(param), 0)
         let https = try parseRData(.https, "1 svc alpn=h2")
         XCTAssertEqual(RDataFields.svcPriority(https), 1)
         XCTAssertEqual(RDataFields.svcTarget(https), try DNSName("svc.example.com."))
     }
 
     private func beBytes(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+
+    func testCanonicalForm() throws {
+        // RFC 4034 §6.2: names in the rdata of the listed types are lower-cased; NSEC's is not (RFC 6840 §5.1).
+        let mx = try parseRData(.mx, "10 MAIL.Example.COM.")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .mx, rdata: mx), try parseRData(.mx, "10 mail.example.com."))
+        let rrsig = try parseRData(.rrsig, "A 8 2 300 20231201000000 20231101000000 1 EXAMPLE.com. AAAA")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .rrsig, rdata: rrsig),
+                       try parseRData(.rrsig, "A 8 2 300 20231201000000 20231101000000 1 example.com. AAAA"))
+        let srv = try parseRData(.srv, "0 5 5060 SIP.example.com.")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .srv, rdata: srv), try parseRData(.srv, "0 5 5060 sip.example.com."))
+        let nsec = try parseRData(.nsec, "HOST.example.com. A")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .nsec, rdata: nsec), nsec)
+        let txt = try parseRData(.txt, "ABC")
+        XCTAssertEqual(RDataWire.canonicalForm(type: .txt, rdata: txt), txt)
+    }
 
     func testRecordPresentation() throws {
         let rr = ResourceRecord(owner: try DNSName("www.example.com."), type: .a, ttl: 300, rdata: [192, 0, 2, 1])

@@ -111,12 +111,31 @@ enum RDataSchema {
     @inline(__always)
     static func fields(_ type: RRType) -> [RDataField]? { table[type.rawValue] }
 
-    /// Presentation output that would be empty or unparseable for these rest fields
-    /// falls back to RFC 3597 form.
-    static func restMayBeEmptyInText(_ field: RDataField) -> Bool {
-        switch field {
-        case .typeBitmap, .svcParams, .apl: return true
-        default: return false
+    /// Rules that span fields, checked after the layout: digest lengths fixed by the digest type.
+    static func checkDigests(type: RRType, _ m: UnsafeRawBufferPointer, start: Int, end: Int) throws(WireError) {
+        switch type {
+        case .ds, .cds:
+            // RFC 4509 §2.2 (SHA-256), RFC 3658 (SHA-1), RFC 6605 §2 (SHA-384); IANA DS digest types.
+            let digestLength = end - start - 4
+            let expected: Int?
+            switch m[start + 3] {
+            case 1: expected = 20
+            case 2: expected = 32
+            case 4: expected = 48
+            default: expected = nil
+            }
+            if let expected, digestLength != expected {
+                throw .badRData("\(type) digest type \(m[start + 3]) needs \(expected) octets, not \(digestLength)")
+            }
+        case .zonemd:
+            // RFC 8976 §2.2.4: SHA-384 and SHA-512 digests are 48 and 64 octets.
+            let digestLength = end - start - 6
+            let expected: Int? = m[start + 5] == 1 ? 48 : m[start + 5] == 2 ? 64 : nil
+            if let expected, digestLength != expected {
+                throw .badRData("ZONEMD hash algorithm \(m[start + 5]) needs \(expected) octets, not \(digestLength)")
+            }
+        default:
+            break
         }
     }
 }

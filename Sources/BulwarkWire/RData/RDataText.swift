@@ -27,6 +27,12 @@ public enum RDataText {
             throw RDataError("too many fields for \(type): unexpected '\(fields[index].text)'")
         }
         guard out.count <= 65535 else { throw RDataError("\(type) rdata longer than 65535 octets") }
+        if type == .ds || type == .cds || type == .zonemd {
+            let check = out.withUnsafeBytes { buf in
+                Result { () throws(WireError) in try RDataSchema.checkDigests(type: type, buf, start: 0, end: buf.count) }
+            }
+            if case .failure(let e) = check, case .badRData(let why) = e { throw RDataError(why) }
+        }
         return out
     }
 
@@ -260,7 +266,8 @@ public enum RDataText {
         func u16(_ at: Int) -> UInt16 { UInt16(rdata[at]) << 8 | UInt16(rdata[at + 1]) }
         func u32(_ at: Int) -> UInt32 { UInt32(u16(at)) << 16 | UInt32(u16(at + 2)) }
         for field in schema {
-            if !out.isEmpty && !(field.isRest && p == n && RDataSchema.restMayBeEmptyInText(field)) && field != .svcParams {
+            // SvcParams write their own leading spaces; an empty type bitmap writes nothing.
+            if !out.isEmpty && field != .svcParams && !(field == .typeBitmap && p == n) {
                 out.append(UInt8(ascii: " "))
             }
             switch field {

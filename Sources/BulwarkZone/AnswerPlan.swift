@@ -1,0 +1,58 @@
+/// The answer to a question as records, section by section: the pure layer under
+/// `respond`, for tests and tools (it allocates; the query path does not use it).
+public struct AnswerPlan: Sendable, Equatable, CustomStringConvertible {
+    public var rcode: RCode
+    public var authoritative: Bool
+    /// RFC 9471: some of `additional` is glue that must fit in the response.
+    public var glueRequired: Bool
+    public var answer: [ResourceRecord]
+    public var authority: [ResourceRecord]
+    public var additional: [ResourceRecord]
+
+    public var description: String {
+        var s = "\(rcode)\(authoritative ? " aa" : "")\n"
+        for (title, list) in [("answer", answer), ("authority", authority), ("additional", additional)] {
+            for r in list { s += "\(title): \(r.owner) \(r.ttl) \(r.type) \(r.rdata)\n" }
+        }
+        return s
+    }
+}
+
+extension ZoneSet {
+    /// Looks `qname`/`qtype` (class IN) up and returns the planned sections as records.
+    public func lookup(qname: DNSName, qtype: RRType) -> AnswerPlan {
+        var s = AnswerScratch()
+        qname.wire.withUnsafeBytes { s.startChain($0) }
+        buildPlan(qtype: qtype.rawValue, scratch: &s)
+        func records(_ list: [PlanEntry]) -> [ResourceRecord] {
+            var out: [ResourceRecord] = []
+            for e in list {
+                let z = zoneArray[Int(e.zone)]
+                let owner: DNSName
+                if e.owner >= 0 {
+                    owner = z.name(e.owner)
+                } else {
+                    owner = chainName(Int(-e.owner - 1), s)
+                }
+                if e.kind == PlanEntry.synthesizedCNAME {
+                    let set = z.rrsets[Int(e.rrset)]
+                    let ttl = z.recordEntries[Int(set.recordStart)].ttl
+                    out.append(ResourceRecord(owner: owner, type: .cname, ttl: ttl,
+                                              rdata: chainName(Int(e.defines), s).wire))
+                } else {
+                    out += z.resourceRecords(e.rrset, owner: owner)
+                }
+            }
+            return out
+        }
+        return AnswerPlan(rcode: RCode(s.plan.rcode), authoritative: s.plan.authoritative,
+                          glueRequired: s.plan.additional.contains { $0.required },
+                          answer: records(s.plan.answer), authority: records(s.plan.authority),
+                          additional: records(s.plan.additional))
+    }
+
+    private func chainName(_ k: Int, _ s: AnswerScratch) -> DNSName {
+        let c = s.chain[k]
+        return DNSName(uncheckedWire: Array(s.chainBytes[Int(c.start)..<Int(c.start + c.length)]))
+    }
+}

@@ -1,0 +1,106 @@
+/// One RRset placed in a response section.
+struct PlanEntry {
+    static let normal: UInt8 = 0
+    /// A CNAME synthesized from a DNAME (RFC 6672 §3.1): `rrset` is the DNAME RRset (its
+    /// TTL is used), the owner is chain name `link`, the target chain name `defines`.
+    static let synthesizedCNAME: UInt8 = 1
+
+    var zone: Int32
+    var rrset: Int32
+    /// >= 0: a name-table index in `zone`; < 0: chain name `-(owner + 1)` (the query name
+    /// or a CNAME/DNAME target, which is how wildcard answers get the query name as owner).
+    var owner: Int32
+    /// The chain name whose position in the message is where this entry's single record
+    /// writes its rdata name (CNAME targets, synthesized CNAMEs); -1 when none.
+    var defines: Int32
+    var kind: UInt8
+    /// RFC 9471: glue that must fit, or the response is truncated.
+    var required: Bool
+}
+
+/// A name in the CNAME/DNAME chain: the query name is chain name 0.
+struct ChainName {
+    /// Offset and length in `AnswerScratch.chainBytes` (case as written).
+    var start: Int32
+    var length: Int32
+    /// For a DNAME substitution: the octets before the new suffix are literal, the suffix
+    /// is name `tailName` of zone `tailZone` (so it can be compressed). -1 otherwise.
+    var prefixLength: Int32
+    var tailZone: Int32
+    var tailName: Int32
+}
+
+/// The outcome of the lookup, before any byte is written.
+struct Plan {
+    var rcode: UInt16 = 0
+    var authoritative = false
+    var refused = false
+    var answer: [PlanEntry] = []
+    var authority: [PlanEntry] = []
+    var additional: [PlanEntry] = []
+    /// Closest encloser of the query name in the first zone (for compression), and that zone.
+    var firstZone: Int32 = -1
+    var firstEncloser: Int32 = -1
+
+    mutating func reset() {
+        rcode = 0
+        authoritative = false
+        refused = false
+        answer.removeAll(keepingCapacity: true)
+        authority.removeAll(keepingCapacity: true)
+        additional.removeAll(keepingCapacity: true)
+        firstZone = -1
+        firstEncloser = -1
+    }
+}
+
+/// Per-worker buffers for answering, allocated once and reused (nothing is allocated
+/// per query once the compression table has grown to the zone set's size).
+public struct AnswerScratch {
+    static let maxEntries = 64
+    /// RFC 1034 §3.6.2 leaves the chain length open; NSD and Knot stop loops and long chains.
+    static let maxChain = 12
+
+    var plan = Plan()
+    var chain: [ChainName] = []
+    var chainBytes: [UInt8] = []
+    /// Lower-cased current name, its label offsets and the hash of every suffix.
+    var key: [UInt8] = []
+    var labelOffsets: [Int] = []
+    var suffixHashes: [UInt32] = []
+    /// Packet offset where chain name k can be pointed at.
+    var chainOffsets: [Int] = []
+
+    /// Per-response name compression (NSD's per-answer offset table): the offset of a name
+    /// written in this response, valid when its stamp equals `generation`.
+    var compOffset: [UInt16] = []
+    var compStamp: [UInt32] = []
+    var generation: UInt32 = 0
+
+    public init() {
+        plan.answer.reserveCapacity(Self.maxEntries)
+        plan.authority.reserveCapacity(Self.maxEntries)
+        plan.additional.reserveCapacity(Self.maxEntries)
+        chain.reserveCapacity(Self.maxChain + 2)
+        chainBytes.reserveCapacity((Self.maxChain + 2) * 256)
+        key = [UInt8](repeating: 0, count: 256)
+        labelOffsets = [Int](repeating: 0, count: 130)
+        suffixHashes = [UInt32](repeating: 0, count: 130)
+        chainOffsets = [Int](repeating: -1, count: Self.maxChain + 2)
+    }
+
+    /// Grows the compression table to `count` names (once per zone-set size).
+    @inline(__always)
+    mutating func prepareCompression(names count: Int) {
+        if compStamp.count < count {
+            compStamp = [UInt32](repeating: 0, count: count)
+            compOffset = [UInt16](repeating: 0, count: count)
+            generation = 0
+        }
+        generation &+= 1
+        if generation == 0 {
+            for i in compStamp.indices { compStamp[i] = 0 }
+            generation = 1
+        }
+    }
+}

@@ -1,0 +1,299 @@
+// Writes a planned answer into the caller's buffer: header, question copied from the
+// query, answer, authority, additional, OPT. Name compression (RFC 1035 §4.1.4) uses an
+// offset per name of the zone set (NSD's per-answer table), stamped per response.
+// Truncation (RFC 2181 §9, RFC 1035 §4.2.1) as NSD and Knot: when the answer or
+// authority section does not fit, both are dropped and TC is set; additional RRsets
+// that do not fit are left out, except glue a referral needs (RFC 9471: TC).
+
+/// The bytes being written and the compression table, as raw pointers for the duration
+/// of one response.
+struct ResponseWriter {
+    let out: UnsafeMutableRawBufferPointer
+    var pos: Int
+    let offsets: UnsafeMutablePointer<UInt16>
+    let stamps: UnsafeMutablePointer<UInt32>
+    let generation: UInt32
+    let chainOffsets: UnsafeMutablePointer<Int>
+
+    @inline(__always)
+    mutating func byte(_ b: UInt8) { out[pos] = b; pos += 1 }
+
+    @inline(__always)
+    mutating func copy(_ src: UnsafeRawPointer, _ count: Int) {
+        (out.baseAddress! + pos).copyMemory(from: src, byteCount: count)
+        pos += count
+    }
+
+    @inline(__always)
+    mutating func pointer(to offset: Int) {
+        out.storeU16(0xC000 | UInt16(offset), at: pos)
+        pos += 2
+    }
+
+    /// Writes name `n` of `zone`, compressed against the names already written.
+    /// Returns an offset where the whole name can be pointed at.
+    @inline(__always)
+    mutating func writeName(_ zone: Zone, base: Int, _ n: Int32) -> Int {
+        let start = pos
+        var cur = Int(n)
+        return zone.names.withUnsafeBufferPointer { names in
+            zone.caseBytes.withUnsafeBytes { bytes in
+                while true {
+                    let e = names[cur]
+                    if e.length == 1 {
+                        byte(0)
+                        return start
+                    }
+                    let g = base + cur
+                    if stamps[g] == generation {
+                        let target = Int(offsets[g])
+                        pointer(to: target)
+                        return pos - 2 == start ? target : start
+                    }
+                    if pos < 0x4000 {
+                        stamps[g] = generation
+                        offsets[g] = UInt16(pos)
+                    }
+                    let o = Int(e.offset)
+                    copy(bytes.baseAddress! + o, 1 + Int(bytes[o]))
+                    cur = Int(e.parent)
+                }
+            }
+        }
+    }
+
+    /// Records that the name `n` of `zone` (and its ancestors) appears at `offset`,
+    /// skipping `skip` labels first. The name at `offset` is one we wrote (trusted).
+    mutating func register(_ zone: Zone, base: Int, _ n: Int32, at offset: Int, skip: Int) {
+        var p = offset
+        var s = skip
+        var cur = Int(n)
+        var hops = 0
+        while true {
+            let len = Int(out[p])
+            if len & 0xC0 == 0xC0 {
+                p = Int(out.loadU16(at: p) & 0x3FFF)
+                hops += 1
+                if hops > 127 { return }
+                continue
+            }
+            if len == 0 || p >= 0x4000 { return }
+            if s > 0 {
+                s -= 1
+            } else {
+                let e = zone.names[cur]
+                if e.length == 1 { return }
+                let g = base + cur
+                if stamps[g] != generation {
+                    stamps[g] = generation
+                    offsets[g] = UInt16(p)
+                }
+                cur = Int(e.parent)
+            }
+            p += 1 + len
+        }
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    @inline(__always)
+    func loadU16(at offset: Int) -> UInt16 { UInt16(self[offset]) << 8 | UInt16(self[offset + 1]) }
+}
+
+extension ZoneSet {
+    /// Writes the complete response for a well-formed QUERY (opcode 0, QDCOUNT 1: already
+    /// checked by QueryParser) into `out` (capacity >= 65535). `maxSize` is the size limit
+    /// for this response. Returns the response length.
+    public func respond(to query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+                        maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
+        let qlen = query.qnameLength
+        // Only class IN is served; anything else is not ours (NSD and Knot: REFUSED).
+        guard query.qclass == .in else {
+            return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
+                                             queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
+                                             ourPayloadSize: ourPayloadSize)
+        }
+        s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
+        buildPlan(qtype: query.qtype.rawValue, scratch: &s)
+        if s.plan.refused {
+            return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
+                                             queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
+                                             ourPayloadSize: ourPayloadSize)
+        }
+        return encode(query: query, message: message, into: out, maxSize: maxSize,
+                      ourPayloadSize: ourPayloadSize, scratch: &s)
+    }
+
+    func encode(query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
+                maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
+        s.prepareCompression(names: totalNames)
+        let questionEnd = query.questionEnd
+        out.baseAddress!.advanced(by: 12).copyMemory(from: message.baseAddress!.advanced(by: 12),
+                                                     byteCount: questionEnd - 12)
+        let optSize = query.edns == nil ? 0 : OPTRecord.baseSize
+        let limit = min(maxSize, out.count) - optSize
+
+        // Borrow the scratch arrays as raw pointers for the whole response.
+        var offsets: [UInt16] = []
+        var stamps: [UInt32] = []
+        var chainOffsets: [Int] = []
+        swap(&offsets, &s.compOffset)
+        swap(&stamps, &s.compStamp)
+        swap(&chainOffsets, &s.chainOffsets)
+        defer {
+            swap(&offsets, &s.compOffset)
+            swap(&stamps, &s.compStamp)
+            swap(&chainOffsets, &s.chainOffsets)
+        }
+        var an = 0, ns = 0, ar = 0
+        var tc = false
+        var end = questionEnd
+        offsets.withUnsafeMutableBufferPointer { offsetsBuf in
+            stamps.withUnsafeMutableBufferPointer { stampsBuf in
+                chainOffsets.withUnsafeMutableBufferPointer { chainBuf in
+                    var w = ResponseWriter(out: out, pos: questionEnd, offsets: offsetsBuf.baseAddress!,
+                                           stamps: stampsBuf.baseAddress!, generation: s.generation,
+                                           chainOffsets: chainBuf.baseAddress!)
+                    for i in 0..<chainBuf.count { chainBuf[i] = -1 }
+                    chainBuf[0] = 12
+                    // The question name: its closest encloser and ancestors can be pointed at.
+                    let plan = s.plan
+                    if plan.firstZone >= 0 {
+                        let z = zoneArray[Int(plan.firstZone)]
+                        let ce = z.names[Int(plan.firstEncloser)]
+                        w.register(z, base: Int(nameBase[Int(plan.firstZone)]), plan.firstEncloser,
+                                   at: 12 + query.qnameLength - Int(ce.length), skip: 0)
+                    }
+                    var ok = true
+                    for e in plan.answer {
+                        guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                        an += c
+                    }
+                    if ok {
+                        for e in plan.authority {
+                            guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                            ns += c
+                        }
+                    }
+                    if !ok {
+                        // RFC 2181 §9: never a partial RRset; like NSD and Knot, an empty answer with TC.
+                        tc = true
+                        an = 0
+                        ns = 0
+                        end = questionEnd
+                        return
+                    }
+                    for e in plan.additional {
+                        let save = w.pos
+                        guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
+                            w.pos = save
+                            if e.required { tc = true }  // RFC 9471 §3: glue that did not fit.
+                            break
+                        }
+                        ar += c
+                    }
+                    end = w.pos
+                }
+            }
+        }
+        if let edns = query.edns {
+            end += OPTRecord.write(into: out, at: end, payloadSize: ourPayloadSize, extendedRCode: 0,
+                                   dnssecOK: edns.dnssecOK)
+            ar += 1
+        }
+        var flags = ResponseHeader.flags(forQueryFlags: query.flags, rcode: RCode(s.plan.rcode),
+                                         authoritative: s.plan.authoritative)
+        if tc { flags |= HeaderFlags.tc }
+        ResponseHeader.write(into: out, id: query.id, flags: flags, qd: 1, an: UInt16(an), ns: UInt16(ns),
+                             ar: UInt16(ar))
+        return end
+    }
+
+    /// Writes the records of one plan entry; nil when they would overrun the buffer.
+    @inline(__always)
+    func writeRRSet(_ e: PlanEntry, _ w: inout ResponseWriter, scratch s: inout AnswerScratch) -> Int? {
+        let z = zoneArray[Int(e.zone)]
+        let base = Int(nameBase[Int(e.zone)])
+        let set = z.rrsets[Int(e.rrset)]
+        var ownerRef = -1
+        var i = Int(set.recordStart)
+        let last = i + Int(set.recordCount)
+        if e.kind == PlanEntry.synthesizedCNAME { i = last - 1 }  // one CNAME, from the DNAME's TTL
+        while i < last {
+            let rec = z.recordEntries[i]
+            i += 1
+            // Worst case: an uncompressed owner and the record (a synthesized name is at most 255).
+            guard w.pos + 256 + Int(rec.length) + 256 <= w.out.count else { return nil }
+            // Owner.
+            if ownerRef >= 0 && ownerRef < 0x4000 {
+                w.pointer(to: ownerRef)
+            } else if e.owner >= 0 {
+                ownerRef = w.writeName(z, base: base, e.owner)
+            } else {
+                ownerRef = writeChainName(Int(-e.owner - 1), &w, scratch: &s)
+            }
+            if e.kind == PlanEntry.synthesizedCNAME {
+                // RFC 6672 §3.1: CNAME, class IN, the DNAME's TTL, the substituted name.
+                w.out.storeU16(RRType.cname.rawValue, at: w.pos)
+                w.out.storeU16(RRClass.in.rawValue, at: w.pos + 2)
+                w.out.storeU32(rec.ttl, at: w.pos + 4)
+                let lengthAt = w.pos + 8
+                w.pos += 10
+                let start = w.pos
+                let ref = writeChainName(Int(e.defines), &w, scratch: &s)
+                w.chainOffsets[Int(e.defines)] = ref
+                w.out.storeU16(UInt16(w.pos - start), at: lengthAt)
+                return 1
+            }
+            z.recordBytes.withUnsafeBytes { bytes in
+                let src = bytes.baseAddress! + Int(rec.offset)
+                if rec.namesCount == 0 {
+                    w.copy(src, Int(rec.length))
+                    return
+                }
+                w.copy(src, 8)
+                let lengthAt = w.pos
+                w.pos += 2
+                let rdataStart = w.pos
+                var cursor = 0
+                var k = Int(rec.namesStart)
+                let namesEnd = k + Int(rec.namesCount)
+                while k < namesEnd {
+                    let rn = z.rdataNames[k]
+                    k += 1
+                    let at = Int(rn.rdataOffset)
+                    if at > cursor { w.copy(src + 10 + cursor, at - cursor) }
+                    let ref = w.writeName(z, base: base, rn.name)
+                    if e.defines >= 0 { w.chainOffsets[Int(e.defines)] = ref }
+                    cursor = at + Int(rn.length)
+                }
+                let rdlength = Int(rec.length) - 10
+                if rdlength > cursor { w.copy(src + 10 + cursor, rdlength - cursor) }
+                w.out.storeU16(UInt16(w.pos - rdataStart), at: lengthAt)
+            }
+        }
+        return Int(set.recordCount)
+    }
+
+    /// Writes chain name `k`: a pointer to where it already is, or its octets (a DNAME
+    /// substitution: the literal prefix, then the compressed new suffix). Returns an offset
+    /// where it can be pointed at.
+    @inline(__always)
+    func writeChainName(_ k: Int, _ w: inout ResponseWriter, scratch s: inout AnswerScratch) -> Int {
+        let at = w.chainOffsets[k]
+        if at >= 0 && at < 0x4000 {
+            w.pointer(to: at)
+            return at
+        }
+        let c = s.chain[k]
+        let start = w.pos
+        if c.prefixLength > 0 && c.tailZone >= 0 {
+            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
+            let z = zoneArray[Int(c.tailZone)]
+            _ = w.writeName(z, base: Int(nameBase[Int(c.tailZone)]), c.tailName)
+        } else {
+            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
+        }
+        return start
+    }
+}

@@ -1,0 +1,243 @@
+// The in-memory zone: built once from records, immutable afterwards, laid out for the
+// query path like NSD's namedb and Knot's zone contents (per-name flags precomputed at
+// load, as NSD's `struct domain` and Knot's adjust.c pass do).
+
+/// Why a set of records could not be built into a zone.
+public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
+    enum Code: Sendable, Equatable {
+        case noSOA, multipleSOA, outOfZone, wrongClass, cnameAndOtherData, multipleCNAME, badRData, tooLarge
+    }
+    let code: Code
+    /// The owner of the offending record, when there is one.
+    public let owner: DNSName?
+    public let message: String
+
+    init(_ code: Code, _ owner: DNSName?, _ message: String) {
+        self.code = code
+        self.owner = owner
+        self.message = message
+    }
+
+    public var description: String {
+        if let owner { return "\(owner): \(message)" }
+        return message
+    }
+
+    public static let noSOA = "no SOA record at the zone apex"
+}
+
+/// Flags precomputed per name at build.
+struct NameFlags {
+    /// The name exists in the zone: it owns records, or is an empty non-terminal
+    /// between an owner and the apex (RFC 4592 §2.2.2 / RFC 8020).
+    static let exists: UInt16 = 1 << 0
+    /// At or below the origin.
+    static let inZone: UInt16 = 1 << 1
+    static let apex: UInt16 = 1 << 2
+    /// NS records at a name other than the apex: a zone cut (RFC 1034 §4.2.1).
+    static let delegation: UInt16 = 1 << 3
+    static let hasDNAME: UInt16 = 1 << 4
+    static let hasCNAME: UInt16 = 1 << 5
+    /// The first label is `*` (RFC 4592 §2.1.1).
+    static let wildcard: UInt16 = 1 << 6
+}
+
+/// One distinct name of the zone: an owner, an empty non-terminal, an ancestor, or a
+/// name that only appears inside record data (for compression and additional records).
+struct NameEntry {
+    /// Offset of the lower-cased wire name in `Zone.keyBytes`; the same offset in
+    /// `Zone.caseBytes` holds the name as first written (its case is kept in answers).
+    var offset: Int32
+    var length: Int16
+    var labelCount: Int16
+    var flags: UInt16
+    var hash: UInt32
+    /// The name with its first label removed; -1 for the root.
+    var parent: Int32
+    /// The highest strict ancestor (below the apex) that is a zone cut or owns a DNAME:
+    /// the name is occluded by it (RFC 1034 §4.3.2 step 3b, RFC 6672 §2.3). -1 if none.
+    var occluder: Int32
+    /// The `*` child (RFC 4592 source of synthesis), -1 if none.
+    var wildcardChild: Int32
+    var rrsetStart: Int32
+    var rrsetCount: Int32
+
+    @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
+}
+
+/// One RRset: records of one owner and type, in `Zone.records[recordStart ..< +recordCount]`.
+struct RRSetEntry {
+    var type: UInt16
+    var owner: Int32
+    var recordStart: Int32
+    var recordCount: Int32
+}
+
+/// One record, pre-encoded as `TYPE CLASS TTL RDLENGTH RDATA` (uncompressed) in `Zone.recordBytes`.
+struct RecordEntry {
+    var offset: Int32
+    /// 10 + rdlength.
+    var length: Int32
+    /// Names inside the rdata that may be compressed (RFC 3597 §4): `Zone.rdataNames[...]`.
+    var namesStart: Int32
+    var namesCount: Int32
+    /// The name this record points at, for additional-section processing and DNAME
+    /// substitution (NS, MX, SRV targets; CNAME and DNAME targets); -1 when none.
+    var target: Int32
+    var ttl: UInt32
+}
+
+/// A compressible name inside a record's rdata.
+struct RDataName {
+    /// Offset of the name within the rdata.
+    var rdataOffset: Int32
+    var length: Int32
+    var name: Int32
+}
+
+public final class Zone: @unchecked Sendable {
+    // @unchecked: every stored property is a `let` set in init and never mutated.
+
+    public let origin: DNSName
+    public let serial: UInt32
+    /// All records, as given (duplicates removed), for zone transfers and tools.
+    public let records: [ResourceRecord]
+
+    // Name table: open addressing (linear probing) over `slots`, keyed by lower-cased wire name.
+    let names: ContiguousArray<NameEntry>
+    let keyBytes: ContiguousArray<UInt8>
+    let caseBytes: ContiguousArray<UInt8>
+    let slots: ContiguousArray<Int32>
+    let slotMask: Int
+    let rrsets: ContiguousArray<RRSetEntry>
+    let recordEntries: ContiguousArray<RecordEntry>
+    let recordBytes: ContiguousArray<UInt8>
+    let rdataNames: ContiguousArray<RDataName>
+    /// Index of the apex in `names`.
+    let apex: Int32
+    let soaRRSet: Int32
+    /// The SOA as it goes in negative answers: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3),
+    /// a one-record RRset whose record is appended after the zone's own.
+    let negativeSOARRSet: Int32
+    let originLabelCount: Int
+
+    /// Builds the zone. Throws when there is no SOA at the apex, more than one, a record
+    /// outside the zone or of a class other than IN, a CNAME beside other data
+    /// (RFC 1034 §3.6.2, RFC 2181 §10.1), or rdata whose names cannot be read.
+    public init(origin: DNSName, records input: [ResourceRecord]) throws(ZoneError) {
+        var b = ZoneBuilder(origin: origin)
+        try b.add(input)
+        try b.finish()
+        self.origin = origin
+        self.records = b.records
+        self.serial = b.serial
+        self.names = b.names
+        self.keyBytes = b.keyBytes
+        self.caseBytes = b.caseBytes
+        self.slots = b.slots
+        self.slotMask = b.slots.count - 1
+        self.rrsets = b.rrsets
+        self.recordEntries = b.recordEntries
+        self.recordBytes = b.recordBytes
+        self.rdataNames = b.rdataNames
+        self.apex = b.apex
+        self.soaRRSet = b.soaRRSet
+        self.negativeSOARRSet = b.negativeSOARRSet
+        self.originLabelCount = origin.labelCount
+    }
+
+    /// The number of entries in the name table (owners, empty non-terminals, ancestors, rdata names).
+    public var nameCount: Int { names.count }
+
+    // MARK: Lookup (allocation-free)
+
+    /// The name-table index of `key` (a lower-cased uncompressed wire name), or -1.
+    @inline(__always)
+    func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
+        var i = Int(hash) & slotMask
+        return slots.withUnsafeBufferPointer { slots in
+            names.withUnsafeBufferPointer { names in
+                keyBytes.withUnsafeBytes { keys in
+                    while true {
+                        let s = slots[i]
+                        if s < 0 { return -1 }
+                        let e = names[Int(s)]
+                        if e.hash == hash && Int(e.length) == key.count
+                            && memEqual(keys.baseAddress! + Int(e.offset), key.baseAddress!, key.count) {
+                            return s
+                        }
+                        i = (i + 1) & slotMask
+                    }
+                }
+            }
+        }
+    }
+
+    /// Index of the RRset of `type` at name `n`, or -1.
+    @inline(__always)
+    func rrset(at n: Int32, type: UInt16) -> Int32 {
+        let e = names[Int(n)]
+        var i = e.rrsetStart
+        let end = e.rrsetStart + e.rrsetCount
+        while i < end {
+            let t = rrsets[Int(i)].type
+            if t == type { return i }
+            if t > type { return -1 }  // sorted by type
+            i += 1
+        }
+        return -1
+    }
+
+    // MARK: Reading back (tests, tools)
+
+    /// The name of entry `n` as stored (case as first written).
+    func name(_ n: Int32) -> DNSName {
+        let e = names[Int(n)]
+        return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
+    }
+
+    /// The records of an RRset, with the owner as stored.
+    func resourceRecords(_ r: Int32, owner: DNSName? = nil) -> [ResourceRecord] {
+        let set = rrsets[Int(r)]
+        let ownerName = owner ?? name(set.owner)
+        var out: [ResourceRecord] = []
+        for i in set.recordStart..<(set.recordStart + set.recordCount) {
+            let rec = recordEntries[Int(i)]
+            let o = Int(rec.offset)
+            let rdata = Array(recordBytes[(o + 10)..<(o + Int(rec.length))])
+            out.append(ResourceRecord(owner: ownerName, type: RRType(set.type), ttl: rec.ttl, rdata: rdata))
+        }
+        return out
+    }
+}
+
+@inline(__always)
+func memEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+    var i = 0
+    while i + 8 <= n {
+        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+            return false
+        }
+        i += 8
+    }
+    while i < n {
+        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+        i += 1
+    }
+    return true
+}
+
+/// The name hash: FNV-1a over the lower-cased wire bytes taken from the last to the
+/// first, so one backward pass over a name yields the hash of every suffix.
+@inline(__always)
+func nameHashStep(_ h: UInt32, _ byte: UInt8) -> UInt32 { (h ^ UInt32(byte)) &* 16_777_619 }
+let nameHashSeed: UInt32 = 2_166_136_261
+
+func nameHash(_ key: UnsafeRawBufferPointer) -> UInt32 {
+    var h = nameHashSeed
+    var i = key.count - 1
+    while i >= 0 { h = nameHashStep(h, key[i]); i -= 1 }
+    return h
+}
+
+func nameHash(_ key: [UInt8]) -> UInt32 { key.withUnsafeBytes { nameHash($0) } }

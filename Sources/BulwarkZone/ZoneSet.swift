@@ -1,0 +1,78 @@
+/// The zones one server answers for. The longest matching origin answers a name
+/// (a parent and its child can both be held). Immutable: a reload builds a new set.
+public final class ZoneSet: @unchecked Sendable {
+    // @unchecked: every stored property is a `let` set in init; Zone is immutable.
+
+    public let zones: [Zone]
+    let zoneArray: ContiguousArray<Zone>
+    /// Open-addressing table of zone indices keyed by the origin's lower-cased wire name.
+    let originSlots: ContiguousArray<Int32>
+    let originMask: Int
+    /// Bit n set when some origin has n labels: only those suffixes of a name are probed.
+    let labelCountBits: (UInt64, UInt64)
+    /// Start of each zone's name indices in the per-response compression table.
+    let nameBase: ContiguousArray<Int32>
+    let totalNames: Int
+
+    /// Builds the set. When two zones have the same origin, the first one is kept.
+    public init(zones input: [Zone]) {
+        var kept: [Zone] = []
+        var seen = Set<DNSName>()
+        for z in input where seen.insert(z.origin).inserted { kept.append(z) }
+        zones = kept
+        zoneArray = ContiguousArray(kept)
+        var size = 8
+        while size < kept.count * 2 { size <<= 1 }
+        var slots = ContiguousArray<Int32>(repeating: -1, count: size)
+        var bits: (UInt64, UInt64) = (0, 0)
+        var base = ContiguousArray<Int32>()
+        var total = 0
+        for (i, z) in kept.enumerated() {
+            let h = z.names[Int(z.apex)].hash
+            var s = Int(h) & (size - 1)
+            while slots[s] >= 0 { s = (s + 1) & (size - 1) }
+            slots[s] = Int32(i)
+            let n = z.originLabelCount
+            if n < 64 { bits.0 |= 1 << UInt64(n) } else { bits.1 |= 1 << UInt64(n - 64) }
+            base.append(Int32(total))
+            total += z.nameCount
+        }
+        originSlots = slots
+        originMask = size - 1
+        labelCountBits = bits
+        nameBase = base
+        totalNames = total
+    }
+
+    @inline(__always)
+    func hasOrigin(withLabels n: Int) -> Bool {
+        n < 64 ? labelCountBits.0 & (1 << UInt64(n)) != 0 : labelCountBits.1 & (1 << UInt64(n - 64)) != 0
+    }
+
+    /// The zone whose origin is exactly `key` (lower-cased wire), or -1.
+    @inline(__always)
+    func zoneIndex(origin key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
+        var i = Int(hash) & originMask
+        while true {
+            let s = originSlots[i]
+            if s < 0 { return -1 }
+            let z = zoneArray[Int(s)]
+            let e = z.names[Int(z.apex)]
+            if e.hash == hash && Int(e.length) == key.count {
+                let equal = z.keyBytes.withUnsafeBytes { memEqual($0.baseAddress! + Int(e.offset), key.baseAddress!, key.count) }
+                if equal { return s }
+            }
+            i = (i + 1) & originMask
+        }
+    }
+
+    /// The zone that answers for `name`, or nil (tests and tools).
+    public func zone(for name: DNSName) -> Zone? {
+        var n: DNSName? = name
+        while let cur = n {
+            if let z = zones.first(where: { $0.origin == cur }) { return z }
+            n = cur.parent
+        }
+        return nil
+    }
+}
