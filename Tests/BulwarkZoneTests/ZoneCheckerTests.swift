@@ -31,7 +31,7 @@ final class ZoneCheckerTests: XCTestCase {
         www AAAA 2001:db8::2
         alias CNAME www
         sub NS ns.sub
-        sub DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        sub DS 12345 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
         ns.sub A 192.0.2.53
         """)
         XCTAssertEqual(issues, [])
@@ -145,10 +145,10 @@ final class ZoneCheckerTests: XCTestCase {
 
     func testDSPlacement() throws {
         assertIssues(try check("""
-        @ DS 1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
-        leaf DS 1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        @ DS 1 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        leaf DS 1 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
         sub NS ns1.example.com.
-        sub DS 1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        sub DS 1 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
         """), [
             (.error, 5, "DS record at the zone apex"),
             (.error, 6, "DS record where there is no delegation"),
