@@ -13,7 +13,7 @@ enum AuthorityFixtures {
         return try Zone(origin: o, records: parsed.records)
     }
 
-    nonisolated(unsafe) static let set: ZoneSet = {
+    static let set: ZoneSet = {
         // swiftlint:disable:next force_try
         ZoneSet(zones: ["example.com.", "child.example.com.", "other.net.", "example."].map { try! zone($0) })
     }()
