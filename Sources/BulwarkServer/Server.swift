@@ -1,5 +1,6 @@
 // The server: zones, the UDP and TCP transports on every listen address, and the
 // services that run them under swift-service-lifecycle (SIGTERM/SIGINT stop, SIGHUP reloads).
+import Dispatch
 import Logging
 import NIOCore
 #if canImport(Glibc)
@@ -135,7 +136,11 @@ public struct ReloadOnHangupService: Service {
     public func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             logger.info("SIGHUP: reloading zones")
-            let report = server.reload()
+            // Reading zone files blocks: do it on a thread of its own, not the async pool.
+            let server = self.server
+            let report = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: server.reload()) }
+            }
             logger.info("reload done: \(report.loaded.count) loaded, \(report.failed.count) failed (\(report.kept.count) kept at their old version), \(report.removed.count) removed; serving \(report.served) zone(s)")
         }
     }
