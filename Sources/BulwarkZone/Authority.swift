@@ -302,14 +302,13 @@ extension ZoneSet {
             guard t >= 0 else { continue }
             let te = z.names[Int(t)]
             guard te.has(NameFlags.exists) else { continue }
-            let inBailiwick = t == cut || te.occluder == cut
-            guard inBailiwick || (te.occluder < 0 && !te.has(NameFlags.delegation)) else { continue }
-            addAddresses(zone: z, zi, name: t, required: inBailiwick, scratch: &s)
+            // Addresses below other cuts are glue too (sibling glue): NSD and Knot add them.
+            addAddresses(zone: z, zi, name: t, required: t == cut || te.occluder == cut, scratch: &s)
         }
     }
 
     /// Additional-section processing (RFC 1035 §3.3.2, §3.3.9, §3.3.11; RFC 2782): A and
-    /// AAAA of NS, MX and SRV targets that this zone holds authoritatively.
+    /// AAAA of NS, MX and SRV targets that this zone holds (not from other zones: as peers).
     @inline(__always)
     func addAdditional(zone z: Zone, _ zi: Int32, rrset r: Int32, scratch s: inout AnswerScratch) {
         let set = z.rrsets[Int(r)]
@@ -323,7 +322,8 @@ extension ZoneSet {
             i += 1
             guard t >= 0 else { continue }
             let te = z.names[Int(t)]
-            guard te.has(NameFlags.exists), te.occluder < 0, !te.has(NameFlags.delegation) else { continue }
+            // Any address the zone holds, glue included, as NSD and Knot do.
+            guard te.has(NameFlags.exists) else { continue }
             addAddresses(zone: z, zi, name: t, required: false, scratch: &s)
         }
     }
