@@ -305,7 +305,11 @@ struct ZoneFileParser {
             if t.quoted { break }
             let first = file.bytes[t.start]
             if first >= 0x30 && first <= 0x39 {
-                guard ttl == nil, let value = parseTTL(file.slice(t)) else {
+                guard ttl == nil else {
+                    report(.error, "TTL given twice ('\(ttl!)' and '\(file.text(t))')", file: file.name, line: line)
+                    return
+                }
+                guard let value = parseTTL(file.slice(t)) else {
                     report(.error, "bad TTL '\(file.text(t))'", file: file.name, line: line)
                     return
                 }
@@ -332,8 +336,8 @@ struct ZoneFileParser {
         i += 1
         guard !typeToken.quoted, let type = Mnemonics.rrType(file.slice(typeToken)) else {
             let text = file.text(typeToken)
-            if ttl == nil, let c = Mnemonics.rrClass(file.slice(typeToken)), rrClass != nil {
-                report(.error, "class given twice ('\(rrClass!)' and '\(c)')", file: file.name, line: line)
+            if let rrClass, let c = Mnemonics.rrClass(file.slice(typeToken)) {
+                report(.error, "class given twice ('\(rrClass)' and '\(c)')", file: file.name, line: line)
             } else {
                 report(.error, "unknown type '\(text)'", file: file.name, line: line)
             }
@@ -351,9 +355,13 @@ struct ZoneFileParser {
             fields.append(PresentationField(Array(file.slice(t)), quoted: t.quoted))
             i += 1
         }
-        let rdata: [UInt8]
+        var rdata: [UInt8]
         do {
             rdata = try RDataText.parse(type: type, fields: fields, origin: file.origin)
+            if rdata.capacity > rdata.count + 16 {
+                // Millions of records stay in memory: keep each at its size.
+                rdata = Array(rdata[...])
+            }
         } catch {
             report(.error, "bad \(type) record: \(error.message)", file: file.name, line: line)
             return

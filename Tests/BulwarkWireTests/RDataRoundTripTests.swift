@@ -95,6 +95,16 @@ final class RDataRoundTripTests: XCTestCase {
         (.cert, "PGP 0 0 mQINBFit2jsBEADrbl5vjVxYeAE0g0IDYCBpHirv", nil),
         (.cert, "1 12345 RSASHA256 AAAA", "PKIX 12345 8 AAAA"),
         (.cert, "100 1 1 AAAA", nil),
+        (.ipseckey, "10 1 2 192.0.2.38 AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==", nil),
+        (.ipseckey, "10 0 2 . AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==", nil),
+        (.ipseckey, "10 3 2 mygateway.example.com. AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==", nil),
+        (.ipseckey, "10 2 2 2001:0DB8:0:8002::2000:1 AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ==",
+         "10 2 2 2001:db8:0:8002::2000:1 AQNRU3mG7TVTO2BkR47usntb102uFJtugbo6BSGvgqt4AQ=="),
+        (.ipseckey, "10 3 0 gw", "10 3 0 gw.example.com."),
+        (.apl, "1:192.168.32.0/21 !1:192.168.38.0/28", nil),
+        (.apl, "1:224.0.0.0/4 2:FF00:0:0:0:0:0:0:0/8", "1:224.0.0.0/4 2:ff00::/8"),
+        (.apl, "1:0.0.0.0/0 !2:::/0", nil),
+        (.apl, "", nil),
     ]
 
     static let rootKSKText = "257 3 8 AwEAAaz/tAm8yTn4Mfeh5eyI96WSVexTBAvkMgJzkKTOiW1vkIbzxeF3 +/4RgWOq7HrxRixHlFlExOLAJr5emLvN7SWXgnLh4+B5xQlNVz8Og8kv ArMtNROxVQuCaSnIDdD5LKyWbRd2n9WGe2R8PzgCmr3EgVLrjyBxWezF 0jLHwVN8efS3rCj/EWgvIWgb9tarpVUDK/b58Da+sqqls3eNbuv7pr+e oZG+SrDK6nWeL3c6H5Apxz7LjVc1uTIdsIXxuOLYA4/ilBmSVIzuDWfd RUfhHdY6+cn8HFRm+2hM8AnXGXws9555KrUB5qihylGa8subX2Nn6UwN R1AkUTV74bU="

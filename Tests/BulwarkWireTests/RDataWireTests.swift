@@ -73,6 +73,8 @@ final class RDataWireTests: XCTestCase {
         XCTAssertEqual(try parseRData(.rrsig, "A 5 3 86400 20030322173103 20030220173103 2642 example.com. AAAA").prefix(16),
                        hexBytes("0001 05 03 00015180 3e7c9dd7 3e5510d7")[...])
         XCTAssertEqual(try parseRData(.eui48, "00-00-5e-00-53-2a"), [0, 0, 0x5e, 0, 0x53, 0x2a])
+        XCTAssertEqual(try parseRData(.apl, "1:192.168.32.0/21 !1:192.168.38.0/28"), hexBytes("0001 15 03 c0a820 0001 1c 83 c0a826"))
+        XCTAssertEqual(try parseRData(.ipseckey, "10 1 2 192.0.2.38 AQID"), [10, 1, 2, 192, 0, 2, 38, 1, 2, 3])
         // RFC 1876: 2^31 + thousandths of arc seconds; altitude in cm above -100000 m.
         XCTAssertEqual(try parseRData(.loc, "52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m"),
                        hexBytes("00 00 16 13 8b3cf018 810cbce0 009895b8"))
@@ -85,6 +87,8 @@ final class RDataWireTests: XCTestCase {
         XCTAssertEqual(RDataText.format(type: RRType(65280), rdata: [10, 0, 0, 1]), "\\# 4 0A000001")
         XCTAssertEqual(RDataText.format(type: RRType(65280), rdata: []), "\\# 0")
         XCTAssertEqual(RDataText.format(type: .loc, rdata: [1, 2]), "\\# 2 0102")
+        XCTAssertEqual(RDataText.format(type: .apl, rdata: [0, 3, 8, 1, 10]), "\\# 5 000308010A")
+        XCTAssertEqual(RDataText.format(type: .null, rdata: [1, 2]), "\\# 2 0102")
         // Known type written generically is validated as that type (RFC 3597 §5).
         XCTAssertThrowsError(try parseRData(.a, "\\# 3 0a0000"))
         XCTAssertThrowsError(try parseRData(.mx, "\\# 3 000a01"))
@@ -131,6 +135,9 @@ final class RDataWireTests: XCTestCase {
             (.loc, "42 X 71 W 0m"), (.loc, "42 N 71 W"), (.loc, "42 N 71 W -100000.01m"), (.loc, "42 N 71 W 0m 1m 1m 1m 1m"),
             (.loc, "42 1 1.0001 N 71 W 0m"), (.loc, "42 N 71 W 0m -1m"), (.loc, "42 1 2 3 N 71 W 0m"),
             (.cert, "BOGUS 1 1 AAAA"),
+            (.ipseckey, "10 4 2 . AAAA"), (.ipseckey, "10 1 2 . AAAA"), (.ipseckey, "10 0 2 1.2.3.4"), (.ipseckey, "10 1 2"),
+            (.ipseckey, "10 2 2 ::1 AAA"), (.apl, "1:192.168.32.0/33"), (.apl, "3:1.2.3.4/8"), (.apl, "1:1.2.3.4"),
+            (.apl, "2:1.2.3.4/8"), (.apl, "1:1.2.3/8"),
         ]
         for (type, text) in cases {
             XCTAssertThrowsError(try parseRData(type, text), "\(type) '\(text)' should be rejected")
@@ -181,6 +188,9 @@ final class RDataWireTests: XCTestCase {
             (.svcb, [0, 1]),
             (.loc, [UInt8](repeating: 0, count: 15)), (.loc, [1] + [UInt8](repeating: 0, count: 15)),
             (.loc, [0, 0xA0] + [UInt8](repeating: 0, count: 14)),
+            (.loc, [0, 0x12, 0x16, 0x13, 0xFF, 0, 0, 0, 0x80, 0, 0, 0, 0, 0x98, 0x96, 0x80]),
+            (.ipseckey, [10, 4, 2]), (.ipseckey, [10, 1, 2, 1, 2, 3]), (.ipseckey, [10, 3, 2, 3, 97]),
+            (.apl, [0, 1, 33, 0]), (.apl, [0, 1, 8, 2, 10, 0]), (.apl, [0, 1, 8, 2, 10]), (.apl, [0, 1, 8]),
         ]
         for (type, rdata) in cases {
             XCTAssertThrowsError(try RDataWire.validate(type: type, rdata: rdata), "\(type) \(rdata) should be rejected")

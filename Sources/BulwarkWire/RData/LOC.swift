@@ -11,6 +11,11 @@ enum LOCData {
         for k in 1...3 where m[o + k] >> 4 > 9 || m[o + k] & 0x0F > 9 {
             throw .badRData("bad LOC size or precision")
         }
+        func u32(_ at: Int) -> Int64 {
+            Int64(m[o + at]) << 24 | Int64(m[o + at + 1]) << 16 | Int64(m[o + at + 2]) << 8 | Int64(m[o + at + 3])
+        }
+        guard abs(u32(4) - equator) <= 90 * 3_600_000 else { throw .badRData("LOC latitude out of range") }
+        guard abs(u32(8) - equator) <= 180 * 3_600_000 else { throw .badRData("LOC longitude out of range") }
         try reader.skip(16)
     }
 
@@ -113,9 +118,12 @@ enum LOCData {
         return UInt8(min(cm / power, 9)) << 4 | UInt8(exponent)
     }
 
-    /// As BIND prints LOC: `52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m`.
-    static func format(_ r: ArraySlice<UInt8>, into out: inout [UInt8]) {
+    /// As BIND prints LOC: `52 22 23.000 N 4 53 32.000 E -2.00m 0.00m 10000m 10m`. False when a
+    /// precision is a zero mantissa with a non-zero exponent, which text cannot carry (the caller
+    /// then writes RFC 3597 form so the octets survive).
+    static func format(_ r: ArraySlice<UInt8>, into out: inout [UInt8]) -> Bool {
         let b = r.startIndex
+        for k in 1...3 where r[b + k] >> 4 == 0 && r[b + k] != 0 { return false }
         func u32(_ at: Int) -> Int64 {
             Int64(r[b + at]) << 24 | Int64(r[b + at + 1]) << 16 | Int64(r[b + at + 2]) << 8 | Int64(r[b + at + 3])
         }
@@ -138,6 +146,7 @@ enum LOCData {
             let text = exponent >= 2 ? " \(cm / 100)m" : " \(cm / 100).\(pad(cm % 100, 2))m"
             PresentationText.append(text, to: &out)
         }
+        return true
     }
 
     private static func pad(_ v: Int64, _ width: Int) -> String {

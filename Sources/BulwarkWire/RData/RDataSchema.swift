@@ -42,11 +42,15 @@ enum RDataField: Sendable, Hashable {
     case certType
     /// The whole of LOC rdata (RFC 1876), which has its own presentation grammar.
     case loc
+    /// The whole of IPSECKEY rdata (RFC 4025), whose gateway depends on the gateway type.
+    case ipseckey
+    /// The whole of APL rdata (RFC 3123), a list of address prefixes.
+    case apl
 
     /// Fields that consume everything up to the end of the rdata.
     var isRest: Bool {
         switch self {
-        case .strings, .stringRest, .base64Rest, .hexRest, .typeBitmap, .svcParams, .loc: return true
+        case .strings, .stringRest, .base64Rest, .hexRest, .typeBitmap, .svcParams, .loc, .ipseckey, .apl: return true
         default: return false
         }
     }
@@ -71,6 +75,8 @@ enum RDataSchema {
         t[RRType.aaaa.rawValue] = [.ipv6]                                          // RFC 3596 §2.2
         t[RRType.loc.rawValue] = [.loc]                                            // RFC 1876 §2
         t[RRType.cert.rawValue] = [.certType, .u16, .algorithm, .base64Rest]       // RFC 4398 §2
+        t[RRType.ipseckey.rawValue] = [.ipseckey]                                  // RFC 4025 §2
+        t[RRType.apl.rawValue] = [.apl]                                            // RFC 3123 §4
         t[RRType.srv.rawValue] = [.u16, .u16, .u16, .name]                         // RFC 2782
         t[RRType.naptr.rawValue] = [.u16, .u16, .string, .string, .string, .name]  // RFC 3403 §4.1
         t[RRType.kx.rawValue] = [.u16, .name]                                      // RFC 2230 §3.1
@@ -109,7 +115,7 @@ enum RDataSchema {
     /// falls back to RFC 3597 form.
     static func restMayBeEmptyInText(_ field: RDataField) -> Bool {
         switch field {
-        case .typeBitmap, .svcParams: return true
+        case .typeBitmap, .svcParams, .apl: return true
         default: return false
         }
     }

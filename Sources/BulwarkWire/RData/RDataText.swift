@@ -203,6 +203,12 @@ public enum RDataText {
         case .loc:
             try LOCData.parse(fields[index...], into: &out)
             index = fields.count
+        case .ipseckey:
+            try IPSECKEYData.parse(fields[index...], origin: origin, into: &out)
+            index = fields.count
+        case .apl:
+            try APLData.parse(fields[index...], into: &out)
+            index = fields.count
         case .ilnp64:
             let f = try next("locator")
             let groups = f.bytes.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
@@ -269,7 +275,13 @@ public enum RDataText {
                 if let m = CertType.mnemonics[v] { PresentationText.append(m, to: &out) } else { PresentationText.appendDecimal(v, to: &out) }
                 p += 2
             case .loc:
-                LOCData.format(rdata[p..<n], into: &out); p = n
+                guard LOCData.format(rdata[p..<n], into: &out) else { return nil }
+                p = n
+            case .ipseckey:
+                IPSECKEYData.format(rdata[p..<n], into: &out); p = n
+            case .apl:
+                guard APLData.format(rdata[p..<n], into: &out) else { return nil }
+                p = n
             case .u32, .period:
                 PresentationText.appendDecimal(u32(p), to: &out); p += 4
             case .time:

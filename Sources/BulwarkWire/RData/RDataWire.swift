@@ -167,6 +167,10 @@ enum RDataScanner {
             try SvcParams.validate(&reader)
         case .loc:
             try LOCData.validate(&reader)
+        case .ipseckey:
+            try IPSECKEYData.validate(&reader)
+        case .apl:
+            try APLData.validate(&reader)
         }
     }
 
