@@ -141,7 +141,7 @@ def start_bulwark(binary, workdir, zone_files, port, taken, extra_args=(), tag="
         servers.wait_ready(b, wait_zone or zone_files[0][0])
     except RuntimeError as e:
         stop_bulwark(b)
-        pytest.fail(str(e))
+        pytest.fail(str(e), pytrace=False)
     return b
 
 

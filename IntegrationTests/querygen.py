@@ -13,6 +13,7 @@ Categories (each one test, reporting every mismatch at once):
 import random
 
 import dns.name
+import dns.rdatatype
 import dns.zone
 
 import zones
@@ -46,6 +47,22 @@ def zone_names(set_name):
     return sorted(names, key=key), sorted(wild, key=key)
 
 
+def rrsets_by_owner(set_name):
+    """{owner lower-cased: {type: set of canon RRs}} from the zone texts (for ANY)."""
+    import dns.rrset
+    from dnsclient import canon_rr
+    out = {}
+    for origin, text in zones.ZONE_SETS[set_name]:
+        z = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False)
+        for name, node in z.nodes.items():
+            for rds in node.rdatasets:
+                rrset = dns.rrset.from_rdata_list(name, rds.ttl, list(rds))
+                key = name.to_text().lower()
+                out.setdefault(key, {})[dns.rdatatype.to_text(rds.rdtype)] = \
+                    {canon_rr(rrset, rd) for rd in rrset}
+    return out
+
+
 def generate(set_name, seed=4592):
     rnd = random.Random(seed)
     names, wild = zone_names(set_name)
@@ -60,7 +77,7 @@ def generate(set_name, seed=4592):
         for label in ("w1.", "deep.w2.", "sub.w3.", "*.x."):
             cats["wildcard"] += [Query(label + rest, ty) for ty in TYPES]
     cats["outside"] = ([Query(t, ty) for t in OUTSIDE for ty in ("A", "SOA", "NS", "ANY")]
-                       + [Query(texts[0], ty, qclass=c)
+                       + [Query(zones.ZONE_SETS[set_name][0][0], ty, qclass=c)
                           for c in ("CH", "HS", "CLASS42", "ANY") for ty in ("SOA", "A")])
     pool = cats["base"] + cats["nx"] + cats["wildcard"]
     cats["case"] = []

@@ -12,7 +12,7 @@ import pytest
 
 import querygen
 from conftest import REPORTS
-from dnsclient import (ask, normalize, partial_rrsets, report, same, verdict, fmt_norm,
+from dnsclient import (any_acceptable, ask, normalize, partial_rrsets, report, same, verdict, fmt_norm,
                        tcp_exchange)
 
 CATEGORIES = ["base", "nx", "wildcard", "outside", "case", "flags", "edns", "tcp"]
@@ -45,10 +45,14 @@ def check_category(trio, category):
     qs = queries(trio.set_name, category)
     results = run_all(trio, qs)
     mismatches, peer_diffs = [], []
+    owners = querygen.rrsets_by_owner(trio.set_name)
     for q, (n, k, s) in zip(qs, results):
         if not same(n, k):
             peer_diffs.append((q, n, k))
         why = verdict(n, k, s)
+        if why and q.qtype == "ANY" and q.qclass == "IN" and \
+                any_acceptable(q.qname, n, k, s, owners.get(q.qname.lower())):
+            why = None
         if why:
             mismatches.append((q, why, n, k, s))
     diff_text = "\n".join(f"{q}\n  NSD:\n{fmt_norm(n)}\n  Knot:\n{fmt_norm(k)}\n"

@@ -76,3 +76,19 @@ def test_partial_rrset_detected():
     assert partial_rrsets(part, full)
     assert not partial_rrsets(empty, full)
     assert not partial_rrsets(full, full)
+
+
+def test_any_relaxation():
+    from dnsclient import any_acceptable
+    a2 = ("www.example.", 3600, "A", "192.0.2.80", "192.0.2.81")
+    txt = ("www.example.", 3600, "TXT", "hello")
+    at = {"A": normalize(reply(rrs=[a2]))["answer"], "TXT": normalize(reply(rrs=[txt]))["answer"]}
+    nsd = normalize(reply(rrs=[a2]))
+    knot = normalize(reply(rrs=[txt]))
+    assert any_acceptable("www.example.", nsd, knot, normalize(reply(rrs=[a2, txt])), at)
+    partial = normalize(reply(rrs=[("www.example.", 3600, "A", "192.0.2.80")]))
+    assert not any_acceptable("www.example.", nsd, knot, partial, at)
+    hinfo = normalize(reply(rrs=[("www.example.", 3600, "HINFO", '"RFC8482" ""')]))
+    assert any_acceptable("www.example.", nsd, knot, hinfo, at)
+    no_aa = normalize(reply(rrs=[a2, txt], flags=dns.flags.QR))
+    assert not any_acceptable("www.example.", nsd, knot, no_aa, at)
