@@ -75,36 +75,49 @@ def _terminate(pid, grace=5.0):
     return False
 
 
+# One file per started server: "<server pid> <owning session pid> <marker>", the
+# marker being a string its command line contains. Concurrent sessions (other
+# worktrees) each own their entries; only entries whose session is gone are stale.
+def _record_path(tag):
+    return os.path.join(PID_DIR, f"{os.getpid()}-{tag}")
+
+
 def _record(tag, pid, marker):
     os.makedirs(PID_DIR, exist_ok=True)
-    with open(os.path.join(PID_DIR, tag), "w") as f:
-        f.write(f"{pid} {marker}\n")
+    with open(_record_path(tag), "w") as f:
+        f.write(f"{pid} {os.getpid()} {marker}\n")
 
 
 def _unrecord(tag):
     try:
-        os.unlink(os.path.join(PID_DIR, tag))
+        os.unlink(_record_path(tag))
     except FileNotFoundError:
         pass
 
 
 def kill_stale():
-    """Stop servers a previous test session left running (recorded by us)."""
+    """Stop servers that an earlier, now dead, test session left running."""
     if not os.path.isdir(PID_DIR):
         return []
     killed = []
-    for tag in os.listdir(PID_DIR):
+    for entry in os.listdir(PID_DIR):
+        path = os.path.join(PID_DIR, entry)
         try:
-            with open(os.path.join(PID_DIR, tag)) as f:
-                pid_s, marker = f.read().split(None, 1)
-            pid = int(pid_s)
+            with open(path) as f:
+                pid_s, owner_s, marker = f.read().split(None, 2)
+            if pid_s.startswith("@"):  # a daemon's pid file, recorded before it started
+                with open(pid_s[1:]) as pf:
+                    pid_s = pf.read().strip() or "0"
+            pid, owner = int(pid_s), int(owner_s)
         except (OSError, ValueError):
-            _unrecord(tag)
+            os.unlink(path)
             continue
+        if owner != os.getpid() and _alive(owner) and "python" in _cmdline(owner):
+            continue  # another live test session owns it
         if _alive(pid) and marker.strip() in _cmdline(pid):
             _terminate(pid, grace=3)
-            killed.append(f"{tag} (pid {pid})")
-        _unrecord(tag)
+            killed.append(f"{entry} (pid {pid})")
+        os.unlink(path)
     return killed
 
 
@@ -243,7 +256,6 @@ class PidFileServer(Server):
             time.sleep(0.05)
         if not self.pid():
             raise RuntimeError(f"{self.name} wrote no pid file\n{self.log_tail()}")
-        _record(self.tag, self.pid(), self.marker)
 
 
 class NSD(PidFileServer):
@@ -278,9 +290,9 @@ class NSD(PidFileServer):
             f.write("\n".join(lines) + "\n")
 
     def start(self):
-        for stale in (self.pidfile,):
-            if os.path.exists(stale):
-                os.unlink(stale)
+        if os.path.exists(self.pidfile):
+            os.unlink(self.pidfile)
+        _record(self.tag, "@" + self.pidfile, self.marker)
         subprocess.run(["nsd", "-c", self.conf], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_pidfile()
@@ -326,6 +338,7 @@ class Knot(PidFileServer):
     def start(self):
         if os.path.exists(self.pidfile):
             os.unlink(self.pidfile)
+        _record(self.tag, "@" + self.pidfile, self.marker)
         subprocess.run(["knotd", "-d", "-c", self.conf], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self._wait_pidfile()

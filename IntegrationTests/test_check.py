@@ -43,27 +43,27 @@ def run_check(binary, path, origin):
 
 @pytest.mark.parametrize("zone,text", [(z, t) for s in zones.ZONE_SETS.values() for z, t in s],
                          ids=lambda v: v if len(v) < 40 else "text")
-def test_check_good_zone(bulwark_only, bulwark_bin, tmp_path, zone, text):
+def test_check_good_zone(bulwark_only, bulwark_check_bin, tmp_path, zone, text):
     path = tmp_path / zones.zone_file_name(zone)
     path.write_text(text)
-    code, out = run_check(bulwark_bin, str(path), zone)
+    code, out = run_check(bulwark_check_bin, str(path), zone)
     assert code == 0, f"check rejected a zone NSD and Knot load:\n{out}"
 
 
-def test_check_root_zone(bulwark_only, bulwark_bin):
+def test_check_root_zone(bulwark_only, bulwark_check_bin):
     path = os.path.join(SHARED, "data", "root.zone")
     if not os.path.exists(path):
         pytest.skip(f"{path} not present")
-    code, out = run_check(bulwark_bin, path, ".")
+    code, out = run_check(bulwark_check_bin, path, ".")
     assert code == 0, out[-3000:]
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
-def test_check_broken_zone(bulwark_only, bulwark_bin, tmp_path, case):
+def test_check_broken_zone(bulwark_only, bulwark_check_bin, tmp_path, case):
     text, line = BROKEN[case]
     path = tmp_path / f"{case}.zone"
     path.write_text(text)
-    code, out = run_check(bulwark_bin, str(path), "example.")
+    code, out = run_check(bulwark_check_bin, str(path), "example.")
     assert code != 0, f"check accepted a broken zone ({case}):\n{out}"
     assert out.strip(), "no message"
     assert path.name in out, f"message does not name the file {path.name}:\n{out}"
@@ -73,6 +73,6 @@ def test_check_broken_zone(bulwark_only, bulwark_bin, tmp_path, case):
             f"message does not name line {' or '.join(map(str, lines))}:\n{out}"
 
 
-def test_check_missing_file(bulwark_only, bulwark_bin, tmp_path):
-    code, out = run_check(bulwark_bin, str(tmp_path / "absent.zone"), "example.")
+def test_check_missing_file(bulwark_only, bulwark_check_bin, tmp_path):
+    code, out = run_check(bulwark_check_bin, str(tmp_path / "absent.zone"), "example.")
     assert code != 0 and "absent.zone" in out

@@ -48,3 +48,16 @@ def test_zones_dir(bulwark_only, bulwark_bin, main_trio, workdir, taken_ports):
             assert same(got, want), f"{q}: --zones-dir answers differ from --zone"
     finally:
         stop_bulwark(b)
+
+
+def test_ipv6_listener(bulwark_only, main_trio):
+    """The session's Bulwark was started with --listen [::1]:PORT too (when the host has
+    IPv6 loopback): it answers there over UDP and TCP."""
+    import servers
+    if not servers.ipv6_loopback_usable():
+        import pytest
+        pytest.skip("no IPv6 loopback on this host")
+    b = main_trio.subject
+    for tcp in (False, True):
+        r, _ = query(("::1", b.port), make("www.example.", "A"), tcp=tcp)
+        assert r is not None and r.answer, f"no answer on [::1]:{b.port} (tcp={tcp})"
