@@ -49,6 +49,9 @@ def pytest_sessionstart(session):
     if killed:
         print(f"\nstopped servers left by an earlier test session: {', '.join(killed)}")
     os.makedirs(REPORTS, exist_ok=True)
+    for f in os.listdir(REPORTS):  # reports of an earlier run would mislead
+        if f.endswith(".txt"):
+            os.unlink(os.path.join(REPORTS, f))
 
 
 def pytest_report_header(config):

@@ -111,7 +111,7 @@ class Query:
         self.qtype = qtype          # text ("A", "TYPE1000", "ANY")
         self.tcp = tcp
         self.edns = edns            # None or payload size
-        self.do = do
+        self.do = do and edns is not None   # DO lives in the OPT record
         self.rd = rd
         self.cd = cd
         self.ad = ad
@@ -123,7 +123,7 @@ class Query:
             dns.name.from_text(self.qname), dns.rdatatype.from_text(self.qtype),
             dns.rdataclass.from_text(self.qclass),
             use_edns=(0 if self.edns is not None else False),
-            payload=self.edns or 1232, want_dnssec=self.do)
+            payload=self.edns or 1232, want_dnssec=self.do and self.edns is not None)
         m.flags = 0
         if self.rd:
             m.flags |= dns.flags.RD

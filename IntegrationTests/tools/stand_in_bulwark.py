@@ -6,7 +6,9 @@ nsd-checkzone (check) underneath.
     BULWARK_BIN=IntegrationTests/tools/stand_in_bulwark.py python3 -m pytest -q IntegrationTests
 
 Then every test, including the Bulwark-only ones (flags, SIGHUP, SIGTERM,
-check), runs against a known-good server. Not used by scripts/test or CI.
+check), runs against a known-good server. Expected failures: the two
+test_malformed QDCOUNT=2 cases (Knot drops those; Bulwark must send FORMERR).
+Not used by scripts/test or CI.
 
   serve --listen ADDR:PORT ... --zone NAME=PATH ... [--zones-dir DIR]
         [--max-udp-size N] [--tcp-idle-timeout SECONDS]
