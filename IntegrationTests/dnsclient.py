@@ -264,7 +264,16 @@ def fields_differing(a, b):
 def report(mismatches, subject_name, subject_port, limit=40):
     """Readable multi-query diff. mismatches: [(Query, reason, nsd, knot, subject)]."""
     out = [f"{len(mismatches)} queries where {subject_name} breaks the rule "
-           "(equal to at least one peer; equal to both where they agree):", ""]
+           "(equal to at least one peer; equal to both where they agree)."]
+    summary = {}
+    for q, _, n, k, s in mismatches:
+        dn, dk = fields_differing(n, s), fields_differing(k, s)
+        key = (q.qtype, ",".join(dn if len(dn) <= len(dk) else dk))
+        summary[key] = summary.get(key, 0) + 1
+    out.append("By query type and the fields that differ from the closest peer:")
+    for (qtype, fields), count in sorted(summary.items(), key=lambda kv: -kv[1])[:15]:
+        out.append(f"  {count:5d}  {qtype:10s} {fields}")
+    out.append("")
     for i, (q, reason, n, k, s) in enumerate(mismatches):
         if i == limit:
             out.append(f"... and {len(mismatches) - limit} more (see the full report file)")
