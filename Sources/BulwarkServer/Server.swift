@@ -54,11 +54,20 @@ public final class DNSServer: @unchecked Sendable {
         }
     }
 
-    /// Binds UDP and TCP on every listen address (TCP on the port UDP got).
+    /// Binds TCP and UDP on every listen address.
     public func start() async throws {
         do {
             for address in config.listen {
-                let bound = try await bind(address)
+                let bound: ListenAddress
+                do {
+                    bound = try await bind(address)
+                } catch let error as SocketError
+                    where config.listenIsDefault && address.family == .v6
+                    && (error.errnoValue == EAFNOSUPPORT || error.errnoValue == EADDRNOTAVAIL) {
+                    // The default includes [::]:53; a host without IPv6 still serves IPv4.
+                    logger.warning("not listening on \(address): \(error)")
+                    continue
+                }
                 boundAddresses.append(bound)
                 logger.info("listening on \(bound) (UDP, \(config.workers) worker(s); TCP)")
             }
@@ -68,13 +77,15 @@ public final class DNSServer: @unchecked Sendable {
         }
     }
 
-    /// Binds UDP and TCP on one address. Port 0 (tests) means a port free for both:
-    /// TCP picks one, and if UDP cannot have it too, another is tried.
+    /// Binds TCP, then UDP, on one address. TCP goes first because its bind is exclusive:
+    /// a second server on the same port fails there, before its SO_REUSEPORT UDP sockets
+    /// could take a share of the first one's queries. Port 0 (tests) means a port free
+    /// for both: TCP picks one, and if UDP cannot have it too, another is tried.
     private func bind(_ address: ListenAddress) async throws -> ListenAddress {
         var bound = address
         guard address.port == 0 else {
-            try udp.start(address)
             _ = try await tcp.start(address)
+            try udp.start(address)
             return bound
         }
         var attempt = 0
