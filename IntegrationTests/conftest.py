@@ -54,9 +54,26 @@ def pytest_sessionstart(session):
             os.unlink(os.path.join(REPORTS, f))
 
 
+def _binary_status():
+    path = bulwark_path()
+    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+        return f"MISSING: {path} (build with `swift build -c release`)"
+    return _missing_subcommand(path, "serve") or f"{path}"
+
+
 def pytest_report_header(config):
-    return [f"integration: subject={SUBJECT} binary={bulwark_path()} "
-            f"CI={IN_CI} reports={REPORTS}"]
+    return [f"integration: subject={SUBJECT} CI={IN_CI} reports={REPORTS}",
+            f"integration: bulwark binary: {_binary_status()}"]
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = len(terminalreporter.stats.get("skipped", []))
+    if skipped and SUBJECT == "bulwark" and not IN_CI:
+        status = _binary_status()
+        if status != bulwark_path():
+            terminalreporter.write_line(
+                f"NOTE: {skipped} integration tests skipped: bulwark binary {status}",
+                yellow=True, bold=True)
 
 
 def bulwark_path():
@@ -100,9 +117,12 @@ def _missing_subcommand(path, sub):
         p = subprocess.run([path, sub, "--help"], capture_output=True, text=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"{path} {sub} --help failed: {e}"
-    if p.returncode != 0:
-        return (f"{path} has no working `{sub}` subcommand yet "
-                f"(`{sub} --help` exited {p.returncode}: {(p.stderr or p.stdout).strip()[:200]})")
+    # ArgumentParser prints the root help, exit 0, for an unknown subcommand's --help:
+    # look for a flag the tests rely on instead.
+    flag = {"serve": "--listen", "check": "--origin"}[sub]
+    if p.returncode != 0 or flag not in p.stdout + p.stderr:
+        return (f"{path} has no `{sub}` subcommand yet (`{sub} --help` exited "
+                f"{p.returncode} and does not mention {flag})")
     return None
 
 
@@ -185,6 +205,7 @@ def stop_bulwark(b):
 
 
 def _trio(request, set_name, ports, workdir, taken):
+    binary = request.getfixturevalue("bulwark_bin") if SUBJECT == "bulwark" else None
     zone_files = zones.write_zone_set(set_name, os.path.join(workdir, set_name, "zones"))
     nsd, knot = _start_peers(set_name, workdir, zone_files, ports, taken)
 
@@ -199,7 +220,6 @@ def _trio(request, set_name, ports, workdir, taken):
     elif SUBJECT == "nsd":
         subject = nsd
     else:
-        binary = request.getfixturevalue("bulwark_bin")
         subject = start_bulwark(binary, os.path.join(workdir, set_name), zone_files,
                                 ports[2], taken, tag=f"bulwark-{set_name}")
 
