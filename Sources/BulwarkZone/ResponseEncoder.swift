@@ -107,14 +107,24 @@ extension ZoneSet {
     public func respond(to query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                         maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
         let qlen = query.qnameLength
-        // Only class IN is served; anything else is not ours (NSD and Knot: REFUSED).
-        guard query.qclass == .in else {
+        // Class IN is served, and QCLASS * (RFC 1035 §3.2.5) as IN; other classes are not
+        // ours (NSD and Knot: REFUSED).
+        guard query.qclass == .in || query.qclass == .any else {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
                                              ourPayloadSize: ourPayloadSize)
         }
+        // Zone transfers belong to the transfer layer. Reaching here they are refused as
+        // NSD and Knot do without transfer configuration: AXFR over UDP NOTIMP, IXFR NOTAUTH.
+        if query.qtype == .axfr || query.qtype == .ixfr {
+            return ResponseHeader.writeError(into: out, query: message, rcode: query.qtype == .axfr ? .notImp : .notAuth,
+                                             id: query.id, queryFlags: query.flags, qnameLength: qlen,
+                                             edns: query.edns, ourPayloadSize: ourPayloadSize)
+        }
         s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
         buildPlan(qtype: query.qtype.rawValue, scratch: &s)
+        // An answer to QCLASS * is not authoritative (as NSD; RFC 1034 §6.2 leaves it open).
+        if query.qclass == .any { s.plan.authoritative = false }
         if s.plan.refused {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
