@@ -7,9 +7,9 @@ extension AnswerScratch {
     /// Resets the chain to hold the query name (uncompressed wire, client's case).
     @inline(__always)
     mutating func startChain(_ qname: UnsafeRawBufferPointer) {
-        chain.removeAll(keepingCapacity: true)
-        chainBytes.removeAll(keepingCapacity: true)
-        chainBytes.append(contentsOf: qname)
+        chain.removeAll()
+        chainBytes.removeAll()
+        chainBytes.append(qname)
         chain.append(ChainName(start: 0, length: Int32(qname.count), prefixLength: -1, tailZone: -1, tailName: -1))
     }
 
@@ -21,7 +21,7 @@ extension AnswerScratch {
         let c = chain[k]
         let start = Int(c.start), len = Int(c.length)
         var labels = 0
-        chainBytes.withUnsafeBufferPointer { src in
+        chainBytes.storage.withUnsafeBufferPointer { src in
             key.withUnsafeMutableBufferPointer { dst in
                 labelOffsets.withUnsafeMutableBufferPointer { offs in
                     var i = 0
@@ -63,12 +63,13 @@ extension AnswerScratch {
     mutating func appendChain(prefixOf k: Int, prefix: Int, zone: Zone, zoneIndex: Int32, tail: Int32) -> Bool {
         let e = zone.names[Int(tail)]
         guard prefix + Int(e.length) <= DNSName.maxWireLength else { return false }
+        guard !chain.isFull else { return false }
         let start = chainBytes.count
         let from = Int(chain[k].start)
         var i = 0
         while i < prefix { chainBytes.append(chainBytes[from + i]); i += 1 }
-        zone.caseBytes.withUnsafeBufferPointer { cb in
-            chainBytes.append(contentsOf: UnsafeBufferPointer(rebasing: cb[Int(e.offset)..<(Int(e.offset) + Int(e.length))]))
+        zone.caseBytes.withUnsafeBytes { cb in
+            chainBytes.append(UnsafeRawBufferPointer(rebasing: cb[Int(e.offset)..<(Int(e.offset) + Int(e.length))]))
         }
         chain.append(ChainName(start: Int32(start), length: Int32(prefix + Int(e.length)),
                                prefixLength: prefix > 0 ? Int32(prefix) : -1, tailZone: zoneIndex, tailName: tail))
@@ -282,8 +283,8 @@ extension ZoneSet {
     }
 
     @inline(__always)
-    func addEntry(_ list: inout [PlanEntry], _ e: PlanEntry) -> Bool {
-        guard list.count < AnswerScratch.maxEntries, e.rrset >= 0 else { return false }
+    func addEntry(_ list: inout FixedList<PlanEntry>, _ e: PlanEntry) -> Bool {
+        guard !list.isFull, e.rrset >= 0 else { return false }
         list.append(e)
         return true
     }
@@ -338,8 +339,14 @@ extension ZoneSet {
     func addAddress(zone z: Zone, _ zi: Int32, name t: Int32, type: UInt16, required: Bool, scratch s: inout AnswerScratch) {
         let r = z.rrset(at: t, type: type)
         guard r >= 0 else { return }
-        for e in s.plan.additional where e.zone == zi && e.rrset == r { return }
-        for e in s.plan.answer where e.zone == zi && e.rrset == r { return }
+        for i in 0..<s.plan.additional.count {
+            let e = s.plan.additional[i]
+            if e.zone == zi && e.rrset == r { return }
+        }
+        for i in 0..<s.plan.answer.count {
+            let e = s.plan.answer[i]
+            if e.zone == zi && e.rrset == r { return }
+        }
         _ = addEntry(&s.plan.additional, PlanEntry(zone: zi, rrset: r, owner: t, defines: -1,
                                                    kind: PlanEntry.normal, required: required))
     }

@@ -167,21 +167,23 @@ extension ZoneSet {
                     for i in 0..<chainBuf.count { chainBuf[i] = -1 }
                     chainBuf[0] = 12
                     // The question name: its closest encloser and ancestors can be pointed at.
-                    let plan = s.plan
-                    if plan.firstZone >= 0 {
-                        let z = zoneArray[Int(plan.firstZone)]
-                        let ce = z.names[Int(plan.firstEncloser)]
-                        w.register(z, base: Int(nameBase[Int(plan.firstZone)]), plan.firstEncloser,
+                    if s.plan.firstZone >= 0 {
+                        let z = zoneArray[Int(s.plan.firstZone)]
+                        let ce = z.names[Int(s.plan.firstEncloser)]
+                        w.register(z, base: Int(nameBase[Int(s.plan.firstZone)]), s.plan.firstEncloser,
                                    at: 12 + query.qnameLength - Int(ce.length), skip: 0)
                     }
                     var ok = true
-                    for e in plan.answer {
-                        guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                    for i in 0..<s.plan.answer.count {
+                        guard let c = writeRRSet(s.plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
                         an += c
                     }
                     if ok {
-                        for e in plan.authority {
-                            guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                        for i in 0..<s.plan.authority.count {
+                            guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else {
+                                ok = false
+                                break
+                            }
                             ns += c
                         }
                     }
@@ -193,7 +195,8 @@ extension ZoneSet {
                         end = questionEnd
                         return
                     }
-                    for e in plan.additional {
+                    for i in 0..<s.plan.additional.count {
+                        let e = s.plan.additional[i]
                         let save = w.pos
                         guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
                             w.pos = save
@@ -298,11 +301,11 @@ extension ZoneSet {
         let c = s.chain[k]
         let start = w.pos
         if c.prefixLength > 0 && c.tailZone >= 0 {
-            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
+            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
             let z = zoneArray[Int(c.tailZone)]
             _ = w.writeName(z, base: Int(nameBase[Int(c.tailZone)]), c.tailName)
         } else {
-            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
+            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
         }
         return start
     }
