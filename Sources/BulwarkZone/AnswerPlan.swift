@@ -19,11 +19,12 @@ public struct AnswerPlan: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension ZoneSet {
-    /// Looks `qname`/`qtype` (class IN) up and returns the planned sections as records.
-    public func lookup(qname: DNSName, qtype: RRType) -> AnswerPlan {
+    /// Looks `qname`/`qtype` (class IN) up and returns the planned sections as records;
+    /// `dnssec` is the query's DO bit.
+    public func lookup(qname: DNSName, qtype: RRType, dnssec: Bool = false) -> AnswerPlan {
         var s = AnswerScratch()
         qname.wire.withUnsafeBytes { s.startChain($0) }
-        buildPlan(qtype: qtype.rawValue, scratch: &s)
+        buildPlan(qtype: qtype.rawValue, dnssec: dnssec, scratch: &s)
         func records(_ list: FixedList<PlanEntry>) -> [ResourceRecord] {
             var out: [ResourceRecord] = []
             for e in list.array {

@@ -111,6 +111,8 @@ public struct AnswerScratch {
     /// Lower-cased current name, its label offsets and the hash of every suffix.
     var key: [UInt8] = []
     var labelOffsets: [Int] = []
+    /// A canonical key (for the NSEC search) of the current name or its wildcard.
+    var canon: [UInt8] = []
     var suffixHashes: [UInt32] = []
     /// Packet offset where chain name k can be pointed at.
     var chainOffsets: [Int] = []
@@ -124,6 +126,7 @@ public struct AnswerScratch {
     public init() {
         key = [UInt8](repeating: 0, count: 256)
         labelOffsets = [Int](repeating: 0, count: 130)
+        canon = [UInt8](repeating: 0, count: 260)
         suffixHashes = [UInt32](repeating: 0, count: 130)
         chainOffsets = [Int](repeating: -1, count: Self.maxChain + 2)
     }

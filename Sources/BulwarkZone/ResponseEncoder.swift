@@ -122,7 +122,7 @@ extension ZoneSet {
                                              edns: query.edns, ourPayloadSize: ourPayloadSize)
         }
         s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
-        buildPlan(qtype: query.qtype.rawValue, scratch: &s)
+        buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &s)
         // An answer to QCLASS * is not authoritative (as NSD; RFC 1034 §6.2 leaves it open).
         if query.qclass == .any { s.plan.authoritative = false }
         if s.plan.refused {
