@@ -313,7 +313,8 @@ extension ZoneSet {
     func addSigned(_ list: inout FixedList<PlanEntry>, _ e: PlanEntry, zone z: Zone, node: Int32, dnssec: Bool) -> Bool {
         guard addEntry(&list, e) else { return false }
         if dnssec {
-            let sig = z.signature(at: node, covering: z.rrsets[Int(e.rrset)].type)
+            let sig = e.rrset == z.negativeSOARRSet ? z.negativeSOASignature
+                : z.signature(at: node, covering: z.rrsets[Int(e.rrset)].type)
             if sig >= 0 {
                 _ = addEntry(&list, PlanEntry(zone: e.zone, rrset: sig, owner: e.owner, defines: -1,
                                               kind: PlanEntry.normal, required: e.required))

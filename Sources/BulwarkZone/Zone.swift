@@ -128,6 +128,8 @@ public final class Zone: @unchecked Sendable {
     /// The SOA as it goes in negative answers: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3),
     /// a one-record RRset whose record is appended after the zone's own.
     let negativeSOARRSet: Int32
+    /// The SOA's RRSIGs with the negative TTL, or -1.
+    let negativeSOASignature: Int32
     let originLabelCount: Int
     let signatures: ContiguousArray<SignatureRef>
     /// Names owning NSEC records in canonical order (RFC 4034 §6.1), with their names as
@@ -159,6 +161,7 @@ public final class Zone: @unchecked Sendable {
         self.apex = b.apex
         self.soaRRSet = b.soaRRSet
         self.negativeSOARRSet = b.negativeSOARRSet
+        self.negativeSOASignature = b.negativeSOASignature
         self.originLabelCount = origin.labelCount
         self.signatures = b.signatures
         self.nsecNodes = b.nsecNodes

@@ -18,6 +18,7 @@ struct ZoneBuilder {
     var apex: Int32 = -1
     var soaRRSet: Int32 = -1
     var negativeSOARRSet: Int32 = -1
+    var negativeSOASignature: Int32 = -1
     var signatures = ContiguousArray<SignatureRef>()
     var nsecNodes = ContiguousArray<Int32>()
     var nsecKeyOffsets = ContiguousArray<Int32>()
@@ -212,6 +213,19 @@ struct ZoneBuilder {
                 for rr in list { appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: -1, namesCount: 0) }
             }
             names[Int(owner)].sigCount = Int32(signatures.count) - names[Int(owner)].sigStart
+        }
+        // In negative answers the SOA's signatures carry the SOA's negative TTL too (NSD and Knot).
+        if let sigs = byOwner[apex]![RRType.rrsig.rawValue] {
+            let soaSigs = sigs.filter { $0.rdata.count >= 2 && UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1]) == RRType.soa.rawValue }
+            if !soaSigs.isEmpty {
+                let ttl = recordEntries[Int(rrsets[Int(negativeSOARRSet)].recordStart)].ttl
+                negativeSOASignature = Int32(rrsets.count)
+                rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
+                                         recordCount: Int32(soaSigs.count)))
+                for rr in soaSigs {
+                    appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: -1, namesCount: 0)
+                }
+            }
         }
         var nsecOwners = ownerOrder.filter { byOwner[$0]![RRType.nsec.rawValue] != nil }.map { ($0, canonicalKey(nameOf($0))) }
         nsecOwners.sort { $0.1.lexicographicallyPrecedes($1.1) }
