@@ -107,14 +107,24 @@ extension ZoneSet {
     public func respond(to query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                         maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
         let qlen = query.qnameLength
-        // Only class IN is served; anything else is not ours (NSD and Knot: REFUSED).
-        guard query.qclass == .in else {
+        // Class IN is served, and QCLASS * (RFC 1035 §3.2.5) as IN; other classes are not
+        // ours (NSD and Knot: REFUSED).
+        guard query.qclass == .in || query.qclass == .any else {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
                                              ourPayloadSize: ourPayloadSize)
         }
+        // Zone transfers belong to the transfer layer. Reaching here they are refused as
+        // NSD and Knot do without transfer configuration: AXFR over UDP NOTIMP, IXFR NOTAUTH.
+        if query.qtype == .axfr || query.qtype == .ixfr {
+            return ResponseHeader.writeError(into: out, query: message, rcode: query.qtype == .axfr ? .notImp : .notAuth,
+                                             id: query.id, queryFlags: query.flags, qnameLength: qlen,
+                                             edns: query.edns, ourPayloadSize: ourPayloadSize)
+        }
         s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
-        buildPlan(qtype: query.qtype.rawValue, scratch: &s)
+        buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &s)
+        // An answer to QCLASS * is not authoritative (as NSD; RFC 1034 §6.2 leaves it open).
+        if query.qclass == .any { s.plan.authoritative = false }
         if s.plan.refused {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
@@ -157,21 +167,23 @@ extension ZoneSet {
                     for i in 0..<chainBuf.count { chainBuf[i] = -1 }
                     chainBuf[0] = 12
                     // The question name: its closest encloser and ancestors can be pointed at.
-                    let plan = s.plan
-                    if plan.firstZone >= 0 {
-                        let z = zoneArray[Int(plan.firstZone)]
-                        let ce = z.names[Int(plan.firstEncloser)]
-                        w.register(z, base: Int(nameBase[Int(plan.firstZone)]), plan.firstEncloser,
+                    if s.plan.firstZone >= 0 {
+                        let z = zoneArray[Int(s.plan.firstZone)]
+                        let ce = z.names[Int(s.plan.firstEncloser)]
+                        w.register(z, base: Int(nameBase[Int(s.plan.firstZone)]), s.plan.firstEncloser,
                                    at: 12 + query.qnameLength - Int(ce.length), skip: 0)
                     }
                     var ok = true
-                    for e in plan.answer {
-                        guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                    for i in 0..<s.plan.answer.count {
+                        guard let c = writeRRSet(s.plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
                         an += c
                     }
                     if ok {
-                        for e in plan.authority {
-                            guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                        for i in 0..<s.plan.authority.count {
+                            guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else {
+                                ok = false
+                                break
+                            }
                             ns += c
                         }
                     }
@@ -183,7 +195,8 @@ extension ZoneSet {
                         end = questionEnd
                         return
                     }
-                    for e in plan.additional {
+                    for i in 0..<s.plan.additional.count {
+                        let e = s.plan.additional[i]
                         let save = w.pos
                         guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
                             w.pos = save
@@ -288,11 +301,11 @@ extension ZoneSet {
         let c = s.chain[k]
         let start = w.pos
         if c.prefixLength > 0 && c.tailZone >= 0 {
-            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
+            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
             let z = zoneArray[Int(c.tailZone)]
             _ = w.writeName(z, base: Int(nameBase[Int(c.tailZone)]), c.tailName)
         } else {
-            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
+            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
         }
         return start
     }

@@ -201,6 +201,16 @@ final class EncoderTests: XCTestCase {
         let chaos = try TestWire.decode(TestWire.respond(set, TestWire.query("web.example.com.", .a, qclass: 3), scratch: &scratch))
         XCTAssertEqual(chaos.rcode, RCode.refused.rawValue)
         XCTAssertEqual(chaos.answer.count, 0)
+        // QCLASS * is answered as IN, without AA (as NSD).
+        let any = try TestWire.decode(TestWire.respond(set, TestWire.query("web.example.com.", .a, qclass: 255), scratch: &scratch))
+        XCTAssertEqual(any.rcode, 0)
+        XCTAssertFalse(any.aa)
+        XCTAssertEqual(any.answer.count, 1)
+        // Transfers do not belong here: AXFR NOTIMP, IXFR NOTAUTH (NSD and Knot without transfer setup).
+        let axfr = try TestWire.decode(TestWire.respond(set, TestWire.query("example.com.", .axfr), scratch: &scratch))
+        XCTAssertEqual(axfr.rcode, RCode.notImp.rawValue)
+        let ixfr = try TestWire.decode(TestWire.respond(set, TestWire.query("example.com.", .ixfr), scratch: &scratch))
+        XCTAssertEqual(ixfr.rcode, RCode.notAuth.rawValue)
     }
 
     func testScratchIsReusedAcrossQueries() throws {
