@@ -265,6 +265,7 @@ extension ZoneSet {
                                                             kind: PlanEntry.normal, required: false),
                                   zone: z, node: node, dnssec: dnssec)
                     addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
+                    addCrossZoneNS(zone: z, zi, dnssec: dnssec, scratch: &s)
                     return
                 }
             } else {
@@ -274,6 +275,7 @@ extension ZoneSet {
                                                             kind: PlanEntry.normal, required: false),
                                   zone: z, node: node, dnssec: dnssec)
                     addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
+                    addCrossZoneNS(zone: z, zi, dnssec: dnssec, scratch: &s)
                     return
                 }
                 if ne.has(NameFlags.hasCNAME) {
@@ -306,6 +308,18 @@ extension ZoneSet {
             }
             return
         }
+    }
+
+    /// A CNAME chain that ended in another zone we hold: that zone's apex NS RRset goes in
+    /// the authority section, telling the resolver who is authoritative for the final
+    /// answer (NSD does this; Knot does not follow chains out of the zone at all).
+    func addCrossZoneNS(zone z: Zone, _ zi: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
+        guard zi != s.plan.firstZone else { return }
+        let ns = z.rrset(at: z.apex, type: RRType.ns.rawValue)
+        guard ns >= 0 else { return }
+        _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: ns, owner: z.apex, defines: -1,
+                                                   kind: PlanEntry.normal, required: false),
+                      zone: z, node: z.apex, dnssec: dnssec)
     }
 
     /// Adds an RRset and, with DNSSEC, its signatures (RFC 4035 §3.1.1).

@@ -123,8 +123,8 @@ extension ZoneSet {
         }
         s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
         buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &s)
-        // An answer to QCLASS * is not authoritative (as NSD; RFC 1034 §6.2 leaves it open).
-        if query.qclass == .any { s.plan.authoritative = false }
+        // QCLASS * (RFC 1035 §3.2.5) is answered from the IN data, authoritatively, as Knot
+        // does (RFC 1034 §6.2 leaves it open; NSD clears AA).
         if s.plan.refused {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,

@@ -187,7 +187,9 @@ extension ZoneChecker {
                 if severity == .error { suppressedErrors += 1 } else { suppressedWarnings += 1 }
                 return
             }
+            // A problem of the whole zone (no SOA, say) still names the zone's file.
             let location = record.flatMap { zone.location(ofRecord: $0) }
+                ?? zone.files.first.map { SourceLocation(file: $0, line: 0) }
             issues.append((record ?? -1, ZoneIssue(severity, message, at: location)))
         }
 
