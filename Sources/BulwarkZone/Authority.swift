@@ -233,7 +233,8 @@ extension ZoneSet {
                 }
                 guard addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: drr, owner: -Int32(k + 1), defines: Int32(k + 1),
                                                        kind: PlanEntry.synthesizedCNAME, required: false)) else { return }
-                if s.lastChainRepeats() { return }
+                // A CNAME query is answered by the synthesized CNAME itself (as NSD and Knot).
+                if qtype == RRType.cname.rawValue || s.lastChainRepeats() { return }
                 k += 1
                 continue
             }

@@ -142,6 +142,8 @@ final class LookupTests: XCTestCase {
                                                      "www.d.example.com. 700 CNAME www.other.net.",
                                                      "www.other.net. 86400 A 198.51.100.80", "www.other.net. 100 A 198.51.100.81"])
         try check("d.example.com.", .dname, answer: ["d.example.com. 700 DNAME other.net."])
+        try check("nope.d.example.com.", .cname, answer: ["d.example.com. 700 DNAME other.net.",
+                                                          "nope.d.example.com. 700 CNAME nope.other.net."])
         try check("d.example.com.", .a, authority: [soaCom])  // the DNAME owner itself is not redirected
         try check("a.dself.example.com.", .a, rcode: .nxDomain,
                   answer: ["dself.example.com. 3600 DNAME example.com.", "a.dself.example.com. 3600 CNAME a.example.com."],
