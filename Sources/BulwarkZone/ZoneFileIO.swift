@@ -20,25 +20,35 @@ enum ZoneFileIO {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw Failure(message: String(cString: strerror(errno))) }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw Failure(message: "not a regular file") }
-        var capacity = max(Int(info.st_size), 0) + 1
-        var bytes = [UInt8](repeating: 0, count: capacity)
-        var count = 0
-        while true {
-            if count == capacity {
-                capacity *= 2
-                bytes.append(contentsOf: repeatElement(0, count: capacity - bytes.count))
+        let size = max(Int(info.st_size), 0)
+        var failure: Failure?
+        // Read straight into the array's storage: no zero-filling of a large buffer.
+        var bytes = [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            var count = 0
+            while count < size {
+                let n = read(fd, buffer.baseAddress! + count, size - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = Failure(message: String(cString: strerror(errno)))
+                    break
+                }
+                if n == 0 { break }
+                count += n
             }
-            let n = bytes.withUnsafeMutableBytes { buffer in
-                read(fd, buffer.baseAddress! + count, capacity - count)
-            }
+            initialized = count
+        }
+        if let failure { throw failure }
+        // The file may have grown since fstat: read the rest in chunks.
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count >= size {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw Failure(message: String(cString: strerror(errno)))
             }
             if n == 0 { break }
-            count += n
+            bytes.append(contentsOf: chunk[0..<n])
         }
-        bytes.removeLast(bytes.count - count)
         return bytes
     }
 

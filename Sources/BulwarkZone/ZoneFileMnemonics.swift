@@ -45,9 +45,35 @@ enum Mnemonics {
         return table
     }()
 
+    /// Packs up to 8 ASCII characters as `Key` does (for the switch below).
+    private static func word(_ s: StaticString) -> UInt64 {
+        var w: UInt64 = 0
+        for i in 0..<s.utf8CodeUnitCount { w |= UInt64(s.utf8Start[i]) << (8 * UInt64(i)) }
+        return w
+    }
+
+    private static let wA = word("A"), wAAAA = word("AAAA"), wNS = word("NS"), wMX = word("MX"),
+        wTXT = word("TXT"), wCNAME = word("CNAME"), wDS = word("DS"), wRRSIG = word("RRSIG"),
+        wNSEC = word("NSEC"), wIN = word("IN")
+
     /// `A`, `aaaa`, or RFC 3597 §5's `TYPEnnn`.
     static func rrType(_ text: UnsafeRawBufferPointer) -> RRType? {
         guard let key = Key(text) else { return nil }
+        // The types that fill most zones, without hashing.
+        if key.high == 0 {
+            switch key.low {
+            case wA: return .a
+            case wAAAA: return .aaaa
+            case wNS: return .ns
+            case wMX: return .mx
+            case wTXT: return .txt
+            case wCNAME: return .cname
+            case wDS: return .ds
+            case wRRSIG: return .rrsig
+            case wNSEC: return .nsec
+            default: break
+            }
+        }
         if let type = types[key] { return type }
         if let value = generic(text, prefix: "TYPE") { return RRType(value) }
         return nil
@@ -56,6 +82,7 @@ enum Mnemonics {
     /// `IN`, `ch`, or RFC 3597 §5's `CLASSnnn`.
     static func rrClass(_ text: UnsafeRawBufferPointer) -> RRClass? {
         guard let key = Key(text) else { return nil }
+        if key.high == 0 && key.low == wIN { return .in }
         if let c = classes[key] { return c }
         if let value = generic(text, prefix: "CLASS") { return RRClass(value) }
         return nil

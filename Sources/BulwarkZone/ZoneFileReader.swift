@@ -75,7 +75,6 @@ struct ZoneFileParser {
         self.options = options
         self.zone = ParsedZone(origin: options.origin, rrClass: options.rrClass)
         self.dollarTTL = options.defaultTTL
-        zone.records.reserveCapacity(1024)
     }
 
     func finish() throws(ZoneFileError) -> ParsedZone {
@@ -132,6 +131,13 @@ struct ZoneFileParser {
         includeStack.append(canonicalPath ?? name)
         defer { includeStack.removeLast() }
         bytes.withUnsafeBytes { buffer in
+            if zone.records.isEmpty {
+                // One record a line is the common case: size the arrays once.
+                var lines = 0
+                for b in buffer where b == 0x0A { lines += 1 }
+                zone.records.reserveCapacity(lines + 1)
+                zone.recordSources.reserveCapacity(lines + 1)
+            }
             var file = FileState(name: name, index: fileIndex, origin: origin, bytes: buffer)
             parse(&file)
         }
@@ -144,11 +150,10 @@ struct ZoneFileParser {
         let index: Int
         var origin: DNSName
         let bytes: UnsafeRawBufferPointer
-        /// The previous owner and the token it was parsed from (with the origin then
-        /// in force), so runs of records at one name parse the name once.
+        /// The previous owner and the token it was parsed from, so runs of records at
+        /// one name parse the name once. `$ORIGIN` clears the text.
         var previousOwner: DNSName?
         var previousOwnerText: [UInt8] = []
-        var previousOwnerOrigin: DNSName?
         /// Set after a bad owner, so the records that follow with a blank owner are
         /// skipped silently instead of being attached to the wrong name.
         var ownerInvalid = false
@@ -205,6 +210,7 @@ struct ZoneFileParser {
             }
             do {
                 file.origin = try DNSName(presentation: file.slice(tokens[1]), origin: file.origin)
+                file.previousOwnerText.removeAll(keepingCapacity: true)  // its meaning changed
             } catch {
                 report(.error, "bad $ORIGIN '\(file.text(tokens[1]))': \(error)", file: file.name, line: line)
             }
@@ -273,8 +279,7 @@ struct ZoneFileParser {
                 file.ownerInvalid = true
                 return
             }
-            if let previous = file.previousOwner, file.previousOwnerOrigin == file.origin,
-               file.sameText(t, as: file.previousOwnerText) {
+            if let previous = file.previousOwner, file.sameText(t, as: file.previousOwnerText) {
                 owner = previous
             } else if t.count == 1 && file.bytes[t.start] == UInt8(ascii: "@") {
                 owner = file.origin
@@ -300,7 +305,11 @@ struct ZoneFileParser {
             if t.quoted { break }
             let first = file.bytes[t.start]
             if first >= 0x30 && first <= 0x39 {
-                guard ttl == nil, let value = parseTTL(file.slice(t)) else {
+                guard ttl == nil else {
+                    report(.error, "TTL given twice ('\(ttl!)' and '\(file.text(t))')", file: file.name, line: line)
+                    return
+                }
+                guard let value = parseTTL(file.slice(t)) else {
                     report(.error, "bad TTL '\(file.text(t))'", file: file.name, line: line)
                     return
                 }
@@ -327,8 +336,8 @@ struct ZoneFileParser {
         i += 1
         guard !typeToken.quoted, let type = Mnemonics.rrType(file.slice(typeToken)) else {
             let text = file.text(typeToken)
-            if ttl == nil, let c = Mnemonics.rrClass(file.slice(typeToken)), rrClass != nil {
-                report(.error, "class given twice ('\(rrClass!)' and '\(c)')", file: file.name, line: line)
+            if let rrClass, let c = Mnemonics.rrClass(file.slice(typeToken)) {
+                report(.error, "class given twice ('\(rrClass)' and '\(c)')", file: file.name, line: line)
             } else {
                 report(.error, "unknown type '\(text)'", file: file.name, line: line)
             }
@@ -346,9 +355,13 @@ struct ZoneFileParser {
             fields.append(PresentationField(Array(file.slice(t)), quoted: t.quoted))
             i += 1
         }
-        let rdata: [UInt8]
+        var rdata: [UInt8]
         do {
             rdata = try RDataText.parse(type: type, fields: fields, origin: file.origin)
+            if rdata.capacity > rdata.count + 16 {
+                // Millions of records stay in memory: keep each at its size.
+                rdata = Array(rdata[...])
+            }
         } catch {
             report(.error, "bad \(type) record: \(error.message)", file: file.name, line: line)
             return
@@ -399,7 +412,6 @@ extension ZoneFileParser.FileState {
 
     mutating func rememberOwner(_ owner: DNSName, token t: ZoneFileLexer.Token) {
         previousOwner = owner
-        previousOwnerOrigin = origin
         previousOwnerText.removeAll(keepingCapacity: true)
         previousOwnerText.append(contentsOf: slice(t))
     }

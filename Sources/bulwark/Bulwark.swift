@@ -5,6 +5,7 @@ struct Bulwark: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bulwark",
         abstract: "Bulwark: an authoritative DNS server built to keep answering under attack.",
-        subcommands: [CheckCommand.self]
+        subcommands: [ServeCommand.self, CheckCommand.self],
+        defaultSubcommand: ServeCommand.self
     )
 }

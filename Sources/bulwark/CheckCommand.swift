@@ -43,6 +43,7 @@ struct CheckCommand: ParsableCommand {
         var zone: ParsedZone
         let clock = ContinuousClock()
         let start = clock.now
+        let startCPU = Self.cpuSeconds()
         do {
             zone = try reader.read(path: zoneFile)
         } catch {
@@ -52,9 +53,13 @@ struct CheckCommand: ParsableCommand {
         }
         for issue in zone.warnings { printError(Self.format(issue)) }
         let read = clock.now
+        let readCPU = Self.cpuSeconds()
         let issues = ZoneChecker.checkRemovingDuplicates(&zone)
         if timing {
-            printError("read \(zone.records.count) records in \(read - start), checked in \(clock.now - read)")
+            let wallRead = (read - start).seconds, wallCheck = (clock.now - read).seconds
+            let cpuRead = readCPU - startCPU, cpuCheck = Self.cpuSeconds() - readCPU
+            printError("read \(zone.records.count) records in \(wallRead) s (CPU \(cpuRead) s), "
+                + "checked in \(wallCheck) s (CPU \(cpuCheck) s)")
         }
         for issue in issues { printError(Self.format(issue)) }
         if issues.contains(where: \.isError) {
@@ -64,6 +69,13 @@ struct CheckCommand: ParsableCommand {
         let serial = zone.serial.map(String.init) ?? "?"
         print("\(zoneLabel): loaded serial \(serial)")
         print("OK")
+    }
+
+    /// CPU time used by this process so far.
+    static func cpuSeconds() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
     /// `file:line: error: message`, as compilers print.
@@ -102,5 +114,12 @@ private func printError(_ line: String) {
             if n <= 0 { break }
             offset += n
         }
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) / 1e18
     }
 }

@@ -227,6 +227,20 @@ final class ZoneFileReaderTests: XCTestCase {
         XCTAssertTrue(errors[6].message.contains("missing record type"), errors[6].message)
     }
 
+    func testTXTStringOver255OctetsIsAnError() {
+        let long = String(repeating: "x", count: 256)
+        let errors = parseErrors("$TTL 60\nok TXT \"\(String(repeating: "y", count: 255))\"\nbad TXT \"\(long)\"\n")
+        XCTAssertEqual(errors.map(\.location?.line), [3])
+        XCTAssertTrue(errors[0].message.contains("TXT"), errors[0].message)
+    }
+
+    func testTTLOrClassGivenTwice() {
+        let errors = parseErrors("$TTL 60\na 300 300 A 192.0.2.1\nb IN IN A 192.0.2.1\nc 1 IN 2 A 192.0.2.1\n")
+        XCTAssertEqual(errors.map(\.location?.line), [2, 3, 4])
+        XCTAssertTrue(errors[0].message.contains("TTL given twice"), errors[0].message)
+        XCTAssertTrue(errors[1].message.contains("class given twice"), errors[1].message)
+    }
+
     func testErrorCap() {
         let text = "$TTL 60\n" + String(repeating: "a A 1\n", count: 50)
         let errors = parseErrors(text, maxErrors: 10)
@@ -317,6 +331,24 @@ final class ZoneFileReaderTests: XCTestCase {
         }
     }
 
+    func testIncludeDepthIsLimited() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zf-depth-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for k in 0..<30 {
+            try "$INCLUDE f\(k + 1).inc\nh\(k) 60 A 192.0.2.1\n".write(
+                to: dir.appendingPathComponent("f\(k).inc"), atomically: true, encoding: .utf8)
+        }
+        let reader = ZoneFileReader(origin: n("example.com."), maxIncludeDepth: 5)
+        XCTAssertThrowsError(try reader.read(path: dir.appendingPathComponent("f0.inc").path)) { error in
+            let errors = (error as! ZoneFileError).errors
+            XCTAssertEqual(errors.count, 1)
+            XCTAssertTrue(errors[0].message.contains("nested"), errors[0].message)
+            XCTAssertEqual(errors[0].location?.line, 1)
+            XCTAssertTrue(errors[0].location?.file.hasSuffix("f5.inc") ?? false, "\(errors[0])")
+        }
+    }
+
     func testIncludeMissingFileAndDisabledIncludes() {
         let errors = parseErrors("$TTL 1\n\n$INCLUDE /nonexistent/file.inc\n")
         XCTAssertEqual(errors.map(\.location?.line), [3])
@@ -330,6 +362,32 @@ final class ZoneFileReaderTests: XCTestCase {
     func testMissingFile() {
         XCTAssertThrowsError(try ZoneFileReader(origin: .root).read(path: "/nonexistent.zone")) { error in
             XCTAssertTrue((error as! ZoneFileError).description.contains("/nonexistent.zone"))
+        }
+    }
+
+    /// Hostile input: mutated zone text must give errors, never a crash.
+    func testMutatedInputNeverCrashes() throws {
+        let base = Array(try String(contentsOfFile: ZoneFileTestSupport.fixtures + "/example.com.zone", encoding: .utf8).utf8)
+        let alphabet = Array(" \t\n;()\"\\$@.#0123456789aZ*".utf8) + [0, 0xFF]
+        var rng = SplitMix64(seed: 1035)
+        let reader = ZoneFileReader(origin: n("example.com."), allowInclude: false)
+        for _ in 0..<3000 {
+            var bytes = base
+            for _ in 0..<(1 + Int(rng.next() % 6)) {
+                let at = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 3 {
+                case 0: bytes[at] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: bytes.remove(at: at)
+                default: bytes.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: at)
+                }
+            }
+            if let zone = try? reader.read(bytes: bytes, fileName: "fuzz") {
+                _ = ZoneChecker.check(zone)
+            }
+        }
+        for length in 0..<64 {
+            let bytes = (0..<length).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            _ = try? reader.read(bytes: bytes, fileName: "fuzz")
         }
     }
 
@@ -353,6 +411,19 @@ final class ZoneFileReaderTests: XCTestCase {
 }
 
 // MARK: Helpers shared with the checker tests
+
+/// A small deterministic generator for the mutation test.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
 
 enum ZoneFileTestSupport {
     static func name(_ text: String) -> DNSName {

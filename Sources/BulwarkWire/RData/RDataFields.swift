@@ -110,6 +110,31 @@ public enum RDataFields {
         return TypeBitmap.types(rdata[start...])
     }
 
+    // MARK: NSEC3 and NSEC3PARAM (RFC 5155 §3.2, §4.2): the first four fields are shared.
+
+    public static func nsec3HashAlgorithm(_ rdata: [UInt8]) -> UInt8? { rdata.count >= 5 ? rdata[0] : nil }
+    /// Bit 0 (0x01) is Opt-Out in NSEC3 (RFC 5155 §3.1.2.1).
+    public static func nsec3Flags(_ rdata: [UInt8]) -> UInt8? { rdata.count >= 5 ? rdata[1] : nil }
+    public static func nsec3Iterations(_ rdata: [UInt8]) -> UInt16? { rdata.count >= 5 ? u16(rdata, 2) : nil }
+    public static func nsec3Salt(_ rdata: [UInt8]) -> [UInt8]? {
+        guard rdata.count >= 5, 5 + Int(rdata[4]) <= rdata.count else { return nil }
+        return Array(rdata[5..<(5 + Int(rdata[4]))])
+    }
+    /// The raw (binary) next hashed owner name of NSEC3 rdata.
+    public static func nsec3NextHashedOwner(_ rdata: [UInt8]) -> [UInt8]? {
+        guard rdata.count >= 5 else { return nil }
+        let at = 5 + Int(rdata[4])
+        guard at < rdata.count, at + 1 + Int(rdata[at]) <= rdata.count else { return nil }
+        return Array(rdata[(at + 1)..<(at + 1 + Int(rdata[at]))])
+    }
+    /// A hash in the unpadded base32hex of NSEC3 owner names (RFC 5155 §3.3), lower case as
+    /// owner labels are usually written.
+    public static func base32HexLabel(_ hash: [UInt8]) -> [UInt8] {
+        var out: [UInt8] = []
+        Base32Hex.encode(hash[...], into: &out)
+        return out.map(asciiLower)
+    }
+
     /// SVCB/HTTPS SvcPriority (0 is AliasMode, RFC 9460 §2.4.2) and TargetName.
     public static func svcPriority(_ rdata: [UInt8]) -> UInt16? { u16(rdata, 0) }
     public static func svcTarget(_ rdata: [UInt8]) -> DNSName? { RDataWire.name(in: rdata, at: 2) }

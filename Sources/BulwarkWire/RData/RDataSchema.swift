@@ -38,11 +38,19 @@ enum RDataField: Sendable, Hashable {
     case eui48, eui64
     /// RFC 6742 §2.1: 64 bits written as four colon-separated 16-bit hex groups.
     case ilnp64
+    /// A CERT type (RFC 4398 §2.1), written as its mnemonic.
+    case certType
+    /// The whole of LOC rdata (RFC 1876), which has its own presentation grammar.
+    case loc
+    /// The whole of IPSECKEY rdata (RFC 4025), whose gateway depends on the gateway type.
+    case ipseckey
+    /// The whole of APL rdata (RFC 3123), a list of address prefixes.
+    case apl
 
     /// Fields that consume everything up to the end of the rdata.
     var isRest: Bool {
         switch self {
-        case .strings, .stringRest, .base64Rest, .hexRest, .typeBitmap, .svcParams: return true
+        case .strings, .stringRest, .base64Rest, .hexRest, .typeBitmap, .svcParams, .loc, .ipseckey, .apl: return true
         default: return false
         }
     }
@@ -65,6 +73,10 @@ enum RDataSchema {
         t[RRType.rp.rawValue] = [.name, .name]                                     // RFC 1183 §2.2
         t[RRType.afsdb.rawValue] = [.u16, .name]                                   // RFC 1183 §1
         t[RRType.aaaa.rawValue] = [.ipv6]                                          // RFC 3596 §2.2
+        t[RRType.loc.rawValue] = [.loc]                                            // RFC 1876 §2
+        t[RRType.cert.rawValue] = [.certType, .u16, .algorithm, .base64Rest]       // RFC 4398 §2
+        t[RRType.ipseckey.rawValue] = [.ipseckey]                                  // RFC 4025 §2
+        t[RRType.apl.rawValue] = [.apl]                                            // RFC 3123 §4
         t[RRType.srv.rawValue] = [.u16, .u16, .u16, .name]                         // RFC 2782
         t[RRType.naptr.rawValue] = [.u16, .u16, .string, .string, .string, .name]  // RFC 3403 §4.1
         t[RRType.kx.rawValue] = [.u16, .name]                                      // RFC 2230 §3.1
@@ -99,12 +111,31 @@ enum RDataSchema {
     @inline(__always)
     static func fields(_ type: RRType) -> [RDataField]? { table[type.rawValue] }
 
-    /// Presentation output that would be empty or unparseable for these rest fields
-    /// falls back to RFC 3597 form.
-    static func restMayBeEmptyInText(_ field: RDataField) -> Bool {
-        switch field {
-        case .typeBitmap, .svcParams: return true
-        default: return false
+    /// Rules that span fields, checked after the layout: digest lengths fixed by the digest type.
+    static func checkDigests(type: RRType, _ m: UnsafeRawBufferPointer, start: Int, end: Int) throws(WireError) {
+        switch type {
+        case .ds, .cds:
+            // RFC 4509 §2.2 (SHA-256), RFC 3658 (SHA-1), RFC 6605 §2 (SHA-384); IANA DS digest types.
+            let digestLength = end - start - 4
+            let expected: Int?
+            switch m[start + 3] {
+            case 1: expected = 20
+            case 2: expected = 32
+            case 4: expected = 48
+            default: expected = nil
+            }
+            if let expected, digestLength != expected {
+                throw .badRData("\(type) digest type \(m[start + 3]) needs \(expected) octets, not \(digestLength)")
+            }
+        case .zonemd:
+            // RFC 8976 §2.2.4: SHA-384 and SHA-512 digests are 48 and 64 octets.
+            let digestLength = end - start - 6
+            let expected: Int? = m[start + 5] == 1 ? 48 : m[start + 5] == 2 ? 64 : nil
+            if let expected, digestLength != expected {
+                throw .badRData("ZONEMD hash algorithm \(m[start + 5]) needs \(expected) octets, not \(digestLength)")
+            }
+        default:
+            break
         }
     }
 }

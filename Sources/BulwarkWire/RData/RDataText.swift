@@ -27,6 +27,12 @@ public enum RDataText {
             throw RDataError("too many fields for \(type): unexpected '\(fields[index].text)'")
         }
         guard out.count <= 65535 else { throw RDataError("\(type) rdata longer than 65535 octets") }
+        if type == .ds || type == .cds || type == .zonemd {
+            let check = out.withUnsafeBytes { buf in
+                Result { () throws(WireError) in try RDataSchema.checkDigests(type: type, buf, start: 0, end: buf.count) }
+            }
+            if case .failure(let e) = check, case .badRData(let why) = e { throw RDataError(why) }
+        }
         return out
     }
 
@@ -196,6 +202,19 @@ public enum RDataText {
                 }
                 out.append(hi << 4 | lo)
             }
+        case .certType:
+            let f = try next("certificate type")
+            guard let v = CertType.parse(f.bytes) else { throw RDataError("bad certificate type '\(f.text)' in \(type)") }
+            u16(v)
+        case .loc:
+            try LOCData.parse(fields[index...], into: &out)
+            index = fields.count
+        case .ipseckey:
+            try IPSECKEYData.parse(fields[index...], origin: origin, into: &out)
+            index = fields.count
+        case .apl:
+            try APLData.parse(fields[index...], into: &out)
+            index = fields.count
         case .ilnp64:
             let f = try next("locator")
             let groups = f.bytes.split(separator: UInt8(ascii: ":"), omittingEmptySubsequences: false)
@@ -247,7 +266,8 @@ public enum RDataText {
         func u16(_ at: Int) -> UInt16 { UInt16(rdata[at]) << 8 | UInt16(rdata[at + 1]) }
         func u32(_ at: Int) -> UInt32 { UInt32(u16(at)) << 16 | UInt32(u16(at + 2)) }
         for field in schema {
-            if !out.isEmpty && !(field.isRest && p == n && RDataSchema.restMayBeEmptyInText(field)) && field != .svcParams {
+            // SvcParams write their own leading spaces; an empty type bitmap writes nothing.
+            if !out.isEmpty && field != .svcParams && !(field == .typeBitmap && p == n) {
                 out.append(UInt8(ascii: " "))
             }
             switch field {
@@ -257,6 +277,18 @@ public enum RDataText {
                 PresentationText.appendDecimal(u16(p), to: &out); p += 2
             case .rrType:
                 PresentationText.append(RRType(u16(p)).description, to: &out); p += 2
+            case .certType:
+                let v = u16(p)
+                if let m = CertType.mnemonics[v] { PresentationText.append(m, to: &out) } else { PresentationText.appendDecimal(v, to: &out) }
+                p += 2
+            case .loc:
+                guard LOCData.format(rdata[p..<n], into: &out) else { return nil }
+                p = n
+            case .ipseckey:
+                IPSECKEYData.format(rdata[p..<n], into: &out); p = n
+            case .apl:
+                guard APLData.format(rdata[p..<n], into: &out) else { return nil }
+                p = n
             case .u32, .period:
                 PresentationText.appendDecimal(u32(p), to: &out); p += 4
             case .time:

@@ -82,6 +82,21 @@ public enum RDataWire {
         }
     }
 
+    /// The rdata in DNSSEC canonical form (RFC 4034 §6.2 item 3, as amended by RFC 6840 §5.1):
+    /// names embedded in the rdata of NS, MD, MF, CNAME, SOA, MB, MG, MR, PTR, MINFO, MX, RP,
+    /// AFSDB, NAPTR, KX, SRV, DNAME and RRSIG lower-cased; other types (NSEC among them) unchanged.
+    public static func canonicalForm(type: RRType, rdata: [UInt8]) -> [UInt8] {
+        switch type.rawValue {
+        case 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15, 17, 18, 35, 36, 33, 39, 46: break
+        default: return rdata
+        }
+        var out = rdata
+        for name in embeddedNames(type: type, rdata: rdata) {
+            for i in name.offset..<(name.offset + name.length) { out[i] = asciiLower(out[i]) }
+        }
+        return out
+    }
+
     /// The target name of NS, CNAME, DNAME, PTR, MX and SRV records (the host or alias the
     /// record points at); nil for other types or malformed rdata.
     public static func targetName(type: RRType, rdata: [UInt8]) -> DNSName? {
@@ -112,6 +127,7 @@ enum RDataScanner {
     static func scan(
         _ fields: [RDataField], type: RRType, reader: inout WireReader, pointers: Bool, rebuild: inout [UInt8]?
     ) throws(WireError) {
+        let base = reader.offset
         for field in fields {
             let start = reader.offset
             if field == .name {
@@ -123,13 +139,16 @@ enum RDataScanner {
             if rebuild != nil { rebuild!.append(contentsOf: reader.message[start..<reader.offset]) }
         }
         guard reader.offset == reader.limit else { throw .trailingData }
+        if type == .ds || type == .cds || type == .zonemd {
+            try RDataSchema.checkDigests(type: type, reader.message, start: base, end: reader.limit)
+        }
     }
 
     /// Moves past one non-name field, checking its structure.
     static func skip(_ field: RDataField, type: RRType, reader: inout WireReader) throws(WireError) {
         switch field {
         case .u8, .algorithm: try reader.skip(1)
-        case .u16, .rrType: try reader.skip(2)
+        case .u16, .rrType, .certType: try reader.skip(2)
         case .u32, .period, .time: try reader.skip(4)
         case .ipv4: try fixed(4, "\(type) address must be 4 octets", &reader)
         case .ipv6: try fixed(16, "\(type) address must be 16 octets", &reader)
@@ -165,6 +184,12 @@ enum RDataScanner {
             try TypeBitmap.validate(&reader)
         case .svcParams:
             try SvcParams.validate(&reader)
+        case .loc:
+            try LOCData.validate(&reader)
+        case .ipseckey:
+            try IPSECKEYData.validate(&reader)
+        case .apl:
+            try APLData.validate(&reader)
         }
     }
 

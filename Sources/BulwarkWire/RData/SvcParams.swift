@@ -197,6 +197,17 @@ enum SvcParams {
         return out
     }
 
+    /// One octet of a quoted value. Besides `"` and `\`, the octets a zone-file lexer might
+    /// split on (space, `;`, parentheses) are written `\DDD`, so that `key="a b"` survives
+    /// lexers that only honour quotes at the start of a field.
+    @inline(__always)
+    static func appendValueOctet(_ c: UInt8, to out: inout [UInt8]) {
+        switch c {
+        case 0x20, UInt8(ascii: ";"), UInt8(ascii: "("), UInt8(ascii: ")"): PresentationText.appendDDD(c, to: &out)
+        default: PresentationText.appendStringOctet(c, to: &out)
+        }
+    }
+
     /// Appends the params as `key=value` separated by spaces, as BIND prints them. Valid input only.
     static func format(_ b: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var i = b.startIndex
@@ -229,7 +240,7 @@ enum SvcParams {
                         switch c {
                         case UInt8(ascii: ","): out.append(contentsOf: [0x5C, 0x5C, c])
                         case 0x5C: out.append(contentsOf: [0x5C, 0x5C, 0x5C, 0x5C])
-                        default: PresentationText.appendStringOctet(c, to: &out)
+                        default: appendValueOctet(c, to: &out)
                         }
                     }
                     k += 1 + n
@@ -256,8 +267,9 @@ enum SvcParams {
             default:
                 // dohpath and keyNNNNN: a quoted char-string; an empty value is written as the bare key.
                 if value.isEmpty { continue }
-                out.append(UInt8(ascii: "="))
-                PresentationText.appendQuoted(value, to: &out)
+                out.append(UInt8(ascii: "=")); out.append(0x22)
+                for c in value { appendValueOctet(c, to: &out) }
+                out.append(0x22)
             }
         }
     }

@@ -1,0 +1,436 @@
+// Server configuration: the YAML file, the command-line flags that override it, and
+// the checks that turn either into a `ServerConfig` or a `ConfigError` naming the key.
+import Foundation
+import Yams
+
+/// One address to serve on, UDP and TCP alike.
+public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
+    public enum Family: Sendable { case v4, v6 }
+    /// The numeric address, without brackets (`127.0.0.1`, `::1`).
+    public var host: String
+    public var port: Int
+    public var family: Family
+
+    public init(host: String, port: Int) throws(ConfigError) {
+        if ListenAddress.isIPv4(host) {
+            family = .v4
+        } else if ListenAddress.isIPv6(host) {
+            family = .v6
+        } else {
+            throw ConfigError("'\(host)' is not a numeric IPv4 or IPv6 address")
+        }
+        guard (0...65535).contains(port) else { throw ConfigError("port \(port) is out of range 0-65535") }
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `127.0.0.1:5353`, `[::1]:5353`, `0.0.0.0`, `::` (a missing port is 53).
+    public init(parsing text: String, defaultPort: Int = 53) throws(ConfigError) {
+        var host = text
+        var port = defaultPort
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw ConfigError("'\(text)': missing ']' after the IPv6 address") }
+            host = String(text[text.index(after: text.startIndex)..<close])
+            let rest = text[text.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()) else {
+                    throw ConfigError("'\(text)': expected [ADDRESS]:PORT")
+                }
+                port = p
+            }
+        } else if text.filter({ $0 == ":" }).count == 1 {
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+            guard let p = Int(parts[1]) else { throw ConfigError("'\(text)': port '\(parts[1])' is not a number") }
+            host = String(parts[0])
+            port = p
+        }
+        do {
+            try self.init(host: host, port: port)
+        } catch {
+            throw ConfigError("'\(text)': \(error.message)")
+        }
+    }
+
+    public var description: String { family == .v6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// `0.0.0.0` or `::`: the reply's source address must then be chosen per packet.
+    public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
+
+    static func isIPv4(_ s: String) -> Bool {
+        var a = in_addr()
+        return inet_pton(AF_INET, s, &a) == 1
+    }
+
+    static func isIPv6(_ s: String) -> Bool {
+        var a = in6_addr()
+        return inet_pton(AF_INET6, s, &a) == 1
+    }
+}
+
+/// A zone to serve and the file it is read from.
+public struct ZoneSource: Hashable, Sendable, CustomStringConvertible {
+    public var name: DNSName
+    /// The zone file; for an embedded zone, a label used in messages.
+    public var path: String
+    /// Zone-file text to read instead of `path` (the embedded example zone).
+    public var text: String?
+    public init(name: DNSName, path: String, text: String? = nil) {
+        self.name = name
+        self.path = path
+        self.text = text
+    }
+    public var description: String { "\(name) from \(path)" }
+
+    /// Parses the `--zone NAME=PATH` form.
+    public init(flag: String) throws(ConfigError) {
+        guard let eq = flag.firstIndex(of: "="), eq != flag.startIndex, flag.index(after: eq) != flag.endIndex else {
+            throw ConfigError(key: "--zone", "'\(flag)': expected NAME=PATH, e.g. example.com=zones/example.com.zone")
+        }
+        let nameText = String(flag[..<eq])
+        do {
+            self.name = try ZoneSource.zoneName(nameText)
+        } catch {
+            throw ConfigError(key: "--zone", "'\(nameText)' is not a valid zone name: \(error)")
+        }
+        self.path = String(flag[flag.index(after: eq)...])
+    }
+
+    /// A zone name as an operator writes it: relative names are taken as absolute.
+    static func zoneName(_ text: String) throws -> DNSName {
+        let t = text.hasSuffix(".") ? text : text + "."
+        return try DNSName(t)
+    }
+}
+
+/// What is wrong with the configuration, and where.
+public struct ConfigError: Error, CustomStringConvertible, Equatable {
+    /// The file, when the error is in one.
+    public var file: String?
+    /// 1-based line in `file`, when known.
+    public var line: Int?
+    /// The key (`workers`, `zones[2].file`) or flag (`--zone`), when the error concerns one.
+    public var key: String?
+    public var message: String
+
+    public init(file: String? = nil, line: Int? = nil, key: String? = nil, _ message: String) {
+        self.file = file
+        self.line = line
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        var s = ""
+        if let file {
+            s += file
+            if let line { s += ":\(line)" }
+            s += ": "
+        }
+        if let key { s += "\(key): " }
+        return s + message
+    }
+}
+
+/// The complete, checked configuration of a server.
+public struct ServerConfig: Sendable, Equatable {
+    public static let defaultListen = ["0.0.0.0:53", "[::]:53"]
+    public static let exampleListen = ["127.0.0.1:5353"]
+
+    public var listen: [ListenAddress] = []
+    /// `listen` is the built-in default (an unavailable IPv6 is then not fatal).
+    public var listenIsDefault = false
+    /// UDP worker threads per listen address (SO_REUSEPORT sockets).
+    public var workers: Int = ServerConfig.defaultWorkers
+    /// Largest UDP response we send (RFC 6891 §6.2.5); 1232 per DNS Flag Day 2020.
+    public var maxUDPSize: Int = 1232
+    /// Seconds a TCP connection may stay idle (RFC 7766 §6.2.3); NSD's default is 10.
+    public var tcpIdleTimeout: Double = 10
+    /// Concurrent TCP connections accepted across all listen addresses.
+    public var tcpMaxConnections: Int = 1000
+    /// Directory whose `NAME.zone` files are zones NAME (re-scanned on reload).
+    public var zonesDir: String?
+    /// Zones named one by one; they win over a zones-dir file of the same name.
+    public var zones: [ZoneSource] = []
+    public var logLevel: String = "info"
+
+    public init() {}
+
+    public static var defaultWorkers: Int {
+        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    }
+
+    /// Every zone to load: the zones-dir's files, then the named zones (which replace
+    /// a directory zone of the same name). Reads the directory.
+    public func zoneSources() throws(ConfigError) -> [ZoneSource] {
+        var result: [ZoneSource] = []
+        if let zonesDir {
+            result = try ZonesDirectory.scan(zonesDir)
+        }
+        for zone in zones {
+            if let i = result.firstIndex(where: { $0.name == zone.name }) {
+                result[i] = zone
+            } else {
+                result.append(zone)
+            }
+        }
+        return result
+    }
+}
+
+/// Values given on the command line; each one set replaces the file's.
+public struct ConfigOverrides: Sendable {
+    public var listen: [String] = []
+    /// `NAME=PATH` entries; added to the file's zones (replacing one of the same name).
+    public var zones: [String] = []
+    public var zonesDir: String?
+    public var workers: Int?
+    public var maxUDPSize: Int?
+    public var tcpIdleTimeout: Double?
+    public var tcpMaxConnections: Int?
+    public var logLevel: String?
+    /// `--example`: the default listen address becomes 127.0.0.1:5353.
+    public var example = false
+    public init() {}
+}
+
+extension ServerConfig {
+    static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+
+    /// Reads the file (if any), applies the flags, checks everything.
+    public static func load(configFile: String?, overrides: ConfigOverrides) throws(ConfigError) -> ServerConfig {
+        var config = ServerConfig()
+        var listen: [String]? = nil
+        if let configFile {
+            let text: String
+            do {
+                text = try String(contentsOfFile: configFile, encoding: .utf8)
+            } catch {
+                throw ConfigError(file: configFile, "cannot read the configuration file: \(error.localizedDescription)")
+            }
+            listen = try ConfigFileParser(path: configFile).parse(text, into: &config)
+        }
+        if !overrides.listen.isEmpty { listen = overrides.listen }
+        let listenTexts = listen ?? (overrides.example ? exampleListen : defaultListen)
+        config.listenIsDefault = listen == nil && !overrides.example
+        config.listen = []
+        for text in listenTexts {
+            do {
+                let address = try ListenAddress(parsing: text)
+                if !config.listen.contains(address) { config.listen.append(address) }
+            } catch {
+                throw ConfigError(key: overrides.listen.isEmpty ? "listen" : "--listen", error.message)
+            }
+        }
+        for flag in overrides.zones {
+            let zone = try ZoneSource(flag: flag)
+            if let i = config.zones.firstIndex(where: { $0.name == zone.name }) {
+                config.zones[i] = zone
+            } else {
+                config.zones.append(zone)
+            }
+        }
+        if let v = overrides.zonesDir { config.zonesDir = v }
+        if let v = overrides.workers {
+            guard v >= 1 && v <= 1024 else { throw ConfigError(key: "--workers", "must be between 1 and 1024, got \(v)") }
+            config.workers = v
+        }
+        if let v = overrides.maxUDPSize {
+            guard (512...65535).contains(v) else { throw ConfigError(key: "--max-udp-size", "must be between 512 and 65535, got \(v)") }
+            config.maxUDPSize = v
+        }
+        if let v = overrides.tcpIdleTimeout {
+            guard v > 0 && v <= 86400 else { throw ConfigError(key: "--tcp-idle-timeout", "must be between 0 and 86400 seconds (exclusive of 0), got \(v)") }
+            config.tcpIdleTimeout = v
+        }
+        if let v = overrides.tcpMaxConnections {
+            guard v >= 1 else { throw ConfigError(key: "--tcp-max-connections", "must be at least 1, got \(v)") }
+            config.tcpMaxConnections = v
+        }
+        if let v = overrides.logLevel {
+            guard logLevels.contains(v) else { throw ConfigError(key: "--log-level", "'\(v)' is not one of \(logLevels.joined(separator: ", "))") }
+            config.logLevel = v
+        }
+        return config
+    }
+}
+
+/// Reads the YAML configuration file. Unknown keys are errors (a typo must not be
+/// silently ignored); every error names the key and the line.
+struct ConfigFileParser {
+    let path: String
+    var directory: String { (path as NSString).deletingLastPathComponent }
+
+    static let knownKeys = ["listen", "workers", "max-udp-size", "tcp-idle-timeout", "tcp-max-connections",
+                            "zones-dir", "zones", "log-level"]
+
+    func error(_ node: Node?, _ key: String?, _ message: String) -> ConfigError {
+        ConfigError(file: path, line: node?.mark?.line, key: key, message)
+    }
+
+    /// Relative paths in the file are relative to the file's directory.
+    func resolve(_ p: String) -> String {
+        if p.hasPrefix("/") { return p }
+        let dir = directory
+        return dir.isEmpty ? p : dir + "/" + p
+    }
+
+    /// Fills `config`; returns the listen list when the file has one.
+    func parse(_ text: String, into config: inout ServerConfig) throws(ConfigError) -> [String]? {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            throw ConfigError(file: path, "not valid YAML: \(error)")
+        }
+        guard let root else { return nil }  // an empty file is an empty configuration
+        guard case .mapping(let mapping) = root else {
+            throw self.error(root, nil, "the configuration must be a mapping of keys (listen, zones, ...)")
+        }
+        var listen: [String]? = nil
+        for (keyNode, value) in mapping {
+            guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
+            switch key {
+            case "listen":
+                listen = try strings(value, key)
+                guard !(listen!.isEmpty) else { throw self.error(value, key, "must list at least one address") }
+                for (i, a) in listen!.enumerated() {
+                    do { _ = try ListenAddress(parsing: a) } catch {
+                        throw self.error(value, "\(key)[\(i)]", error.message)
+                    }
+                }
+            case "workers":
+                config.workers = try integer(value, key, 1...1024)
+            case "max-udp-size":
+                config.maxUDPSize = try integer(value, key, 512...65535)
+            case "tcp-max-connections":
+                config.tcpMaxConnections = try integer(value, key, 1...1_000_000)
+            case "tcp-idle-timeout":
+                guard case .scalar = value, let v = value.float, v > 0, v <= 86400 else {
+                    throw self.error(value, key, "must be a number of seconds above 0 and at most 86400, got \(show(value))")
+                }
+                config.tcpIdleTimeout = v
+            case "zones-dir":
+                config.zonesDir = resolve(try string(value, key))
+            case "log-level":
+                let v = try string(value, key)
+                guard ServerConfig.logLevels.contains(v) else {
+                    throw self.error(value, key, "'\(v)' is not one of \(ServerConfig.logLevels.joined(separator: ", "))")
+                }
+                config.logLevel = v
+            case "zones":
+                config.zones = try zones(value)
+            default:
+                throw self.error(keyNode, key, "unknown key (known keys: \(Self.knownKeys.joined(separator: ", ")))")
+            }
+        }
+        return listen
+    }
+
+    func show(_ node: Node) -> String {
+        switch node {
+        case .scalar(let s): return "'\(s.string)'"
+        case .mapping: return "a mapping"
+        case .sequence: return "a list"
+        default: return "an alias"
+        }
+    }
+
+    func string(_ node: Node, _ key: String) throws(ConfigError) -> String {
+        guard case .scalar(let s) = node, !s.string.isEmpty else {
+            throw self.error(node, key, "must be a non-empty string, got \(show(node))")
+        }
+        return s.string
+    }
+
+    func integer(_ node: Node, _ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
+        guard case .scalar(let s) = node, let v = Int(s.string) else {
+            throw self.error(node, key, "must be an integer, got \(show(node))")
+        }
+        guard range.contains(v) else {
+            throw self.error(node, key, "must be between \(range.lowerBound) and \(range.upperBound), got \(v)")
+        }
+        return v
+    }
+
+    /// A list of strings, or one string standing for a list of one.
+    func strings(_ node: Node, _ key: String) throws(ConfigError) -> [String] {
+        switch node {
+        case .scalar(let s):
+            return [s.string]
+        case .sequence(let seq):
+            var out: [String] = []
+            for (i, item) in seq.enumerated() {
+                out.append(try string(item, "\(key)[\(i)]"))
+            }
+            return out
+        default:
+            throw self.error(node, key, "must be a list of strings, got \(show(node))")
+        }
+    }
+
+    func zones(_ node: Node) throws(ConfigError) -> [ZoneSource] {
+        guard case .sequence(let seq) = node else {
+            throw self.error(node, "zones", "must be a list of {name, file} entries, got \(show(node))")
+        }
+        var out: [ZoneSource] = []
+        for (i, item) in seq.enumerated() {
+            let key = "zones[\(i)]"
+            guard case .mapping(let m) = item else {
+                throw self.error(item, key, "must be a mapping with 'name' and 'file', got \(show(item))")
+            }
+            var name: DNSName?
+            var file: String?
+            for (k, v) in m {
+                switch k.string {
+                case "name":
+                    let text = try string(v, "\(key).name")
+                    do { name = try ZoneSource.zoneName(text) } catch {
+                        throw self.error(v, "\(key).name", "'\(text)' is not a valid zone name: \(error)")
+                    }
+                case "file":
+                    file = resolve(try string(v, "\(key).file"))
+                default:
+                    throw self.error(k, "\(key).\(k.string ?? "?")", "unknown key (known keys: name, file)")
+                }
+            }
+            guard let name else { throw self.error(item, key, "missing 'name'") }
+            guard let file else { throw self.error(item, key, "missing 'file'") }
+            guard !out.contains(where: { $0.name == name }) else {
+                throw self.error(item, "\(key).name", "zone \(name) is listed twice")
+            }
+            out.append(ZoneSource(name: name, path: file))
+        }
+        return out
+    }
+}
+
+/// `--zones-dir`: each file `NAME.zone` is zone NAME; `root.zone` is the root zone.
+public enum ZonesDirectory {
+    public static let suffix = ".zone"
+
+    /// The zone a file name stands for, or nil when it is not a zone file.
+    public static func zoneName(forFileName fileName: String) -> DNSName? {
+        guard fileName.hasSuffix(suffix), !fileName.hasPrefix(".") else { return nil }
+        let stem = String(fileName.dropLast(suffix.count))
+        guard !stem.isEmpty else { return nil }
+        if stem == "root" || stem == "." { return .root }
+        guard !stem.hasSuffix(".") else { return nil }  // `example.com..zone`
+        return try? DNSName(stem + ".")
+    }
+
+    /// The zone files in `directory`, sorted by name.
+    public static func scan(_ directory: String) throws(ConfigError) -> [ZoneSource] {
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw ConfigError(key: "zones-dir", "cannot read directory '\(directory)': \(error.localizedDescription)")
+        }
+        var out: [ZoneSource] = []
+        for entry in entries.sorted() {
+            guard let name = zoneName(forFileName: entry) else { continue }
+            out.append(ZoneSource(name: name, path: directory.hasSuffix("/") ? directory + entry : directory + "/" + entry))
+        }
+        return out
+    }
+}

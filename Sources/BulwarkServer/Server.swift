@@ -1,0 +1,158 @@
+// The server: zones, the UDP and TCP transports on every listen address, and the
+// services that run them under swift-service-lifecycle (SIGTERM/SIGINT stop, SIGHUP reloads).
+import Dispatch
+import Logging
+import NIOCore
+#if canImport(Glibc)
+import Glibc
+#endif
+import ServiceLifecycle
+import UnixSignals
+
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+public final class DNSServer: @unchecked Sendable {
+    public let config: ServerConfig
+    public let store: ZoneStore
+    public let reloader: ZoneReloader
+    public let udp: UDPServer
+    public let tcp: TCPServer
+    private let logger: Logger
+    /// The addresses actually bound (port 0 replaced by the chosen port), after `start`.
+    public private(set) var boundAddresses: [ListenAddress] = []
+
+    /// `sources` lists the zones to serve; it is evaluated at startup and on every reload.
+    public init(config: ServerConfig, logger: Logger, sources: @escaping @Sendable () throws -> [ZoneSource]) {
+        self.config = config
+        self.logger = logger
+        self.store = ZoneStore(ZoneSet(zones: []))
+        self.reloader = ZoneReloader(store: store, logger: logger, sources: sources)
+        self.udp = UDPServer(store: store, workers: config.workers, maxUDPSize: config.maxUDPSize, logger: logger)
+        self.tcp = TCPServer(
+            store: store, maxUDPSize: config.maxUDPSize,
+            settings: TCPSettings(idleTimeout: .nanoseconds(Int64(config.tcpIdleTimeout * 1e9)),
+                                  maxConnections: config.tcpMaxConnections),
+            threads: min(config.workers, 2), logger: logger)
+    }
+
+    /// Convenience: the zones of `config` (its zones-dir re-scanned on each reload).
+    public convenience init(config: ServerConfig, logger: Logger) {
+        self.init(config: config, logger: logger, sources: { try config.zoneSources() })
+    }
+
+    /// Loads the zones; fails when the configuration cannot be read or no zone loads.
+    public func loadZones() throws(StartupError) {
+        let report = reloader.reload()
+        if let e = report.configError { throw StartupError(description: e) }
+        if report.loaded.isEmpty {
+            throw StartupError(description: report.failed.isEmpty ? "no zones configured" : "no zone could be loaded")
+        }
+        if !report.failed.isEmpty {
+            logger.error("\(report.failed.count) zone(s) failed to load; serving \(report.loaded.count)")
+        }
+    }
+
+    /// Binds TCP and UDP on every listen address.
+    public func start() async throws {
+        do {
+            for address in config.listen {
+                let bound: ListenAddress
+                do {
+                    bound = try await bind(address)
+                } catch let error as SocketError
+                    where config.listenIsDefault && address.family == .v6
+                    && (error.errnoValue == EAFNOSUPPORT || error.errnoValue == EADDRNOTAVAIL) {
+                    // The default includes [::]:53; a host without IPv6 still serves IPv4.
+                    logger.warning("not listening on \(address): \(error)")
+                    continue
+                }
+                boundAddresses.append(bound)
+                logger.info("listening on \(bound) (UDP, \(config.workers) worker(s); TCP)")
+            }
+        } catch {
+            await stop()
+            throw error
+        }
+    }
+
+    /// Binds TCP, then UDP, on one address. TCP goes first because its bind is exclusive:
+    /// a second server on the same port fails there, before its SO_REUSEPORT UDP sockets
+    /// could take a share of the first one's queries. Port 0 (tests) means a port free
+    /// for both: TCP picks one, and if UDP cannot have it too, another is tried.
+    private func bind(_ address: ListenAddress) async throws -> ListenAddress {
+        var bound = address
+        guard address.port == 0 else {
+            _ = try await tcp.start(address)
+            try udp.start(address)
+            return bound
+        }
+        var attempt = 0
+        while true {
+            bound.port = try await tcp.start(address)
+            let failure: SocketError
+            do {
+                try udp.start(bound)
+                return bound
+            } catch {
+                failure = error
+            }
+            await tcp.closeListener(port: bound.port)
+            attempt += 1
+            guard failure.errnoValue == EADDRINUSE && attempt < 20 else { throw failure }
+        }
+    }
+
+    public func stop() async {
+        udp.stop()
+        await tcp.stop()
+    }
+
+    /// Reloads zones (what SIGHUP does).
+    @discardableResult
+    public func reload() -> ReloadReport {
+        reloader.reload()
+    }
+}
+
+/// Runs the server until graceful shutdown (SIGTERM, SIGINT).
+public struct ServerService: Service {
+    let server: DNSServer
+    let onReady: @Sendable ([ListenAddress]) -> Void
+
+    public init(server: DNSServer, onReady: @escaping @Sendable ([ListenAddress]) -> Void = { _ in }) {
+        self.server = server
+        self.onReady = onReady
+    }
+
+    public func run() async throws {
+        try await server.start()
+        onReady(server.boundAddresses)
+        try? await gracefulShutdown()
+        await server.stop()
+    }
+}
+
+/// Reloads the zones on SIGHUP.
+public struct ReloadOnHangupService: Service {
+    let server: DNSServer
+    let logger: Logger
+
+    public init(server: DNSServer, logger: Logger) {
+        self.server = server
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            logger.info("SIGHUP: reloading zones")
+            // Reading zone files blocks: do it on a thread of its own, not the async pool.
+            let server = self.server
+            let report = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: server.reload()) }
+            }
+            logger.info("reload done: \(report.loaded.count) loaded, \(report.failed.count) failed (\(report.kept.count) kept at their old version), \(report.removed.count) removed; serving \(report.served) zone(s)")
+        }
+    }
+}

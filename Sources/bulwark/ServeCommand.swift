@@ -1,0 +1,137 @@
+import ArgumentParser
+import BulwarkServer
+import Logging
+import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve zones over UDP and TCP.",
+        discussion: """
+        Zones come from --zone NAME=FILE (repeatable), --zones-dir DIR (each NAME.zone file \
+        is zone NAME, root.zone is the root), a config file (--config), or --example. \
+        Flags override the config file; --zone entries are added to its zones. \
+        SIGHUP reloads every zone (a zone that fails keeps its old version); SIGTERM/SIGINT stop.
+        """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("YAML configuration file.", valueName: "path"))
+    var config: String?
+
+    @Option(name: .long, help: ArgumentHelp("Address to listen on, UDP and TCP (repeatable): 127.0.0.1:5300, [::1]:5300, 0.0.0.0. Default 0.0.0.0:53 and [::]:53 (127.0.0.1:5353 with --example).", valueName: "addr:port"))
+    var listen: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("A zone and its file (repeatable).", valueName: "name=path"))
+    var zone: [String] = []
+
+    @Option(name: .customLong("zones-dir"), help: ArgumentHelp("Directory whose NAME.zone files are served as zone NAME.", valueName: "dir"))
+    var zonesDir: String?
+
+    @Option(name: .long, help: "UDP worker threads per address (default: one per core).")
+    var workers: Int?
+
+    @Option(name: .customLong("max-udp-size"), help: "Largest UDP response in octets (512-65535, default 1232).")
+    var maxUDPSize: Int?
+
+    @Option(name: .customLong("tcp-idle-timeout"), help: "Seconds before an idle TCP connection is closed (default 10).")
+    var tcpIdleTimeout: Double?
+
+    @Option(name: .customLong("tcp-max-connections"), help: "Most TCP connections open at once (default 1000).")
+    var tcpMaxConnections: Int?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
+    var logLevel: String?
+
+    @Flag(name: .long, help: "Serve the built-in example.com zone (on 127.0.0.1:5353 unless --listen is given).")
+    var example = false
+
+    var overrides: ConfigOverrides {
+        var o = ConfigOverrides()
+        o.listen = listen
+        o.zones = zone
+        o.zonesDir = zonesDir
+        o.workers = workers
+        o.maxUDPSize = maxUDPSize
+        o.tcpIdleTimeout = tcpIdleTimeout
+        o.tcpMaxConnections = tcpMaxConnections
+        o.logLevel = logLevel
+        o.example = example
+        return o
+    }
+
+    func run() async throws {
+        let configFile = self.config
+        let overrides = self.overrides
+        let example = self.example
+        let config: ServerConfig
+        let sources: [ZoneSource]
+        do {
+            config = try ServerConfig.load(configFile: configFile, overrides: overrides)
+            sources = try config.zoneSources()
+        } catch {
+            printError("bulwark: configuration error: \(error)")
+            throw ExitCode(2)
+        }
+        if sources.isEmpty && !example {
+            printError("""
+            bulwark: no zones to serve. Give --zone NAME=FILE, --zones-dir DIR, or a --config file with zones.
+            To try Bulwark on a built-in zone: bulwark serve --example
+            """)
+            throw ExitCode(2)
+        }
+
+        let level = Logger.Level(rawValue: config.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "bulwark")
+
+        // Evaluated at startup and on every SIGHUP: re-reads the config file and zones-dir.
+        let server = DNSServer(config: config, logger: logger) {
+            var list = try ServerConfig.load(configFile: configFile, overrides: overrides).zoneSources()
+            if example { list.append(ExampleZone.source) }
+            return list
+        }
+        do {
+            try server.loadZones()
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode.failure
+        }
+
+        let service = ServerService(server: server) { addresses in
+            if example, let first = addresses.first {
+                print(ExampleZone.banner(port: first.port, host: first.host))
+                fflush(nil)
+            }
+            logger.info("ready: serving \(server.store.current.zones.count) zone(s) on \(addresses.map(\.description).joined(separator: ", "))")
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: [
+                .init(service: service),
+                .init(service: ReloadOnHangupService(server: server, logger: logger)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
+        ))
+        do {
+            try await group.run()
+        } catch {
+            logger.critical("failed: \(error)")
+            throw ExitCode.failure
+        }
+        logger.info("stopped")
+    }
+
+    private func printError(_ message: String) {
+        let line = message + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+}
