@@ -275,6 +275,7 @@ extension ZoneSet {
                                                             kind: PlanEntry.normal, required: false),
                                   zone: z, node: node, dnssec: dnssec)
                     addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
+                    if zi != s.plan.firstZone { addApexNS(zone: z, zi, dnssec: dnssec, scratch: &s) }
                     return
                 }
                 if ne.has(NameFlags.hasCNAME) {
@@ -307,6 +308,18 @@ extension ZoneSet {
             }
             return
         }
+    }
+
+    /// A chain that ended with data in another zone than it started: that zone's NS RRset
+    /// in authority, as NSD does (its answers are not minimal; Knot does not follow the
+    /// chain out of the first zone at all). In-zone answers stay minimal, as Knot's.
+    func addApexNS(zone z: Zone, _ zi: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
+        let ns = z.rrset(at: z.apex, type: RRType.ns.rawValue)
+        guard ns >= 0 else { return }
+        _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: ns, owner: z.apex, defines: -1,
+                                                   kind: PlanEntry.normal, required: false),
+                      zone: z, node: z.apex, dnssec: dnssec)
+        addAdditional(zone: z, zi, rrset: ns, dnssec: dnssec, scratch: &s)
     }
 
     /// Adds an RRset and, with DNSSEC, its signatures (RFC 4035 §3.1.1).
