@@ -459,13 +459,17 @@ extension ZoneSet {
                     scratch s: inout AnswerScratch) {
         let r = z.rrset(at: t, type: type)
         guard r >= 0 else { return }
-        for i in 0..<s.plan.additional.count {
-            let e = s.plan.additional[i]
-            if e.zone == zi && e.rrset == r { return }
+        // Index loops: an unoptimized build runs `for e in array` through the generic
+        // IndexingIterator, whose read coroutine allocates its frame.
+        var i = 0
+        while i < s.plan.additional.count {
+            if s.plan.additional[i].zone == zi && s.plan.additional[i].rrset == r { return }
+            i += 1
         }
-        for i in 0..<s.plan.answer.count {
-            let e = s.plan.answer[i]
-            if e.zone == zi && e.rrset == r { return }
+        i = 0
+        while i < s.plan.answer.count {
+            if s.plan.answer[i].zone == zi && s.plan.answer[i].rrset == r { return }
+            i += 1
         }
         _ = addSigned(&s.plan.additional, PlanEntry(zone: zi, rrset: r, owner: t, defines: -1,
                                                     kind: PlanEntry.normal, required: required),

@@ -171,19 +171,20 @@ extension ZoneSet {
                         w.register(z, base: Int(nameBase[Int(s.plan.firstZone)]), s.plan.firstEncloser,
                                    at: 12 + query.qnameLength - Int(ce.length), skip: 0)
                     }
+                    // Index loops: an unoptimized build runs `for e in array` through the
+                    // generic IndexingIterator, whose read coroutine allocates its frame.
                     var ok = true
-                    for i in 0..<s.plan.answer.count {
+                    var i = 0
+                    while i < s.plan.answer.count {
                         guard let c = writeRRSet(s.plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
                         an += c
+                        i += 1
                     }
-                    if ok {
-                        for i in 0..<s.plan.authority.count {
-                            guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else {
-                                ok = false
-                                break
-                            }
-                            ns += c
-                        }
+                    i = 0
+                    while ok && i < s.plan.authority.count {
+                        guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                        ns += c
+                        i += 1
                     }
                     if !ok {
                         // RFC 2181 §9: never a partial RRset; like NSD and Knot, an empty answer with TC.
@@ -193,8 +194,10 @@ extension ZoneSet {
                         end = questionEnd
                         return
                     }
-                    for i in 0..<s.plan.additional.count {
+                    i = 0
+                    while i < s.plan.additional.count {
                         let e = s.plan.additional[i]
+                        i += 1
                         let save = w.pos
                         guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
                             w.pos = save
