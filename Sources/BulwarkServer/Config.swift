@@ -137,6 +137,8 @@ public struct ServerConfig: Sendable, Equatable {
     public static let exampleListen = ["127.0.0.1:5353"]
 
     public var listen: [ListenAddress] = []
+    /// `listen` is the built-in default (an unavailable IPv6 is then not fatal).
+    public var listenIsDefault = false
     /// UDP worker threads per listen address (SO_REUSEPORT sockets).
     public var workers: Int = ServerConfig.defaultWorkers
     /// Largest UDP response we send (RFC 6891 §6.2.5); 1232 per DNS Flag Day 2020.
@@ -209,6 +211,7 @@ extension ServerConfig {
         }
         if !overrides.listen.isEmpty { listen = overrides.listen }
         let listenTexts = listen ?? (overrides.example ? exampleListen : defaultListen)
+        config.listenIsDefault = listen == nil && !overrides.example
         config.listen = []
         for text in listenTexts {
             do {

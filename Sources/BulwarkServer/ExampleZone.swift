@@ -46,7 +46,7 @@ public enum ExampleZone {
 
     /// What `serve --example` prints once it is listening.
     public static func banner(port: Int, host: String) -> String {
-        let at = host.contains(":") ? host : host
+        let at = host  // dig takes IPv6 addresses without brackets
         return """
         Bulwark is serving the example zone example.com. on \(host) port \(port) (UDP and TCP).
         Try:

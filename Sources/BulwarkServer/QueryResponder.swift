@@ -37,11 +37,6 @@ public final class QueryResponder {
                 into: response, query: query, rcode: rcode, id: id, queryFlags: flags,
                 qnameLength: qnameLength, edns: edns, ourPayloadSize: ourPayload)
         case .query(let q):
-            if let rcode = Self.policyRefusal(q, transport: transport) {
-                return ResponseHeader.writeError(
-                    into: response, query: query, rcode: rcode, id: q.id, queryFlags: q.flags,
-                    qnameLength: q.qnameLength, edns: q.edns, ourPayloadSize: ourPayload)
-            }
             let limit: Int
             switch transport {
             case .tcp:
@@ -57,21 +52,6 @@ public final class QueryResponder {
             }
             return zones.respond(to: q, message: query, into: response, maxSize: limit,
                                  ourPayloadSize: ourPayload, scratch: &scratch)
-        }
-    }
-
-    /// Queries refused before any lookup.
-    @inline(__always)
-    static func policyRefusal(_ q: ParsedQuery, transport: Transport) -> RCode? {
-        switch q.qtype {
-        case .axfr, .ixfr:
-            // Zone transfers run over TCP only (RFC 5936 §4.2, RFC 1995 §2); outgoing
-            // transfers are not served yet, so both transports are refused.
-            return .refused
-        case .maila, .mailb:
-            return .notImp
-        default:
-            return nil
         }
     }
 }

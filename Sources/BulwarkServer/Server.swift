@@ -1,5 +1,6 @@
 // The server: zones, the UDP and TCP transports on every listen address, and the
 // services that run them under swift-service-lifecycle (SIGTERM/SIGINT stop, SIGHUP reloads).
+import Dispatch
 import Logging
 import NIOCore
 #if canImport(Glibc)
@@ -53,11 +54,20 @@ public final class DNSServer: @unchecked Sendable {
         }
     }
 
-    /// Binds UDP and TCP on every listen address (TCP on the port UDP got).
+    /// Binds TCP and UDP on every listen address.
     public func start() async throws {
         do {
             for address in config.listen {
-                let bound = try await bind(address)
+                let bound: ListenAddress
+                do {
+                    bound = try await bind(address)
+                } catch let error as SocketError
+                    where config.listenIsDefault && address.family == .v6
+                    && (error.errnoValue == EAFNOSUPPORT || error.errnoValue == EADDRNOTAVAIL) {
+                    // The default includes [::]:53; a host without IPv6 still serves IPv4.
+                    logger.warning("not listening on \(address): \(error)")
+                    continue
+                }
                 boundAddresses.append(bound)
                 logger.info("listening on \(bound) (UDP, \(config.workers) worker(s); TCP)")
             }
@@ -67,13 +77,15 @@ public final class DNSServer: @unchecked Sendable {
         }
     }
 
-    /// Binds UDP and TCP on one address. Port 0 (tests) means a port free for both:
-    /// TCP picks one, and if UDP cannot have it too, another is tried.
+    /// Binds TCP, then UDP, on one address. TCP goes first because its bind is exclusive:
+    /// a second server on the same port fails there, before its SO_REUSEPORT UDP sockets
+    /// could take a share of the first one's queries. Port 0 (tests) means a port free
+    /// for both: TCP picks one, and if UDP cannot have it too, another is tried.
     private func bind(_ address: ListenAddress) async throws -> ListenAddress {
         var bound = address
         guard address.port == 0 else {
-            try udp.start(address)
             _ = try await tcp.start(address)
+            try udp.start(address)
             return bound
         }
         var attempt = 0
@@ -135,7 +147,11 @@ public struct ReloadOnHangupService: Service {
     public func run() async throws {
         for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
             logger.info("SIGHUP: reloading zones")
-            let report = server.reload()
+            // Reading zone files blocks: do it on a thread of its own, not the async pool.
+            let server = self.server
+            let report = await withCheckedContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(returning: server.reload()) }
+            }
             logger.info("reload done: \(report.loaded.count) loaded, \(report.failed.count) failed (\(report.kept.count) kept at their old version), \(report.removed.count) removed; serving \(report.served) zone(s)")
         }
     }

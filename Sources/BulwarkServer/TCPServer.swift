@@ -234,7 +234,12 @@ public final class TCPServer: @unchecked Sendable {
                 return channel.eventLoop.makeFailedFuture(error)
             }
         }
-        let channel = try await bootstrap.bind(host: address.host, port: address.port).get()
+        let channel: Channel
+        do {
+            channel = try await bootstrap.bind(host: address.host, port: address.port).get()
+        } catch let error as IOError {
+            throw SocketError(call: "TCP bind", address: address.description, errnoValue: error.errnoCode)
+        }
         channels.append(channel)
         return channel.localAddress?.port ?? address.port
     }

@@ -118,7 +118,7 @@ enum POSIXSocket {
         let rc = withUnsafePointer(to: &storage) {
             $0.withMemoryRebound(to: Glibc.sockaddr.self, capacity: 1) { bind(fd, $0, len) }
         }
-        guard rc == 0 else { throw fail("bind") }
+        guard rc == 0 else { throw fail("UDP bind") }
         return fd
     }
 

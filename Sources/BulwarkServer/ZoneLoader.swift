@@ -15,21 +15,18 @@ public enum ZoneLoader {
     /// the reader's and the checker's warnings are logged. Duplicates are dropped (RFC 2181 §5).
     public static func load(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
         let reader = ZoneFileReader(origin: source.name)
-        var parsed: ParsedZone
+        let parsed: ParsedZone
         do {
+            // Read, check (ZoneChecker), drop duplicates; any error throws.
             if let text = source.text {
-                parsed = try reader.read(text: text, fileName: source.path)
+                parsed = try reader.readChecked(text: text, fileName: source.path)
             } else {
-                parsed = try reader.read(path: source.path)
+                parsed = try reader.readChecked(path: source.path)
             }
         } catch {
             throw failure(source.name, error.errors)
         }
         for warning in parsed.warnings { logger.warning("zone \(source.name): \(warning)") }
-        let issues = ZoneChecker.checkRemovingDuplicates(&parsed)
-        for warning in issues where !warning.isError { logger.warning("zone \(source.name): \(warning)") }
-        let errors = issues.filter(\.isError)
-        guard errors.isEmpty else { throw failure(source.name, errors) }
         do {
             return try Zone(origin: source.name, records: parsed.records)
         } catch {

@@ -234,11 +234,12 @@ public enum EDNSOption {
 
 /// Writes the fixed parts of responses into a caller's buffer, without allocating.
 public enum ResponseHeader {
-    /// Response flags for a query's flags: QR set, opcode and RD echoed, CD echoed
-    /// (RFC 4035 §3.1.6), AA/TC/RA/AD/Z clear, rcode low 4 bits set.
+    /// Response flags for a query's flags: QR set, opcode and RD echoed (RFC 1035 §4.1.1),
+    /// AA/TC/RA/AD/CD/Z clear, rcode low 4 bits set. CD is a resolver's business
+    /// (RFC 4035 §3.2.2); an authoritative server does not copy it, as NSD and Knot.
     @inline(__always)
     public static func flags(forQueryFlags q: UInt16, rcode: RCode, authoritative: Bool) -> UInt16 {
-        var f = HeaderFlags.qr | (q & (HeaderFlags.opcodeMask | HeaderFlags.rd | HeaderFlags.cd))
+        var f = HeaderFlags.qr | (q & (HeaderFlags.opcodeMask | HeaderFlags.rd))
         if authoritative { f |= HeaderFlags.aa }
         f |= rcode.rawValue & 0x000F
         return f

@@ -19,14 +19,15 @@ public struct AnswerPlan: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension ZoneSet {
-    /// Looks `qname`/`qtype` (class IN) up and returns the planned sections as records.
-    public func lookup(qname: DNSName, qtype: RRType) -> AnswerPlan {
+    /// Looks `qname`/`qtype` (class IN) up and returns the planned sections as records;
+    /// `dnssec` is the query's DO bit.
+    public func lookup(qname: DNSName, qtype: RRType, dnssec: Bool = false) -> AnswerPlan {
         var s = AnswerScratch()
         qname.wire.withUnsafeBytes { s.startChain($0) }
-        buildPlan(qtype: qtype.rawValue, scratch: &s)
-        func records(_ list: [PlanEntry]) -> [ResourceRecord] {
+        buildPlan(qtype: qtype.rawValue, dnssec: dnssec, scratch: &s)
+        func records(_ list: FixedList<PlanEntry>) -> [ResourceRecord] {
             var out: [ResourceRecord] = []
-            for e in list {
+            for e in list.array {
                 let z = zoneArray[Int(e.zone)]
                 let owner: DNSName
                 if e.owner >= 0 {
@@ -46,13 +47,13 @@ extension ZoneSet {
             return out
         }
         return AnswerPlan(rcode: RCode(s.plan.rcode), authoritative: s.plan.authoritative,
-                          glueRequired: s.plan.additional.contains { $0.required },
+                          glueRequired: s.plan.additional.array.contains { $0.required },
                           answer: records(s.plan.answer), authority: records(s.plan.authority),
                           additional: records(s.plan.additional))
     }
 
     private func chainName(_ k: Int, _ s: AnswerScratch) -> DNSName {
         let c = s.chain[k]
-        return DNSName(uncheckedWire: Array(s.chainBytes[Int(c.start)..<Int(c.start + c.length)]))
+        return DNSName(uncheckedWire: Array(s.chainBytes.storage[Int(c.start)..<Int(c.start + c.length)]))
     }
 }

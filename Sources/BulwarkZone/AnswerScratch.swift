@@ -30,14 +30,56 @@ struct ChainName {
     var tailName: Int32
 }
 
+/// A list with a fixed capacity, reused from query to query: appending never allocates
+/// (and, unlike Array.removeAll(keepingCapacity:), emptying it costs nothing).
+struct FixedList<Element> {
+    private(set) var storage: [Element]
+    private(set) var count = 0
+
+    init(capacity: Int, filler: Element) {
+        storage = [Element](repeating: filler, count: capacity)
+    }
+
+    var isFull: Bool { count == storage.count }
+
+    /// The caller checks `isFull` first.
+    @inline(__always)
+    mutating func append(_ e: Element) {
+        storage[count] = e
+        count += 1
+    }
+
+    @inline(__always)
+    mutating func removeAll() { count = 0 }
+
+    @inline(__always)
+    subscript(i: Int) -> Element { storage[i] }
+
+    var array: [Element] { Array(storage[0..<count]) }
+}
+
+extension FixedList where Element == UInt8 {
+    @inline(__always)
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        storage.withUnsafeMutableBytes { dst in
+            (dst.baseAddress! + count).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
+        count += bytes.count
+    }
+}
+
+extension PlanEntry {
+    static let none = PlanEntry(zone: -1, rrset: -1, owner: 0, defines: -1, kind: 0, required: false)
+}
+
 /// The outcome of the lookup, before any byte is written.
 struct Plan {
     var rcode: UInt16 = 0
     var authoritative = false
     var refused = false
-    var answer: [PlanEntry] = []
-    var authority: [PlanEntry] = []
-    var additional: [PlanEntry] = []
+    var answer = FixedList(capacity: AnswerScratch.maxEntries, filler: PlanEntry.none)
+    var authority = FixedList(capacity: AnswerScratch.maxEntries, filler: PlanEntry.none)
+    var additional = FixedList(capacity: AnswerScratch.maxEntries, filler: PlanEntry.none)
     /// Closest encloser of the query name in the first zone (for compression), and that zone.
     var firstZone: Int32 = -1
     var firstEncloser: Int32 = -1
@@ -46,9 +88,9 @@ struct Plan {
         rcode = 0
         authoritative = false
         refused = false
-        answer.removeAll(keepingCapacity: true)
-        authority.removeAll(keepingCapacity: true)
-        additional.removeAll(keepingCapacity: true)
+        answer.removeAll()
+        authority.removeAll()
+        additional.removeAll()
         firstZone = -1
         firstEncloser = -1
     }
@@ -62,11 +104,15 @@ public struct AnswerScratch {
     static let maxChain = 12
 
     var plan = Plan()
-    var chain: [ChainName] = []
-    var chainBytes: [UInt8] = []
+    var chain = FixedList(capacity: AnswerScratch.maxChain + 2,
+                          filler: ChainName(start: 0, length: 0, prefixLength: -1, tailZone: -1, tailName: -1))
+    /// The chain names' octets: each at most 255.
+    var chainBytes = FixedList<UInt8>(capacity: (AnswerScratch.maxChain + 2) * 256, filler: 0)
     /// Lower-cased current name, its label offsets and the hash of every suffix.
     var key: [UInt8] = []
     var labelOffsets: [Int] = []
+    /// A canonical key (for the NSEC search) of the current name or its wildcard.
+    var canon: [UInt8] = []
     var suffixHashes: [UInt32] = []
     /// Packet offset where chain name k can be pointed at.
     var chainOffsets: [Int] = []
@@ -78,13 +124,9 @@ public struct AnswerScratch {
     var generation: UInt32 = 0
 
     public init() {
-        plan.answer.reserveCapacity(Self.maxEntries)
-        plan.authority.reserveCapacity(Self.maxEntries)
-        plan.additional.reserveCapacity(Self.maxEntries)
-        chain.reserveCapacity(Self.maxChain + 2)
-        chainBytes.reserveCapacity((Self.maxChain + 2) * 256)
         key = [UInt8](repeating: 0, count: 256)
         labelOffsets = [Int](repeating: 0, count: 130)
+        canon = [UInt8](repeating: 0, count: 260)
         suffixHashes = [UInt32](repeating: 0, count: 130)
         chainOffsets = [Int](repeating: -1, count: Self.maxChain + 2)
     }

@@ -7,9 +7,9 @@ extension AnswerScratch {
     /// Resets the chain to hold the query name (uncompressed wire, client's case).
     @inline(__always)
     mutating func startChain(_ qname: UnsafeRawBufferPointer) {
-        chain.removeAll(keepingCapacity: true)
-        chainBytes.removeAll(keepingCapacity: true)
-        chainBytes.append(contentsOf: qname)
+        chain.removeAll()
+        chainBytes.removeAll()
+        chainBytes.append(qname)
         chain.append(ChainName(start: 0, length: Int32(qname.count), prefixLength: -1, tailZone: -1, tailName: -1))
     }
 
@@ -21,7 +21,7 @@ extension AnswerScratch {
         let c = chain[k]
         let start = Int(c.start), len = Int(c.length)
         var labels = 0
-        chainBytes.withUnsafeBufferPointer { src in
+        chainBytes.storage.withUnsafeBufferPointer { src in
             key.withUnsafeMutableBufferPointer { dst in
                 labelOffsets.withUnsafeMutableBufferPointer { offs in
                     var i = 0
@@ -63,12 +63,13 @@ extension AnswerScratch {
     mutating func appendChain(prefixOf k: Int, prefix: Int, zone: Zone, zoneIndex: Int32, tail: Int32) -> Bool {
         let e = zone.names[Int(tail)]
         guard prefix + Int(e.length) <= DNSName.maxWireLength else { return false }
+        guard !chain.isFull else { return false }
         let start = chainBytes.count
         let from = Int(chain[k].start)
         var i = 0
         while i < prefix { chainBytes.append(chainBytes[from + i]); i += 1 }
-        zone.caseBytes.withUnsafeBufferPointer { cb in
-            chainBytes.append(contentsOf: UnsafeBufferPointer(rebasing: cb[Int(e.offset)..<(Int(e.offset) + Int(e.length))]))
+        zone.caseBytes.withUnsafeBytes { cb in
+            chainBytes.append(UnsafeRawBufferPointer(rebasing: cb[Int(e.offset)..<(Int(e.offset) + Int(e.length))]))
         }
         chain.append(ChainName(start: Int32(start), length: Int32(prefix + Int(e.length)),
                                prefixLength: prefix > 0 ? Int32(prefix) : -1, tailZone: zoneIndex, tailName: tail))
@@ -169,8 +170,10 @@ extension ZoneSet {
         return result
     }
 
-    /// Builds the plan for chain name 0 (already in `scratch.chain`) and `qtype`.
-    func buildPlan(qtype: UInt16, scratch s: inout AnswerScratch) {
+    /// Builds the plan for chain name 0 (already in `scratch.chain`) and `qtype`. With
+    /// `dnssec` (the query's DO bit, RFC 3225), RRSIGs go with each RRset and NSEC records
+    /// prove denials (RFC 4035 §3.1); NSEC3 zones get signatures but no NSEC3 proofs.
+    func buildPlan(qtype: UInt16, dnssec: Bool, scratch s: inout AnswerScratch) {
         s.plan.reset()
         var k = 0
         while true {
@@ -209,7 +212,7 @@ extension ZoneSet {
             }
 
             if cut >= 0 {
-                referral(zone: z, zi, cut: cut, scratch: &s)
+                referral(zone: z, zi, cut: cut, dnssec: dnssec, scratch: &s)
                 if k == 0 { s.plan.authoritative = false }
                 return
             }
@@ -217,8 +220,9 @@ extension ZoneSet {
             if dname >= 0 {
                 // RFC 6672 §2.3 / §3.1: the DNAME, then a CNAME synthesized with its TTL.
                 let drr = z.rrset(at: dname, type: RRType.dname.rawValue)
-                guard addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: drr, owner: dname, defines: -1,
-                                                       kind: PlanEntry.normal, required: false)) else { return }
+                guard addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: drr, owner: dname, defines: -1,
+                                                          kind: PlanEntry.normal, required: false),
+                                zone: z, node: dname, dnssec: dnssec) else { return }
                 let target = z.recordEntries[Int(z.rrsets[Int(drr)].recordStart)].target
                 let prefix = Int(s.chain[k].length) - Int(z.names[Int(dname)].length)
                 guard s.chain.count <= AnswerScratch.maxChain else { return }
@@ -229,7 +233,8 @@ extension ZoneSet {
                 }
                 guard addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: drr, owner: -Int32(k + 1), defines: Int32(k + 1),
                                                        kind: PlanEntry.synthesizedCNAME, required: false)) else { return }
-                if s.lastChainRepeats() { return }
+                // A CNAME query is answered by the synthesized CNAME itself (as NSD and Knot).
+                if qtype == RRType.cname.rawValue || s.lastChainRepeats() { return }
                 k += 1
                 continue
             }
@@ -238,34 +243,47 @@ extension ZoneSet {
             let node = exact ? ce : e.wildcardChild
             if node < 0 {
                 s.plan.rcode = RCode.nxDomain.rawValue
-                _ = addEntry(&s.plan.authority, PlanEntry(zone: zi, rrset: z.negativeSOARRSet, owner: z.apex,
-                                                          defines: -1, kind: PlanEntry.normal, required: false))
+                _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: z.negativeSOARRSet, owner: z.apex,
+                                                           defines: -1, kind: PlanEntry.normal, required: false),
+                              zone: z, node: z.apex, dnssec: dnssec)
+                if dnssec {
+                    // RFC 4035 §3.1.3.2: no such name, and no wildcard that could have matched.
+                    addCoveringNSEC(zone: z, zi, labels: labels, wildcardAt: ceLabels, scratch: &s)
+                }
                 return
             }
             let ne = z.names[Int(node)]
             let owner = -Int32(k + 1)  // exact or synthesized: the owner is the name asked for
+            if dnssec && !exact {
+                // RFC 4035 §3.1.3.3: a wildcard answer proves the query name does not exist.
+                addCoveringNSEC(zone: z, zi, labels: labels, wildcardAt: -1, scratch: &s)
+            }
             if qtype == RRType.any.rawValue {
                 // RFC 8482 §4.2: one RRset. Knot gives the node's first (lowest type); so do we.
                 if ne.rrsetCount > 0 {
                     let r = ne.rrsetStart
-                    _ = addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: r, owner: owner, defines: -1,
-                                                           kind: PlanEntry.normal, required: false))
-                    addAdditional(zone: z, zi, rrset: r, scratch: &s)
+                    _ = addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: r, owner: owner, defines: -1,
+                                                            kind: PlanEntry.normal, required: false),
+                                  zone: z, node: node, dnssec: dnssec)
+                    addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
                     return
                 }
             } else {
                 let r = z.rrset(at: node, type: qtype)
                 if r >= 0 {
-                    _ = addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: r, owner: owner, defines: -1,
-                                                           kind: PlanEntry.normal, required: false))
-                    addAdditional(zone: z, zi, rrset: r, scratch: &s)
+                    _ = addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: r, owner: owner, defines: -1,
+                                                            kind: PlanEntry.normal, required: false),
+                                  zone: z, node: node, dnssec: dnssec)
+                    addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
+                    if zi != s.plan.firstZone { addApexNS(zone: z, zi, dnssec: dnssec, scratch: &s) }
                     return
                 }
                 if ne.has(NameFlags.hasCNAME) {
                     // RFC 1034 §4.3.2 step 3a: the CNAME, then restart at its target.
                     let cr = z.rrset(at: node, type: RRType.cname.rawValue)
-                    guard addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: cr, owner: owner, defines: Int32(k + 1),
-                                                           kind: PlanEntry.normal, required: false)) else { return }
+                    guard addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: cr, owner: owner, defines: Int32(k + 1),
+                                                              kind: PlanEntry.normal, required: false),
+                                    zone: z, node: node, dnssec: dnssec) else { return }
                     let target = z.recordEntries[Int(z.rrsets[Int(cr)].recordStart)].target
                     guard s.chain.count <= AnswerScratch.maxChain,
                           s.appendChain(prefixOf: k, prefix: 0, zone: z, zoneIndex: zi, tail: target),
@@ -275,25 +293,126 @@ extension ZoneSet {
                 }
             }
             // NODATA (RFC 2308 §2.2): NOERROR, SOA in authority.
-            _ = addEntry(&s.plan.authority, PlanEntry(zone: zi, rrset: z.negativeSOARRSet, owner: z.apex,
-                                                      defines: -1, kind: PlanEntry.normal, required: false))
+            _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: z.negativeSOARRSet, owner: z.apex,
+                                                       defines: -1, kind: PlanEntry.normal, required: false),
+                          zone: z, node: z.apex, dnssec: dnssec)
+            if dnssec {
+                // RFC 4035 §3.1.3.1 / §3.1.3.4: the NSEC at the name (or at the wildcard, beside the
+                // proof that the name does not exist); an empty non-terminal's covering NSEC.
+                let nsec = z.rrset(at: node, type: RRType.nsec.rawValue)
+                if nsec >= 0 {
+                    addNSEC(zone: z, zi, rrset: nsec, owner: node, scratch: &s)
+                } else if exact {
+                    addCoveringNSEC(zone: z, zi, labels: labels, wildcardAt: -1, scratch: &s)
+                }
+            }
             return
         }
     }
 
+    /// A chain that ended with data in another zone than it started: that zone's NS RRset
+    /// in authority, as NSD does (its answers are not minimal; Knot does not follow the
+    /// chain out of the first zone at all). In-zone answers stay minimal, as Knot's.
+    func addApexNS(zone z: Zone, _ zi: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
+        let ns = z.rrset(at: z.apex, type: RRType.ns.rawValue)
+        guard ns >= 0 else { return }
+        _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: ns, owner: z.apex, defines: -1,
+                                                   kind: PlanEntry.normal, required: false),
+                      zone: z, node: z.apex, dnssec: dnssec)
+        addAdditional(zone: z, zi, rrset: ns, dnssec: dnssec, scratch: &s)
+    }
+
+    /// Adds an RRset and, with DNSSEC, its signatures (RFC 4035 §3.1.1).
     @inline(__always)
-    func addEntry(_ list: inout [PlanEntry], _ e: PlanEntry) -> Bool {
-        guard list.count < AnswerScratch.maxEntries, e.rrset >= 0 else { return false }
+    func addSigned(_ list: inout FixedList<PlanEntry>, _ e: PlanEntry, zone z: Zone, node: Int32, dnssec: Bool) -> Bool {
+        guard addEntry(&list, e) else { return false }
+        if dnssec {
+            let sig = e.rrset == z.negativeSOARRSet ? z.negativeSOASignature
+                : z.signature(at: node, covering: z.rrsets[Int(e.rrset)].type)
+            if sig >= 0 {
+                _ = addEntry(&list, PlanEntry(zone: e.zone, rrset: sig, owner: e.owner, defines: -1,
+                                              kind: PlanEntry.normal, required: e.required))
+            }
+        }
+        return true
+    }
+
+    /// Adds an NSEC RRset (and its signatures) to the authority section unless it is there.
+    @inline(__always)
+    func addNSEC(zone z: Zone, _ zi: Int32, rrset: Int32, owner: Int32, scratch s: inout AnswerScratch) {
+        for i in 0..<s.plan.authority.count {
+            let e = s.plan.authority[i]
+            if e.zone == zi && e.rrset == rrset { return }
+        }
+        _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: rrset, owner: owner, defines: -1,
+                                                   kind: PlanEntry.normal, required: false),
+                      zone: z, node: owner, dnssec: true)
+    }
+
+    /// Adds the NSEC covering the name in `scratch.key` and, when `wildcardAt` >= 0, the one
+    /// covering the wildcard `*.<the suffix with wildcardAt labels>` (RFC 4035 §3.1.3.2).
+    func addCoveringNSEC(zone z: Zone, _ zi: Int32, labels: Int, wildcardAt: Int, scratch s: inout AnswerScratch) {
+        guard !z.nsecNodes.isEmpty else { return }
+        var wildcardLength = -1
+        var length = 0
+        s.key.withUnsafeBufferPointer { key in
+            s.labelOffsets.withUnsafeBufferPointer { offs in
+                s.canon.withUnsafeMutableBufferPointer { canon in
+                    var j = labels - 1
+                    var done = 0
+                    while j >= 0 {
+                        if done == wildcardAt { wildcardLength = length }
+                        let o = offs[j], n = Int(key[o])
+                        var i = 0
+                        while i < n { canon[length + i] = key[o + 1 + i]; i += 1 }
+                        canon[length + n] = 0
+                        length += n + 1
+                        done += 1
+                        j -= 1
+                    }
+                    if done == wildcardAt { wildcardLength = length }
+                }
+            }
+        }
+        let covering = s.canon.withUnsafeBytes { z.coveringNSEC(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
+        if covering >= 0 {
+            addNSEC(zone: z, zi, rrset: z.rrset(at: covering, type: RRType.nsec.rawValue), owner: covering, scratch: &s)
+        }
+        if wildcardLength >= 0 {
+            s.canon[wildcardLength] = UInt8(ascii: "*")
+            s.canon[wildcardLength + 1] = 0
+            let w = s.canon.withUnsafeBytes { z.coveringNSEC(UnsafeRawBufferPointer(rebasing: $0[0..<(wildcardLength + 2)])) }
+            if w >= 0 {
+                addNSEC(zone: z, zi, rrset: z.rrset(at: w, type: RRType.nsec.rawValue), owner: w, scratch: &s)
+            }
+        }
+    }
+
+    @inline(__always)
+    func addEntry(_ list: inout FixedList<PlanEntry>, _ e: PlanEntry) -> Bool {
+        guard !list.isFull, e.rrset >= 0 else { return false }
         list.append(e)
         return true
     }
 
     /// A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in authority, addresses of
     /// its name servers from this zone in additional; glue below the cut must fit (RFC 9471).
-    func referral(zone z: Zone, _ zi: Int32, cut: Int32, scratch s: inout AnswerScratch) {
+    func referral(zone z: Zone, _ zi: Int32, cut: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
         let nsr = z.rrset(at: cut, type: RRType.ns.rawValue)
         guard addEntry(&s.plan.authority, PlanEntry(zone: zi, rrset: nsr, owner: cut, defines: -1,
                                                     kind: PlanEntry.normal, required: false)) else { return }
+        if dnssec {
+            // RFC 4035 §3.1.4: the signed DS of a secure delegation, or the NSEC proving there is none.
+            let ds = z.rrset(at: cut, type: RRType.ds.rawValue)
+            if ds >= 0 {
+                _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: ds, owner: cut, defines: -1,
+                                                           kind: PlanEntry.normal, required: false),
+                              zone: z, node: cut, dnssec: true)
+            } else {
+                let nsec = z.rrset(at: cut, type: RRType.nsec.rawValue)
+                if nsec >= 0 { addNSEC(zone: z, zi, rrset: nsec, owner: cut, scratch: &s) }
+            }
+        }
         let set = z.rrsets[Int(nsr)]
         var i = set.recordStart
         while i < set.recordStart + set.recordCount {
@@ -302,16 +421,15 @@ extension ZoneSet {
             guard t >= 0 else { continue }
             let te = z.names[Int(t)]
             guard te.has(NameFlags.exists) else { continue }
-            let inBailiwick = t == cut || te.occluder == cut
-            guard inBailiwick || (te.occluder < 0 && !te.has(NameFlags.delegation)) else { continue }
-            addAddresses(zone: z, zi, name: t, required: inBailiwick, scratch: &s)
+            // Addresses below other cuts are glue too (sibling glue): NSD and Knot add them.
+            addAddresses(zone: z, zi, name: t, required: t == cut || te.occluder == cut, dnssec: dnssec, scratch: &s)
         }
     }
 
     /// Additional-section processing (RFC 1035 §3.3.2, §3.3.9, §3.3.11; RFC 2782): A and
-    /// AAAA of NS, MX and SRV targets that this zone holds authoritatively.
+    /// AAAA of NS, MX and SRV targets that this zone holds (not from other zones: as peers).
     @inline(__always)
-    func addAdditional(zone z: Zone, _ zi: Int32, rrset r: Int32, scratch s: inout AnswerScratch) {
+    func addAdditional(zone z: Zone, _ zi: Int32, rrset r: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
         let set = z.rrsets[Int(r)]
         switch set.type {
         case RRType.ns.rawValue, RRType.mx.rawValue, RRType.srv.rawValue: break
@@ -323,19 +441,22 @@ extension ZoneSet {
             i += 1
             guard t >= 0 else { continue }
             let te = z.names[Int(t)]
-            guard te.has(NameFlags.exists), te.occluder < 0, !te.has(NameFlags.delegation) else { continue }
-            addAddresses(zone: z, zi, name: t, required: false, scratch: &s)
+            // Any address the zone holds, glue included, as NSD and Knot do.
+            guard te.has(NameFlags.exists) else { continue }
+            addAddresses(zone: z, zi, name: t, required: false, dnssec: dnssec, scratch: &s)
         }
     }
 
     @inline(__always)
-    func addAddresses(zone z: Zone, _ zi: Int32, name t: Int32, required: Bool, scratch s: inout AnswerScratch) {
-        addAddress(zone: z, zi, name: t, type: RRType.a.rawValue, required: required, scratch: &s)
-        addAddress(zone: z, zi, name: t, type: RRType.aaaa.rawValue, required: required, scratch: &s)
+    func addAddresses(zone z: Zone, _ zi: Int32, name t: Int32, required: Bool, dnssec: Bool,
+                      scratch s: inout AnswerScratch) {
+        addAddress(zone: z, zi, name: t, type: RRType.a.rawValue, required: required, dnssec: dnssec, scratch: &s)
+        addAddress(zone: z, zi, name: t, type: RRType.aaaa.rawValue, required: required, dnssec: dnssec, scratch: &s)
     }
 
     @inline(__always)
-    func addAddress(zone z: Zone, _ zi: Int32, name t: Int32, type: UInt16, required: Bool, scratch s: inout AnswerScratch) {
+    func addAddress(zone z: Zone, _ zi: Int32, name t: Int32, type: UInt16, required: Bool, dnssec: Bool,
+                    scratch s: inout AnswerScratch) {
         let r = z.rrset(at: t, type: type)
         guard r >= 0 else { return }
         // Index loops: an unoptimized build runs `for e in array` through the generic
@@ -350,7 +471,8 @@ extension ZoneSet {
             if s.plan.answer[i].zone == zi && s.plan.answer[i].rrset == r { return }
             i += 1
         }
-        _ = addEntry(&s.plan.additional, PlanEntry(zone: zi, rrset: r, owner: t, defines: -1,
-                                                   kind: PlanEntry.normal, required: required))
+        _ = addSigned(&s.plan.additional, PlanEntry(zone: zi, rrset: r, owner: t, defines: -1,
+                                                    kind: PlanEntry.normal, required: required),
+                      zone: z, node: t, dnssec: dnssec)
     }
 }

@@ -107,14 +107,22 @@ extension ZoneSet {
     public func respond(to query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                         maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
         let qlen = query.qnameLength
-        // Only class IN is served; anything else is not ours (NSD and Knot: REFUSED).
-        guard query.qclass == .in else {
+        // Class IN is served, and QCLASS * (RFC 1035 §3.2.5) exactly as IN (as Knot; NSD
+        // clears AA); other classes are not ours (NSD and Knot: REFUSED).
+        guard query.qclass == .in || query.qclass == .any else {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
                                              ourPayloadSize: ourPayloadSize)
         }
+        // Zone transfers belong to the transfer layer. Reaching here they are refused as
+        // NSD and Knot do without transfer configuration: AXFR over UDP NOTIMP, IXFR NOTAUTH.
+        if query.qtype == .axfr || query.qtype == .ixfr {
+            return ResponseHeader.writeError(into: out, query: message, rcode: query.qtype == .axfr ? .notImp : .notAuth,
+                                             id: query.id, queryFlags: query.flags, qnameLength: qlen,
+                                             edns: query.edns, ourPayloadSize: ourPayloadSize)
+        }
         s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
-        buildPlan(qtype: query.qtype.rawValue, scratch: &s)
+        buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &s)
         if s.plan.refused {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
@@ -157,25 +165,24 @@ extension ZoneSet {
                     for i in 0..<chainBuf.count { chainBuf[i] = -1 }
                     chainBuf[0] = 12
                     // The question name: its closest encloser and ancestors can be pointed at.
-                    let plan = s.plan
-                    if plan.firstZone >= 0 {
-                        let z = zoneArray[Int(plan.firstZone)]
-                        let ce = z.names[Int(plan.firstEncloser)]
-                        w.register(z, base: Int(nameBase[Int(plan.firstZone)]), plan.firstEncloser,
+                    if s.plan.firstZone >= 0 {
+                        let z = zoneArray[Int(s.plan.firstZone)]
+                        let ce = z.names[Int(s.plan.firstEncloser)]
+                        w.register(z, base: Int(nameBase[Int(s.plan.firstZone)]), s.plan.firstEncloser,
                                    at: 12 + query.qnameLength - Int(ce.length), skip: 0)
                     }
                     // Index loops: an unoptimized build runs `for e in array` through the
                     // generic IndexingIterator, whose read coroutine allocates its frame.
                     var ok = true
                     var i = 0
-                    while i < plan.answer.count {
-                        guard let c = writeRRSet(plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                    while i < s.plan.answer.count {
+                        guard let c = writeRRSet(s.plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
                         an += c
                         i += 1
                     }
                     i = 0
-                    while ok && i < plan.authority.count {
-                        guard let c = writeRRSet(plan.authority[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                    while ok && i < s.plan.authority.count {
+                        guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
                         ns += c
                         i += 1
                     }
@@ -188,8 +195,8 @@ extension ZoneSet {
                         return
                     }
                     i = 0
-                    while i < plan.additional.count {
-                        let e = plan.additional[i]
+                    while i < s.plan.additional.count {
+                        let e = s.plan.additional[i]
                         i += 1
                         let save = w.pos
                         guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
@@ -211,6 +218,8 @@ extension ZoneSet {
         var flags = ResponseHeader.flags(forQueryFlags: query.flags, rcode: RCode(s.plan.rcode),
                                          authoritative: s.plan.authoritative)
         if tc { flags |= HeaderFlags.tc }
+        // NSD and Knot do not echo CD (RFC 4035 §3.1.6 would copy it): match them.
+        flags &= ~HeaderFlags.cd
         ResponseHeader.write(into: out, id: query.id, flags: flags, qd: 1, an: UInt16(an), ns: UInt16(ns),
                              ar: UInt16(ar))
         return end
@@ -295,11 +304,11 @@ extension ZoneSet {
         let c = s.chain[k]
         let start = w.pos
         if c.prefixLength > 0 && c.tailZone >= 0 {
-            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
+            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
             let z = zoneArray[Int(c.tailZone)]
             _ = w.writeName(z, base: Int(nameBase[Int(c.tailZone)]), c.tailName)
         } else {
-            s.chainBytes.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
+            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
         }
         return start
     }

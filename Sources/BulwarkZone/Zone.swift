@@ -61,6 +61,9 @@ struct NameEntry {
     var wildcardChild: Int32
     var rrsetStart: Int32
     var rrsetCount: Int32
+    /// The RRSIGs at this name split by the type they cover: `Zone.signatures[sigStart ..< +sigCount]`.
+    var sigStart: Int32 = 0
+    var sigCount: Int32 = 0
 
     @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
 }
@@ -85,6 +88,12 @@ struct RecordEntry {
     /// substitution (NS, MX, SRV targets; CNAME and DNAME targets); -1 when none.
     var target: Int32
     var ttl: UInt32
+}
+
+/// The RRSIG records at a name that cover one type (RFC 4034 §3.1.1), as their own RRset.
+struct SignatureRef {
+    var covered: UInt16
+    var rrset: Int32
 }
 
 /// A compressible name inside a record's rdata.
@@ -119,7 +128,16 @@ public final class Zone: @unchecked Sendable {
     /// The SOA as it goes in negative answers: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3),
     /// a one-record RRset whose record is appended after the zone's own.
     let negativeSOARRSet: Int32
+    /// The SOA's RRSIGs with the negative TTL, or -1.
+    let negativeSOASignature: Int32
     let originLabelCount: Int
+    let signatures: ContiguousArray<SignatureRef>
+    /// Names owning NSEC records in canonical order (RFC 4034 §6.1), with their names as
+    /// canonical keys (labels right to left, lower-cased, each followed by a zero octet)
+    /// so that ordering is a byte comparison.
+    let nsecNodes: ContiguousArray<Int32>
+    let nsecKeyOffsets: ContiguousArray<Int32>
+    let nsecKeys: ContiguousArray<UInt8>
 
     /// Builds the zone. Throws when there is no SOA at the apex, more than one, a record
     /// outside the zone or of a class other than IN, a CNAME beside other data
@@ -143,7 +161,50 @@ public final class Zone: @unchecked Sendable {
         self.apex = b.apex
         self.soaRRSet = b.soaRRSet
         self.negativeSOARRSet = b.negativeSOARRSet
+        self.negativeSOASignature = b.negativeSOASignature
         self.originLabelCount = origin.labelCount
+        self.signatures = b.signatures
+        self.nsecNodes = b.nsecNodes
+        self.nsecKeyOffsets = b.nsecKeyOffsets
+        self.nsecKeys = b.nsecKeys
+    }
+
+    /// The RRSIG RRset at name `n` covering `type`, or -1.
+    @inline(__always)
+    func signature(at n: Int32, covering type: UInt16) -> Int32 {
+        let e = names[Int(n)]
+        var i = Int(e.sigStart)
+        let end = i + Int(e.sigCount)
+        while i < end {
+            let s = signatures[i]
+            if s.covered == type { return s.rrset }
+            i += 1
+        }
+        return -1
+    }
+
+    /// The name whose NSEC covers or matches the name with canonical key `key`: the
+    /// last NSEC owner not after it in canonical order (RFC 4035 §3.1.3.2). -1 when the
+    /// zone has no NSEC.
+    func coveringNSEC(_ key: UnsafeRawBufferPointer) -> Int32 {
+        let n = nsecNodes.count
+        guard n > 0 else { return -1 }
+        return nsecKeys.withUnsafeBytes { keys in
+            nsecKeyOffsets.withUnsafeBufferPointer { offs in
+                // Largest i with keys[i] <= key.
+                var lo = 0, hi = n  // invariant: answer in [lo - 1, hi)
+                while lo < hi {
+                    let mid = (lo + hi) >> 1
+                    let a = Int(offs[mid]), b = Int(offs[mid + 1])
+                    let len = min(b - a, key.count)
+                    var c = memCompare(keys.baseAddress! + a, key.baseAddress!, len)
+                    if c == 0 { c = (b - a) - key.count }
+                    if c <= 0 { lo = mid + 1 } else { hi = mid }
+                }
+                // Before the first (cannot happen for names in the zone: the apex is first): wrap.
+                return nsecNodes[lo == 0 ? n - 1 : lo - 1]
+            }
+        }
     }
 
     /// The number of entries in the name table (owners, empty non-terminals, ancestors, rdata names).
@@ -225,6 +286,17 @@ func memEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
         i += 1
     }
     return true
+}
+
+@inline(__always)
+func memCompare(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
+    var i = 0
+    while i < n {
+        let x = a.load(fromByteOffset: i, as: UInt8.self), y = b.load(fromByteOffset: i, as: UInt8.self)
+        if x != y { return x < y ? -1 : 1 }
+        i += 1
+    }
+    return 0
 }
 
 /// The name hash: FNV-1a over the lower-cased wire bytes taken from the last to the

@@ -18,6 +18,11 @@ struct ZoneBuilder {
     var apex: Int32 = -1
     var soaRRSet: Int32 = -1
     var negativeSOARRSet: Int32 = -1
+    var negativeSOASignature: Int32 = -1
+    var signatures = ContiguousArray<SignatureRef>()
+    var nsecNodes = ContiguousArray<Int32>()
+    var nsecKeyOffsets = ContiguousArray<Int32>()
+    var nsecKeys = ContiguousArray<UInt8>()
 
     private var index: [[UInt8]: Int32] = [:]
     /// Per owner (name index), its records grouped by type in first-seen order.
@@ -191,6 +196,46 @@ struct ZoneBuilder {
         appendRecord(soa, ttl: min(soa.ttl, minimum), namesStart: soaRecord.namesStart, target: -1,
                      namesCount: soaRecord.namesCount)
 
+        // DNSSEC: the RRSIGs at each name split by covered type (RFC 4035 §3.1.1 puts the
+        // signatures of an RRset beside it), and the NSEC owners in canonical order.
+        for owner in ownerOrder {
+            guard let sigs = byOwner[owner]![RRType.rrsig.rawValue] else { continue }
+            names[Int(owner)].sigStart = Int32(signatures.count)
+            var covered: [UInt16: [ResourceRecord]] = [:]
+            for rr in sigs where rr.rdata.count >= 2 {
+                covered[UInt16(rr.rdata[0]) << 8 | UInt16(rr.rdata[1]), default: []].append(rr)
+            }
+            for t in covered.keys.sorted() {
+                let list = covered[t]!
+                signatures.append(SignatureRef(covered: t, rrset: Int32(rrsets.count)))
+                rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: owner,
+                                         recordStart: Int32(recordEntries.count), recordCount: Int32(list.count)))
+                for rr in list { appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: -1, namesCount: 0) }
+            }
+            names[Int(owner)].sigCount = Int32(signatures.count) - names[Int(owner)].sigStart
+        }
+        // In negative answers the SOA's signatures carry the SOA's negative TTL too (NSD and Knot).
+        if let sigs = byOwner[apex]![RRType.rrsig.rawValue] {
+            let soaSigs = sigs.filter { $0.rdata.count >= 2 && UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1]) == RRType.soa.rawValue }
+            if !soaSigs.isEmpty {
+                let ttl = recordEntries[Int(rrsets[Int(negativeSOARRSet)].recordStart)].ttl
+                negativeSOASignature = Int32(rrsets.count)
+                rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
+                                         recordCount: Int32(soaSigs.count)))
+                for rr in soaSigs {
+                    appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: -1, namesCount: 0)
+                }
+            }
+        }
+        var nsecOwners = ownerOrder.filter { byOwner[$0]![RRType.nsec.rawValue] != nil }.map { ($0, canonicalKey(nameOf($0))) }
+        nsecOwners.sort { $0.1.lexicographicallyPrecedes($1.1) }
+        nsecKeyOffsets.append(0)
+        for (n, key) in nsecOwners {
+            nsecNodes.append(n)
+            nsecKeys.append(contentsOf: key)
+            nsecKeyOffsets.append(Int32(nsecKeys.count))
+        }
+
         // The hash table: at most half full.
         var size = 16
         while size < names.count * 2 { size <<= 1 }
@@ -226,6 +271,17 @@ struct ZoneBuilder {
     private func readU32(_ b: [UInt8], _ o: Int) -> UInt32 {
         UInt32(b[o]) << 24 | UInt32(b[o + 1]) << 16 | UInt32(b[o + 2]) << 8 | UInt32(b[o + 3])
     }
+}
+
+/// A name's canonical key (RFC 4034 §6.1 order as a byte comparison): labels from right
+/// to left, lower-cased, each followed by a zero octet.
+func canonicalKey(_ name: DNSName) -> [UInt8] {
+    var out: [UInt8] = []
+    for label in name.labels.reversed() {
+        out.append(contentsOf: label.map(asciiLower))
+        out.append(0)
+    }
+    return out
 }
 
 private struct DedupKey: Hashable {

@@ -14,23 +14,26 @@
 /// - one TTL per RRset (warning: RFC 2181 §5.2)
 /// - duplicate records (warning; `checkRemovingDuplicates` drops them, RFC 2181 §5)
 /// - NS targets inside the zone without an address (warning, as named-checkzone)
+/// - NS, MX and SRV targets inside the zone that are aliases (warning: RFC 2181 §10.3,
+///   RFC 2782)
 public enum ZoneChecker {
     /// Checks `zone` and returns what is wrong, errors and warnings, in file order.
-    /// The reader's own warnings are not repeated.
-    public static func check(_ zone: ParsedZone) -> [ZoneIssue] {
-        var run = Run(zone: zone)
+    /// The reader's own warnings are not repeated. Past `limit` issues, the rest are
+    /// counted in one final issue (an error if any of them is).
+    public static func check(_ zone: ParsedZone, limit: Int = 1000) -> [ZoneIssue] {
+        var run = Run(zone: zone, limit: limit)
         run.checkAll()
         return run.sortedIssues()
     }
 
     /// Checks `zone` and removes duplicate records (keeping the first of each).
-    public static func checkRemovingDuplicates(_ zone: inout ParsedZone) -> [ZoneIssue] {
-        var run = Run(zone: zone)
+    public static func checkRemovingDuplicates(_ zone: inout ParsedZone, limit: Int = 1000) -> [ZoneIssue] {
+        var run = Run(zone: zone, limit: limit)
         run.checkAll()
         let issues = run.sortedIssues()
         if !run.duplicates.isEmpty {
             let drop = Set(run.duplicates)
-            run = Run(zone: ParsedZone(origin: zone.origin))  // let go of the records
+            run = Run(zone: ParsedZone(origin: zone.origin), limit: 0)  // let go of the records
             var records: [ResourceRecord] = []
             var sources: [UInt64] = []
             records.reserveCapacity(zone.records.count - drop.count)
@@ -154,7 +157,7 @@ extension ZoneChecker {
         let apexKey: NameKey
         var apexNode: Int = -1
         var nodes: [Node] = []
-        var nodeIndex: [NameKey: Int32] = [:]
+        var nodeIndex = NameTable(expected: 0)
         /// Node of each record; -1 for records outside the zone and duplicates.
         var nodeOfRecord: [Int32] = []
         /// For each record, the next record at the same name (-1: none).
@@ -168,22 +171,39 @@ extension ZoneChecker {
         var bigFirstOfSet: [UInt64: Int32] = [:]
         var bigTTLReported = Set<UInt64>()
 
-        init(zone: ParsedZone) {
+        let limit: Int
+        var suppressedErrors = 0
+        var suppressedWarnings = 0
+
+        init(zone: ParsedZone, limit: Int) {
             self.zone = zone
+            self.limit = limit
             self.records = zone.records
             self.apexKey = NameKey(zone.origin)
         }
 
         mutating func report(_ severity: ZoneIssue.Severity, _ message: String, record: Int?) {
+            guard issues.count < limit else {
+                if severity == .error { suppressedErrors += 1 } else { suppressedWarnings += 1 }
+                return
+            }
+            // A problem of the whole zone (no SOA, say) still names the zone's file.
             let location = record.flatMap { zone.location(ofRecord: $0) }
+                ?? zone.files.first.map { SourceLocation(file: $0, line: 0) }
             issues.append((record ?? -1, ZoneIssue(severity, message, at: location)))
         }
 
         func sortedIssues() -> [ZoneIssue] {
             // Stable: by record order (file order), issues without a record first.
-            issues.enumerated().sorted { a, b in
+            var sorted = issues.enumerated().sorted { a, b in
                 a.element.order != b.element.order ? a.element.order < b.element.order : a.offset < b.offset
             }.map(\.element.issue)
+            let more = suppressedErrors + suppressedWarnings
+            if more > 0 {
+                sorted.append(ZoneIssue(suppressedErrors > 0 ? .error : .warning,
+                                        "\(more) more issues not listed (\(suppressedErrors) errors, \(suppressedWarnings) warnings)"))
+            }
+            return sorted
         }
 
         func describe(_ record: Int) -> String {
@@ -196,13 +216,14 @@ extension ZoneChecker {
 
         mutating func checkAll() {
             buildNodes()
-            apexNode = nodeIndex[apexKey].map(Int.init) ?? -1
+            apexNode = lookup(apexKey).map(Int.init) ?? -1
             for record in records where record.type == .ns {
                 nsTargets.insert(NameKey(record.rdata))
             }
             checkApex()
             checkNodes()
             checkGlue()
+            checkAliasTargets()
         }
 
         // MARK: Grouping, duplicates, TTLs
@@ -211,7 +232,7 @@ extension ZoneChecker {
             let origin = zone.origin
             nodeOfRecord.reserveCapacity(records.count)
             nextAtNode.reserveCapacity(records.count)
-            nodeIndex.reserveCapacity(records.count / 2)
+            nodeIndex = NameTable(expected: records.count / 2)
             nodes.reserveCapacity(records.count / 2)
             var previousWire: [UInt8]? = nil
             var previousNode: Int32 = -1
@@ -231,14 +252,14 @@ extension ZoneChecker {
                     previousNode = -1
                     continue
                 }
-                let key = NameKey(owner)
+                let hash = NameTable.hash(owner.wire, from: 0)
                 let n: Int32
-                if let existing = nodeIndex[key] {
+                if let existing = nodeIndex.find(hash: hash, matches: { sameName(owner.wire, 0, $0) }) {
                     n = existing
                 } else {
                     n = Int32(nodes.count)
                     nodes.append(Node(first: Int32(i), last: -1))
-                    nodeIndex[key] = n
+                    nodeIndex.append(hash: hash)
                 }
                 previousWire = owner.wire
                 previousNode = n
@@ -337,6 +358,16 @@ extension ZoneChecker {
                 if updated.firstNonCNAMEData < 0 { updated.firstNonCNAMEData = Int32(i) }
             }
             nodes[Int(n)] = updated
+        }
+
+        /// Whether node `n` is named by `wire[start...]` (ignoring case).
+        func sameName(_ wire: [UInt8], _ start: Int, _ n: Int32) -> Bool {
+            NameKey(records[Int(nodes[Int(n)].first)].owner.wire, from: 0) == NameKey(wire, from: start)
+        }
+
+        /// The node named `key`, if it has records.
+        func lookup(_ key: NameKey) -> Int32? {
+            nodeIndex.find(hash: NameTable.hash(key.wire, from: key.start)) { sameName(key.wire, key.start, $0) }
         }
 
         /// The records at node `n`, in file order.
@@ -440,7 +471,7 @@ extension ZoneChecker {
             var offset = name.start + 1 + Int(wire[name.start])
             var found = Cut.none
             while wire.count - offset > apexLength {
-                if let a = nodeIndex[NameKey(wire, from: offset)].map(Int.init) {
+                if let a = lookup(NameKey(wire, from: offset)).map(Int.init) {
                     if nodes[a].dnames > 0 {
                         found = .dname(a)
                     } else if nodes[a].has(Node.ns) {
@@ -481,7 +512,7 @@ extension ZoneChecker {
                 let target = NameKey(records[i].rdata)
                 guard checked.insert(target).inserted else { continue }
                 guard let name = try? DNSName(wire: records[i].rdata), name.isSubdomain(of: zone.origin) else { continue }
-                if let t = nodeIndex[target].map(Int.init) {
+                if let t = lookup(target).map(Int.init) {
                     if nodes[t].has(Node.address) { continue }
                     if nodes[t].cnames > 0 {
                         report(.warning, "NS target \(name) is an alias (CNAME) (RFC 2181 §10.3)", record: i)
@@ -490,6 +521,23 @@ extension ZoneChecker {
                 }
                 if case .dname = cutAbove(target) { continue }
                 report(.warning, "NS target \(name) has no A or AAAA record in the zone (missing glue)", record: i)
+            }
+        }
+
+        /// RFC 2181 §10.3 (MX, and NS above) and RFC 2782 (SRV): the host a record
+        /// points to must not be an alias. Checked for targets inside the zone.
+        mutating func checkAliasTargets() {
+            var cnameNames = false
+            for node in nodes where node.cnames > 0 { cnameNames = true; break }
+            guard cnameNames else { return }
+            for i in records.indices where nodeOfRecord[i] >= 0 {
+                let type = records[i].type
+                guard type == .mx || type == .srv,
+                      let target = RDataWire.targetName(type: type, rdata: records[i].rdata),
+                      target.isSubdomain(of: zone.origin),
+                      let t = lookup(NameKey(target)), nodes[Int(t)].cnames > 0 else { continue }
+                let rfc = type == .mx ? "RFC 2181 §10.3" : "RFC 2782"
+                report(.warning, "\(type) target \(target) is an alias (CNAME) (\(rfc))", record: i)
             }
         }
     }
@@ -504,5 +552,27 @@ struct RecordsAtNode: Sequence, IteratorProtocol {
         guard current >= 0 else { return nil }
         defer { current = Int(links[current]) }
         return current
+    }
+}
+
+extension ZoneFileReader {
+    /// Reads and checks a zone as a server loads it: duplicates are dropped, the
+    /// warnings of reader and checker end up in `warnings`, and any error from either
+    /// throws, with every issue found.
+    public func readChecked(path: String) throws(ZoneFileError) -> ParsedZone {
+        try Self.checked(read(path: path))
+    }
+
+    /// `readChecked(path:)` for zone text.
+    public func readChecked(text: String, fileName: String = "<text>") throws(ZoneFileError) -> ParsedZone {
+        try Self.checked(read(text: text, fileName: fileName))
+    }
+
+    private static func checked(_ parsed: ParsedZone) throws(ZoneFileError) -> ParsedZone {
+        var zone = parsed
+        let issues = ZoneChecker.checkRemovingDuplicates(&zone)
+        zone.warnings += issues
+        if issues.contains(where: \.isError) { throw ZoneFileError(issues: zone.warnings) }
+        return zone
     }
 }

@@ -220,7 +220,7 @@ struct ZoneFileParser {
                 report(.error, "$TTL takes exactly one TTL value", file: file.name, line: line)
                 return
             }
-            if let ttl = parseTTL(file.slice(tokens[1])) {
+            if let ttl = TTLText.parse(file.slice(tokens[1])) {
                 checkTTLRange(ttl, file: file, line: line)
                 dollarTTL = ttl
             } else {
@@ -305,7 +305,11 @@ struct ZoneFileParser {
             if t.quoted { break }
             let first = file.bytes[t.start]
             if first >= 0x30 && first <= 0x39 {
-                guard ttl == nil, let value = parseTTL(file.slice(t)) else {
+                guard ttl == nil else {
+                    report(.error, "TTL given twice ('\(ttl!)' and '\(file.text(t))')", file: file.name, line: line)
+                    return
+                }
+                guard let value = TTLText.parse(file.slice(t)) else {
                     report(.error, "bad TTL '\(file.text(t))'", file: file.name, line: line)
                     return
                 }
@@ -332,8 +336,8 @@ struct ZoneFileParser {
         i += 1
         guard !typeToken.quoted, let type = Mnemonics.rrType(file.slice(typeToken)) else {
             let text = file.text(typeToken)
-            if ttl == nil, let c = Mnemonics.rrClass(file.slice(typeToken)), rrClass != nil {
-                report(.error, "class given twice ('\(rrClass!)' and '\(c)')", file: file.name, line: line)
+            if let rrClass, let c = Mnemonics.rrClass(file.slice(typeToken)) {
+                report(.error, "class given twice ('\(rrClass)' and '\(c)')", file: file.name, line: line)
             } else {
                 report(.error, "unknown type '\(text)'", file: file.name, line: line)
             }
@@ -351,9 +355,13 @@ struct ZoneFileParser {
             fields.append(PresentationField(Array(file.slice(t)), quoted: t.quoted))
             i += 1
         }
-        let rdata: [UInt8]
+        var rdata: [UInt8]
         do {
             rdata = try RDataText.parse(type: type, fields: fields, origin: file.origin)
+            if rdata.capacity > rdata.count + 16 {
+                // Millions of records stay in memory: keep each at its size.
+                rdata = Array(rdata[...])
+            }
         } catch {
             report(.error, "bad \(type) record: \(error.message)", file: file.name, line: line)
             return
@@ -409,37 +417,3 @@ extension ZoneFileParser.FileState {
     }
 }
 
-/// Parses a TTL: plain seconds, or BIND's units (`1w2d3h4m5s`, case-insensitive,
-/// a trailing bare number counts as seconds). Nil when malformed or over 2^32 - 1.
-func parseTTL(_ text: UnsafeRawBufferPointer) -> UInt32? {
-    guard !text.isEmpty else { return nil }
-    var total: UInt64 = 0
-    var current: UInt64 = 0
-    var digits = 0
-    for c in text {
-        switch c {
-        case 0x30...0x39:
-            current = current * 10 + UInt64(c - 0x30)
-            digits += 1
-            if current > UInt64(UInt32.max) { return nil }
-        default:
-            guard digits > 0 else { return nil }
-            let unit: UInt64
-            switch c | 0x20 {
-            case UInt8(ascii: "s"): unit = 1
-            case UInt8(ascii: "m"): unit = 60
-            case UInt8(ascii: "h"): unit = 3600
-            case UInt8(ascii: "d"): unit = 86400
-            case UInt8(ascii: "w"): unit = 604_800
-            default: return nil
-            }
-            total += current * unit
-            if total > UInt64(UInt32.max) { return nil }
-            current = 0
-            digits = 0
-        }
-    }
-    total += current
-    guard total <= UInt64(UInt32.max) else { return nil }
-    return UInt32(total)
-}

@@ -8,7 +8,8 @@ public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
         self.line = line
     }
 
-    public var description: String { "\(file):\(line)" }
+    /// `file:line`, or just `file` for a problem of the whole file (line 0).
+    public var description: String { line > 0 ? "\(file):\(line)" : file }
 }
 
 /// One problem found while reading or checking a zone.

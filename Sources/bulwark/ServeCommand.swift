@@ -124,7 +124,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             try await group.run()
         } catch {
-            logger.critical("stopped: \(error)")
+            logger.critical("failed: \(error)")
             throw ExitCode.failure
         }
         logger.info("stopped")

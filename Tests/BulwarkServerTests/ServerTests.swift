@@ -103,6 +103,46 @@ final class ServerTests: XCTestCase {
         XCTAssertEqual(ids.count, count)
     }
 
+    func testLargeAnswerTruncatedOnUDPWholeOnTCP() async throws {
+        var big = ""
+        for i in 0..<40 { big += "big IN TXT \"record \(i) \(String(repeating: "x", count: 90))\"\n" }
+        try await startServer(zones: ["test=" + (try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1", extra: big)))])
+        let udp = try XCTUnwrap(TestClient.udp(TestClient.query("big.test.", type: 16), port: port))
+        XCTAssertNotEqual(udp.flags & 0x0200, 0, "TC set over UDP (RFC 1035 §4.2.1)")
+        XCTAssertLessThanOrEqual(udp.bytes.count, 512)
+        let fd = TestClient.tcpSocket(port: port)
+        defer { close(fd) }
+        TestClient.sendAll(TestClient.framed(TestClient.query("big.test.", type: 16, id: 8)), fd: fd)
+        let tcp = try XCTUnwrap(TestClient.readFramed(fd: fd))
+        XCTAssertEqual(tcp.flags & 0x0200, 0)
+        XCTAssertEqual(tcp.ancount, 40)
+        XCTAssertGreaterThan(tcp.bytes.count, 4000)
+    }
+
+    func testUDPMutatedQueriesAreSurvived() async throws {
+        try await startServer(zones: ["test=" + (try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1")))])
+        let fd = TestClient.udpSocket(port: port, timeoutMS: 200)
+        defer { close(fd) }
+        var rng = SystemRandomNumberGenerator()
+        // Valid queries (one with an OPT) with random bytes flipped, cut or appended.
+        let opt: [UInt8] = [0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]
+        var withOPT = TestClient.query("www.test.")
+        withOPT[11] = 1
+        withOPT += opt
+        for _ in 0..<2000 {
+            var q = Bool.random(using: &rng) ? withOPT : TestClient.query("www.test.")
+            for _ in 0..<Int.random(in: 1...4, using: &rng) {
+                q[Int.random(in: 0..<q.count, using: &rng)] = UInt8.random(in: 0...255, using: &rng)
+            }
+            if Int.random(in: 0..<4, using: &rng) == 0 { q = Array(q.prefix(Int.random(in: 0..<q.count, using: &rng))) }
+            if Int.random(in: 0..<8, using: &rng) == 0 { q += (0..<Int.random(in: 1...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } }
+            _ = q.withUnsafeBytes { send(fd, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count, 0) }
+        }
+        var buf = [UInt8](repeating: 0, count: 65535)
+        while buf.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
+        XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test.", id: 7), port: port)), ipv4("192.0.2.1"))
+    }
+
     func testUDPGarbageIsSurvived() async throws {
         try await startServer(zones: ["test=" + (try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1")))])
         let fd = TestClient.udpSocket(port: port, timeoutMS: 200)
@@ -326,6 +366,47 @@ final class ServerTests: XCTestCase {
         try FileManager.default.removeItem(atPath: path)
         XCTAssertEqual(server.reload().kept.map(\.description), ["test."])
         XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test."), port: port)), ipv4("192.0.2.1"))
+    }
+
+    func testUnreadableConfigOnReloadChangesNothing() async throws {
+        let path = try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1"))
+        let calls = ManagedAtomic<Int>(0)
+        var o = ConfigOverrides()
+        o.listen = ["127.0.0.1:0"]
+        let config = try ServerConfig.load(configFile: nil, overrides: o)
+        server = DNSServer(config: config, logger: logger) {
+            guard calls.loadThenWrappingIncrement(ordering: .relaxed) == 0 else {
+                throw ConfigError(file: "bulwark.yaml", line: 3, key: "zones", "must be a list")
+            }
+            return [ZoneSource(name: try DNSName("test."), path: path)]
+        }
+        try server.loadZones()
+        try await server.start()
+        port = server.boundAddresses[0].port
+        let report = server.reload()
+        XCTAssertEqual(report.configError, "bulwark.yaml:3: zones: must be a list")
+        XCTAssertEqual(report.served, 1)
+        XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test."), port: port)), ipv4("192.0.2.1"))
+    }
+
+    func testRemovedZoneIsDroppedOnReload() async throws {
+        let a = try writeZone(Self.zoneText(serial: 1, www: "192.0.2.1"))
+        let b = try writeZone(Self.zoneText(serial: 1, www: "192.0.2.7").replacingOccurrences(of: "test.", with: "other."), name: "other.zone")
+        let list = ManagedAtomic<Int>(2)
+        var o = ConfigOverrides()
+        o.listen = ["127.0.0.1:0"]
+        server = DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: logger) {
+            let all = [ZoneSource(name: try DNSName("test."), path: a), ZoneSource(name: try DNSName("other."), path: b)]
+            return Array(all.prefix(list.load(ordering: .relaxed)))
+        }
+        try server.loadZones()
+        try await server.start()
+        port = server.boundAddresses[0].port
+        XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.other."), port: port)), ipv4("192.0.2.7"))
+        list.store(1, ordering: .relaxed)
+        XCTAssertEqual(server.reload().removed.map(\.description), ["other."])
+        // No longer ours: REFUSED (RFC 1035 §4.1.1; what NSD and Knot send).
+        XCTAssertEqual(TestClient.udp(TestClient.query("www.other."), port: port)?.rcode, 5)
     }
 
     func testStartupFailsWhenNoZoneLoads() throws {

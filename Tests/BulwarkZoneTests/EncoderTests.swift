@@ -133,7 +133,8 @@ final class EncoderTests: XCTestCase {
         let q = try TestWire.query("WwW.Example.Com.", .a, id: 0xBEEF, flags: 0x0110)  // RD and CD
         let d = try TestWire.decode(TestWire.respond(set, q, scratch: &scratch))
         XCTAssertEqual(d.id, 0xBEEF)
-        XCTAssertEqual(d.flags, HeaderFlags.qr | HeaderFlags.aa | HeaderFlags.rd | HeaderFlags.cd)
+        // RD echoed; CD not (NSD and Knot do not echo it).
+        XCTAssertEqual(d.flags, HeaderFlags.qr | HeaderFlags.aa | HeaderFlags.rd)
         XCTAssertEqual(d.questionName, try DNSName("WwW.Example.Com.").wire)
         // The owner of the first answer points at the question: the client's case.
         XCTAssertEqual(d.answer.first?.owner.wire, try DNSName("WwW.Example.Com.").wire)
@@ -201,6 +202,16 @@ final class EncoderTests: XCTestCase {
         let chaos = try TestWire.decode(TestWire.respond(set, TestWire.query("web.example.com.", .a, qclass: 3), scratch: &scratch))
         XCTAssertEqual(chaos.rcode, RCode.refused.rawValue)
         XCTAssertEqual(chaos.answer.count, 0)
+        // QCLASS * is answered as IN (as Knot).
+        let any = try TestWire.decode(TestWire.respond(set, TestWire.query("web.example.com.", .a, qclass: 255), scratch: &scratch))
+        XCTAssertEqual(any.rcode, 0)
+        XCTAssertTrue(any.aa)
+        XCTAssertEqual(any.answer.count, 1)
+        // Transfers do not belong here: AXFR NOTIMP, IXFR NOTAUTH (NSD and Knot without transfer setup).
+        let axfr = try TestWire.decode(TestWire.respond(set, TestWire.query("example.com.", .axfr), scratch: &scratch))
+        XCTAssertEqual(axfr.rcode, RCode.notImp.rawValue)
+        let ixfr = try TestWire.decode(TestWire.respond(set, TestWire.query("example.com.", .ixfr), scratch: &scratch))
+        XCTAssertEqual(ixfr.rcode, RCode.notAuth.rawValue)
     }
 
     func testScratchIsReusedAcrossQueries() throws {

@@ -13,7 +13,7 @@ enum AuthorityFixtures {
         return try Zone(origin: o, records: parsed.records)
     }
 
-    nonisolated(unsafe) static let set: ZoneSet = {
+    static let set: ZoneSet = {
         // swiftlint:disable:next force_try
         ZoneSet(zones: ["example.com.", "child.example.com.", "other.net.", "example."].map { try! zone($0) })
     }()
@@ -120,12 +120,16 @@ final class LookupTests: XCTestCase {
 
     func testCNAMEIntoOtherZones() throws {
         // Followed into the zones we hold, as NSD does; the last zone's data ends it.
+        // Ending with data in another zone: that zone's NS in authority, as NSD.
         try check("ext.example.com.", .a, answer: ["ext.example.com. 3600 CNAME www.other.net.",
-                                                   "www.other.net. 86400 A 198.51.100.80", "www.other.net. 100 A 198.51.100.81"])
+                                                   "www.other.net. 86400 A 198.51.100.80", "www.other.net. 100 A 198.51.100.81"],
+                  authority: ["other.net. 86400 NS ns.other.net."], additional: ["ns.other.net. 86400 A 198.51.100.53"])
         try check("cn2child.example.com.", .a, answer: ["cn2child.example.com. 3600 CNAME www.child.example.com.",
-                                                        "www.child.example.com. 1800 A 192.0.2.78"])
+                                                        "www.child.example.com. 1800 A 192.0.2.78"],
+                  authority: ["child.example.com. 1800 NS ns1.child.example.com."])
         try check("back.other.net.", .a, answer: ["back.other.net. 86400 CNAME www.example.com.",
-                                                  "www.example.com. 600 CNAME web.example.com.", "web.example.com. 3600 A 192.0.2.80"])
+                                                  "www.example.com. 600 CNAME web.example.com.", "web.example.com. 3600 A 192.0.2.80"],
+                  authority: ["example.com. 3600 NS ns1.example.com.", "example.com. 3600 NS ns2.example.net."])
         try check("chain1.other.net.", .txt, answer: ["chain1.other.net. 86400 CNAME chain2.other.net.",
                                                       "chain2.other.net. 86400 CNAME web.example.com."], authority: [soaCom])
     }
@@ -140,8 +144,11 @@ final class LookupTests: XCTestCase {
         // RFC 6672 §3.1: the DNAME, a CNAME with the DNAME's TTL, then the new name.
         try check("www.d.example.com.", .a, answer: ["d.example.com. 700 DNAME other.net.",
                                                      "www.d.example.com. 700 CNAME www.other.net.",
-                                                     "www.other.net. 86400 A 198.51.100.80", "www.other.net. 100 A 198.51.100.81"])
+                                                     "www.other.net. 86400 A 198.51.100.80", "www.other.net. 100 A 198.51.100.81"],
+                  authority: ["other.net. 86400 NS ns.other.net."])
         try check("d.example.com.", .dname, answer: ["d.example.com. 700 DNAME other.net."])
+        try check("nope.d.example.com.", .cname, answer: ["d.example.com. 700 DNAME other.net.",
+                                                          "nope.d.example.com. 700 CNAME nope.other.net."])
         try check("d.example.com.", .a, authority: [soaCom])  // the DNAME owner itself is not redirected
         try check("a.dself.example.com.", .a, rcode: .nxDomain,
                   answer: ["dself.example.com. 3600 DNAME example.com.", "a.dself.example.com. 3600 CNAME a.example.com."],

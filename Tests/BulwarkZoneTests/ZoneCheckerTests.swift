@@ -31,7 +31,7 @@ final class ZoneCheckerTests: XCTestCase {
         www AAAA 2001:db8::2
         alias CNAME www
         sub NS ns.sub
-        sub DS 12345 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        sub DS 12345 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
         ns.sub A 192.0.2.53
         """)
         XCTAssertEqual(issues, [])
@@ -44,7 +44,9 @@ final class ZoneCheckerTests: XCTestCase {
 
     func testMissingSOA() throws {
         let zone = try parse("$TTL 1\n@ NS ns1\nns1 A 192.0.2.1\n")
-        assertIssues(ZoneChecker.check(zone), [(.error, nil, "no SOA")])
+        // A problem of the whole zone names the file, with no line (line 0).
+        assertIssues(ZoneChecker.check(zone), [(.error, 0, "no SOA")])
+        XCTAssertTrue(ZoneChecker.check(zone)[0].description.hasPrefix("t.zone: "))
     }
 
     func testSecondSOAAndSOAOffApex() throws {
@@ -128,12 +130,27 @@ final class ZoneCheckerTests: XCTestCase {
         ])
     }
 
+    func testTargetsThatAreAliases() throws {
+        assertIssues(try check("""
+        mail CNAME real
+        real A 192.0.2.25
+        @ MX 10 mail
+        @ MX 20 real
+        _sip._tcp SRV 0 5 5060 mail
+        sub NS mail
+        """), [
+            (.warning, 7, "MX target mail.example.com. is an alias (CNAME) (RFC 2181 §10.3)"),
+            (.warning, 9, "SRV target mail.example.com. is an alias (CNAME) (RFC 2782)"),
+            (.warning, 10, "NS target mail.example.com. is an alias"),
+        ])
+    }
+
     func testDSPlacement() throws {
         assertIssues(try check("""
-        @ DS 1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
-        leaf DS 1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        @ DS 1 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        leaf DS 1 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
         sub NS ns1.example.com.
-        sub DS 1 8 2 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
+        sub DS 1 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
         """), [
             (.error, 5, "DS record at the zone apex"),
             (.error, 6, "DS record where there is no delegation"),
@@ -173,6 +190,27 @@ final class ZoneCheckerTests: XCTestCase {
             (.warning, 108, "duplicate record BIG.example.com. TXT"),
         ])
         XCTAssertEqual(zone.records.count, 3 + 102)
+    }
+
+    func testIssueLimit() throws {
+        var body = ""
+        for k in 0..<20 { body += "w\(k) 60 A 192.0.2.1\nw\(k) 61 A 192.0.2.2\n" }  // 20 warnings
+        body += "x.example.org. A 192.0.2.1\n"                                     // 1 error
+        let zone = try parse(head + body)
+        let issues = ZoneChecker.check(zone, limit: 5)
+        XCTAssertEqual(issues.count, 6)
+        XCTAssertEqual(issues.last?.severity, .error)
+        XCTAssertEqual(issues.last?.message, "16 more issues not listed (1 errors, 15 warnings)")
+    }
+
+    func testReadChecked() throws {
+        let reader = ZoneFileReader(origin: ZoneFileTestSupport.name("example.com."))
+        let zone = try reader.readChecked(text: head + "www A 192.0.2.1\nwww A 192.0.2.1\n", fileName: "t.zone")
+        XCTAssertEqual(zone.records.count, 4)
+        XCTAssertEqual(zone.warnings.map(\.location?.line), [6])
+        XCTAssertThrowsError(try reader.readChecked(text: head + "www CNAME a\nwww A 192.0.2.1\n", fileName: "t.zone")) { error in
+            XCTAssertEqual((error as! ZoneFileError).errors.map(\.location?.line), [6])
+        }
     }
 
     func testRootZoneChecks() throws {

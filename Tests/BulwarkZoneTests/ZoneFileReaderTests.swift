@@ -77,7 +77,7 @@ final class ZoneFileReaderTests: XCTestCase {
     }
 
     func testTTLUnits() {
-        func ttl(_ s: String) -> UInt32? { Array(s.utf8).withUnsafeBytes { parseTTL($0) } }
+        func ttl(_ s: String) -> UInt32? { Array(s.utf8).withUnsafeBytes { TTLText.parse($0) } }
         XCTAssertEqual(ttl("0"), 0)
         XCTAssertEqual(ttl("3600"), 3600)
         XCTAssertEqual(ttl("1h30m"), 5400)
@@ -227,6 +227,20 @@ final class ZoneFileReaderTests: XCTestCase {
         XCTAssertTrue(errors[6].message.contains("missing record type"), errors[6].message)
     }
 
+    func testTXTStringOver255OctetsIsAnError() {
+        let long = String(repeating: "x", count: 256)
+        let errors = parseErrors("$TTL 60\nok TXT \"\(String(repeating: "y", count: 255))\"\nbad TXT \"\(long)\"\n")
+        XCTAssertEqual(errors.map(\.location?.line), [3])
+        XCTAssertTrue(errors[0].message.contains("TXT"), errors[0].message)
+    }
+
+    func testTTLOrClassGivenTwice() {
+        let errors = parseErrors("$TTL 60\na 300 300 A 192.0.2.1\nb IN IN A 192.0.2.1\nc 1 IN 2 A 192.0.2.1\n")
+        XCTAssertEqual(errors.map(\.location?.line), [2, 3, 4])
+        XCTAssertTrue(errors[0].message.contains("TTL given twice"), errors[0].message)
+        XCTAssertTrue(errors[1].message.contains("class given twice"), errors[1].message)
+    }
+
     func testErrorCap() {
         let text = "$TTL 60\n" + String(repeating: "a A 1\n", count: 50)
         let errors = parseErrors(text, maxErrors: 10)
@@ -314,6 +328,24 @@ final class ZoneFileReaderTests: XCTestCase {
             XCTAssertTrue(errors[0].message.contains("loop"), errors[0].message)
             XCTAssertEqual(errors[0].location?.line, 2)
             XCTAssertTrue(errors[0].location?.file.hasSuffix("loop-b.inc") ?? false)
+        }
+    }
+
+    func testIncludeDepthIsLimited() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zf-depth-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for k in 0..<30 {
+            try "$INCLUDE f\(k + 1).inc\nh\(k) 60 A 192.0.2.1\n".write(
+                to: dir.appendingPathComponent("f\(k).inc"), atomically: true, encoding: .utf8)
+        }
+        let reader = ZoneFileReader(origin: n("example.com."), maxIncludeDepth: 5)
+        XCTAssertThrowsError(try reader.read(path: dir.appendingPathComponent("f0.inc").path)) { error in
+            let errors = (error as! ZoneFileError).errors
+            XCTAssertEqual(errors.count, 1)
+            XCTAssertTrue(errors[0].message.contains("nested"), errors[0].message)
+            XCTAssertEqual(errors[0].location?.line, 1)
+            XCTAssertTrue(errors[0].location?.file.hasSuffix("f5.inc") ?? false, "\(errors[0])")
         }
     }
 
