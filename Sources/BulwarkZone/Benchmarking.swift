@@ -5,9 +5,10 @@ extension ZoneSet {
     /// The lookup alone: plans the answer to `qname` (uncompressed wire) and `qtype` into
     /// `scratch`. Returns the number of planned RRsets.
     @_spi(Benchmarks)
-    public func benchmarkLookup(qname: UnsafeRawBufferPointer, qtype: UInt16, scratch s: inout AnswerScratch) -> Int {
+    public func benchmarkLookup(qname: UnsafeRawBufferPointer, qtype: UInt16, dnssec: Bool = false,
+                                scratch s: inout AnswerScratch) -> Int {
         s.startChain(qname)
-        buildPlan(qtype: qtype, scratch: &s)
+        buildPlan(qtype: qtype, dnssec: dnssec, scratch: &s)
         return s.plan.answer.count + s.plan.authority.count + s.plan.additional.count
     }
 
