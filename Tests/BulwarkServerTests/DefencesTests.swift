@@ -289,6 +289,30 @@ final class DefencesTests: XCTestCase {
         XCTAssertEqual(TestClient.udp(TestClient.query("www.test."), port: port)?.ancount, 1)
     }
 
+    // MARK: Client addresses
+
+    func testClientAddressFromSocketAddresses() {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { raw in
+            raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self).pointee = TestClient.sockaddrIn(port: 53, host: "192.0.2.77")
+        }
+        XCTAssertEqual(ClientAddress(socketAddress: &storage), ClientAddress("192.0.2.77")!)
+        for (text, expected) in [("2001:db8::1:2", "2001:db8::1:2"), ("::ffff:198.51.100.9", "198.51.100.9")] {
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            _ = inet_pton(AF_INET6, text, &sin6.sin6_addr)
+            storage = sockaddr_storage()
+            withUnsafeMutableBytes(of: &storage) { raw in
+                raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self).pointee = sin6
+            }
+            let a = ClientAddress(socketAddress: &storage)
+            XCTAssertEqual(a, ClientAddress(expected)!, text)
+            XCTAssertEqual(a.description, expected)
+        }
+        storage = sockaddr_storage()
+        XCTAssertEqual(ClientAddress(socketAddress: &storage), .unknown)
+    }
+
     // MARK: Configuration
 
     func testConfigKeys() throws {
