@@ -2,6 +2,7 @@
 // pipelined queries all answered in order, an idle timeout, a connection cap, and one
 // QueryResponder per event loop.
 import Atomics
+import BulwarkDefences
 import Logging
 import NIOCore
 import NIOPosix
@@ -13,8 +14,8 @@ final class TCPWorkspace: @unchecked Sendable {
     /// Two octets of length prefix, then up to 65535 of response.
     let buffer: UnsafeMutableRawBufferPointer
 
-    init(store: ZoneStore, maxUDPSize: Int) {
-        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize)
+    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, logger: Logger) {
+        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
         buffer = .allocate(byteCount: 2 + 65535, alignment: 16)
     }
 
@@ -43,6 +44,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     typealias OutboundOut = ByteBuffer
 
     private let workspace: TCPWorkspace
+    /// The peer, read once when the connection is set up.
+    private let client: ClientAddress
     private let idleTimeout: TimeAmount
     private var cumulation: ByteBuffer?
     private var idleTask: Scheduled<Void>?
@@ -50,8 +53,9 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private var readPending = false
     private var answeredSinceFlush = false
 
-    init(workspace: TCPWorkspace, idleTimeout: TimeAmount) {
+    init(workspace: TCPWorkspace, client: ClientAddress, idleTimeout: TimeAmount) {
         self.workspace = workspace
+        self.client = client
         self.idleTimeout = idleTimeout
     }
 
@@ -130,7 +134,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private func answer(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let out = workspace.buffer
         let length = frame.withUnsafeReadableBytes { query in
-            workspace.responder.respond(to: query, transport: .tcp,
+            workspace.responder.respond(to: query, transport: .tcp, client: client,
                                         into: UnsafeMutableRawBufferPointer(rebasing: out[2...]))
         }
         guard length > 0 else { return }
@@ -176,6 +180,7 @@ struct TooManyConnections: Error {}
 public final class TCPServer: @unchecked Sendable {
     private let store: ZoneStore
     private let maxUDPSize: Int
+    private let defences: DefenceSettings
     private let settings: TCPSettings
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
@@ -183,9 +188,11 @@ public final class TCPServer: @unchecked Sendable {
     private let connections = ManagedAtomic<Int>(0)
     private var channels: [Channel] = []
 
-    public init(store: ZoneStore, maxUDPSize: Int, settings: TCPSettings, threads: Int, logger: Logger) {
+    public init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
+                settings: TCPSettings, threads: Int, logger: Logger) {
         self.store = store
         self.maxUDPSize = maxUDPSize
+        self.defences = defences
         self.settings = settings
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
@@ -197,7 +204,7 @@ public final class TCPServer: @unchecked Sendable {
     /// The workspace of the calling event-loop thread, created on first use.
     private func workspace() -> TCPWorkspace {
         if let w = workspaces.currentValue { return w }
-        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize)
+        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
         workspaces.currentValue = w
         return w
     }
@@ -228,7 +235,8 @@ public final class TCPServer: @unchecked Sendable {
             channel.closeFuture.whenComplete { _ in connections.wrappingDecrement(ordering: .relaxed) }
             do {
                 try channel.pipeline.syncOperations.addHandler(
-                    DNSTCPHandler(workspace: self.workspace(), idleTimeout: settings.idleTimeout))
+                    DNSTCPHandler(workspace: self.workspace(), client: ClientAddress(channel.remoteAddress),
+                                  idleTimeout: settings.idleTimeout))
                 return channel.eventLoop.makeSucceededVoidFuture()
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)

@@ -83,6 +83,8 @@ struct Plan {
     /// Closest encloser of the query name in the first zone (for compression), and that zone.
     var firstZone: Int32 = -1
     var firstEncloser: Int32 = -1
+    /// The zone whose wildcard (RFC 4592) answered the query name itself; -1 when none.
+    var wildcardZone: Int32 = -1
 
     mutating func reset() {
         rcode = 0
@@ -93,6 +95,7 @@ struct Plan {
         additional.removeAll()
         firstZone = -1
         firstEncloser = -1
+        wildcardZone = -1
     }
 }
 
@@ -129,6 +132,24 @@ public struct AnswerScratch {
         canon = [UInt8](repeating: 0, count: 260)
         suffixHashes = [UInt32](repeating: 0, count: 130)
         chainOffsets = [Int](repeating: -1, count: Self.maxChain + 2)
+    }
+
+    /// Which zone cut the last planned response speaks for, for response rate limiting
+    /// (RRL keys NXDOMAIN answers by zone and referrals by delegation): the zone and
+    /// name-table index of the authority section's first owner (the apex of the SOA, or
+    /// the delegation point of the NS), or 0 when there is none. Valid after a NOERROR or
+    /// NXDOMAIN response; identical for every name of one zone or delegation.
+    public var authorityOwner: UInt64 {
+        guard plan.authority.count > 0 else { return 0 }
+        let e = plan.authority[0]
+        return UInt64(UInt32(bitPattern: e.zone)) << 32 | UInt64(UInt32(bitPattern: e.owner)) | 1 << 63
+    }
+
+    /// For response rate limiting: when a wildcard (RFC 4592) answered the query name, an
+    /// identity of its zone (so answers synthesized for random names share one bucket, as
+    /// Knot keys them); 0 otherwise. Valid after a NOERROR response.
+    public var wildcardOwner: UInt64 {
+        plan.wildcardZone >= 0 ? UInt64(UInt32(bitPattern: plan.wildcardZone)) | 1 << 62 : 0
     }
 
     /// Grows the compression table to `count` names (once per zone-set size).

@@ -1,3 +1,4 @@
+import BulwarkDefences
 import BulwarkWire
 import BulwarkZone
 import CMallocCounter
@@ -130,13 +131,18 @@ final class AllocationTests: XCTestCase {
 
     func u16(_ b: UnsafeMutableRawBufferPointer, at i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
 
-    func makeResponder() throws -> QueryResponder {
+    /// The client every test query comes from.
+    static let client = ClientAddress("192.0.2.1")!
+
+    func makeResponder(defences: DefenceSettings = DefenceSettings()) throws -> QueryResponder {
         var zones: [Zone] = []
         for (origin, text) in [("example.", Self.zoneText), ("other.net.", Self.otherText)] {
             let source = ZoneSource(name: try DNSName(origin), path: "<\(origin)>", text: text)
             zones.append(try ZoneLoader.load(source, logger: Logger(label: "test")))
         }
-        return QueryResponder(store: ZoneStore(ZoneSet(zones: zones)))
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        return QueryResponder(store: ZoneStore(ZoneSet(zones: zones)), defences: defences, logger: quiet)
     }
 
     func testInterpositionWorks() {
@@ -154,7 +160,7 @@ final class AllocationTests: XCTestCase {
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 16)
         defer { out.deallocate() }
         for c in try Self.cases() {
-            let n = c.query.withUnsafeBytes { responder.respond(to: $0, transport: c.transport, into: out) }
+            let n = c.query.withUnsafeBytes { responder.respond(to: $0, transport: c.transport, client: Self.client, into: out) }
             XCTAssertGreaterThanOrEqual(n, 12, c.name)
             guard n >= 12 else { continue }
             let flags = u16(out, at: 2)
@@ -170,8 +176,55 @@ final class AllocationTests: XCTestCase {
 
     /// The contract: zero mallocs and zero frees per query after warm-up.
     func testSteadyStateQueryPathAllocatesNothing() throws {
-        let responder = try makeResponder()
-        let cases = try Self.cases()
+        try assertNoAllocations(try makeResponder(), cases: try Self.cases())
+    }
+
+    /// The same with every defence on: an access list the client passes, cookies (a
+    /// client cookie only, and a valid server cookie), rate limiting that never limits,
+    /// and rate limiting that limits everything (drops and slips).
+    func testSteadyStateWithDefencesAllocatesNothing() throws {
+        var d = DefenceSettings()
+        d.queryACL = AccessList(allow: [try AddressPrefix(parsing: "192.0.2.0/24")],
+                                deny: [try AddressPrefix(parsing: "198.51.100.0/24")])
+        let secret = CookieSecret(hex: "e5e973e5a6b2a43f48e7dc849e37bfcf")!
+        d.cookies.secret = secret
+        d.cookies.rotateSeconds = 0
+        var rrl = RateLimitSettings()
+        rrl.responsesPerSecond = 1_000_000
+        rrl.exempt = [try AddressPrefix(parsing: "203.0.113.0/24")]
+        d.rateLimit = rrl
+        // A query with a valid server cookie for this client, made now.
+        var withServerCookie = try Self.query("www.example.", 1, edns: (1232, 0, false, true))
+        let cookieAt = withServerCookie.count - 8
+        withServerCookie[withServerCookie.count - 13] = 28  // OPT RDLEN: 4 + 24
+        withServerCookie[withServerCookie.count - 9] = 24   // COOKIE length
+        withServerCookie += [UInt8](repeating: 0, count: 16)
+        withServerCookie.withUnsafeMutableBytes { b in
+            ServerCookies(secret: secret, rotateSeconds: 0).write(
+                clientCookie: b.baseAddress! + cookieAt, client: Self.client,
+                now: UInt32(Date().timeIntervalSince1970), into: b.baseAddress! + cookieAt + 8)
+        }
+        var cases = try Self.cases()
+        cases.append(Case(name: "valid server cookie", query: withServerCookie, transport: .udp,
+                          rcode: 0, aa: true, tc: false, counts: (1, 0, 1)))
+        let responder = try makeResponder(defences: d)
+        try assertNoAllocations(responder, cases: cases)
+        // Check the cookie was indeed judged valid: the answer carries a renewed one.
+        let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 16)
+        defer { out.deallocate() }
+        let n = withServerCookie.withUnsafeBytes { responder.respond(to: $0, transport: .udp, client: Self.client, into: out) }
+        XCTAssertEqual(u16(out, at: 6), 1)
+        XCTAssertEqual(u16(out, at: n - 2 - 24), 24, "COOKIE option with a server cookie")
+
+        d.rateLimit!.responsesPerSecond = 1
+        let limiting = try makeResponder(defences: d)
+        try assertNoAllocations(limiting, cases: cases, answersExpected: false)
+        XCTAssertGreaterThan(limiting.rateLimiter!.limitedCount, 1000)
+        XCTAssertGreaterThan(limiting.rateLimiter!.slippedCount, 500)
+    }
+
+    func assertNoAllocations(_ responder: QueryResponder, cases: [Case], answersExpected: Bool = true,
+                             file: StaticString = #filePath, line: UInt = #line) throws {
         // The queries in one raw block, so the loop touches no Swift array.
         let total = cases.reduce(0) { $0 + $1.query.count }
         let block = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 16)
@@ -192,7 +245,7 @@ final class AllocationTests: XCTestCase {
             for r in 0..<rounds {
                 let (start, count, transport) = spans[r % spans.count]
                 let q = UnsafeRawBufferPointer(rebasing: block[start..<(start + count)])
-                bytes &+= responder.respond(to: q, transport: transport, into: out)
+                bytes &+= responder.respond(to: q, transport: transport, client: Self.client, into: out)
             }
             return bytes
         }
@@ -202,7 +255,7 @@ final class AllocationTests: XCTestCase {
         cmc_start()
         let bytes = run(rounds)
         let counts = cmc_stop()
-        XCTAssertGreaterThan(bytes, rounds * 12)
+        if answersExpected { XCTAssertGreaterThan(bytes, rounds * 12) }
         XCTAssertEqual(counts.allocations, 0, "\(counts.allocations) allocations (\(counts.bytes) bytes) in \(rounds) queries")
         XCTAssertEqual(counts.frees, 0, "\(counts.frees) frees in \(rounds) queries")
 
@@ -211,11 +264,11 @@ final class AllocationTests: XCTestCase {
             let (start, count, transport) = spans[i]
             let q = UnsafeRawBufferPointer(rebasing: block[start..<(start + count)])
             cmc_start()
-            for _ in 0..<100 { _ = responder.respond(to: q, transport: transport, into: out) }
+            for _ in 0..<100 { _ = responder.respond(to: q, transport: transport, client: Self.client, into: out) }
             let n = cmc_stop()
             if n.allocations > 0 && ProcessInfo.processInfo.environment["BULWARK_TRACE_ALLOCATIONS"] != nil {
                 cmc_trace(1); cmc_start()
-                _ = responder.respond(to: q, transport: transport, into: out)
+                _ = responder.respond(to: q, transport: transport, client: Self.client, into: out)
                 _ = cmc_stop(); cmc_trace(0)
             }
             XCTAssertEqual(n.allocations, 0, "\(c.name): \(n.allocations) allocations per 100 queries")
@@ -232,12 +285,12 @@ final class AllocationTests: XCTestCase {
         let source = ZoneSource(name: try DNSName("example."), path: "<example>", text: Self.zoneText)
         let store = ZoneStore(ZoneSet(zones: [try ZoneLoader.load(source, logger: Logger(label: "test"))]))
         let r = QueryResponder(store: store)
-        _ = query.withUnsafeBytes { r.respond(to: $0, transport: .udp, into: out) }
+        _ = query.withUnsafeBytes { r.respond(to: $0, transport: .udp, client: Self.client, into: out) }
         store.replace(with: ZoneSet(zones: [try ZoneLoader.load(source, logger: Logger(label: "test"))]))
         query.withUnsafeBytes { q in
-            for _ in 0..<3 { _ = r.respond(to: q, transport: .udp, into: out) }
+            for _ in 0..<3 { _ = r.respond(to: q, transport: .udp, client: Self.client, into: out) }
             cmc_start()
-            for _ in 0..<1000 { _ = r.respond(to: q, transport: .udp, into: out) }
+            for _ in 0..<1000 { _ = r.respond(to: q, transport: .udp, client: Self.client, into: out) }
             let n = cmc_stop()
             XCTAssertEqual(n.allocations, 0, "\(n.allocations) allocations per 1000 queries after a reload")
         }
