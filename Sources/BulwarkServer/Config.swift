@@ -147,6 +147,14 @@ public struct ServerConfig: Sendable, Equatable {
     public var tcpIdleTimeout: Double = 10
     /// Concurrent TCP connections accepted across all listen addresses.
     public var tcpMaxConnections: Int = 1000
+    // --- TCP limits (Defences item 4; RFC 7766 §6.2.3) ---
+    /// Concurrent TCP connections one client address may hold.
+    public var tcpMaxConnectionsPerClient: Int = 10
+    /// Seconds from the first octet of a TCP query to its last (slowloris; Knot's tcp-io-timeout).
+    public var tcpIOTimeout: Double = 2
+    /// Answers waiting to be written on one TCP connection before reading pauses.
+    public var tcpMaxInflight: Int = 64
+    // --- end TCP limits ---
     /// Directory whose `NAME.zone` files are zones NAME (re-scanned on reload).
     public var zonesDir: String?
     /// Zones named one by one; they win over a zones-dir file of the same name.
@@ -188,6 +196,11 @@ public struct ConfigOverrides: Sendable {
     public var tcpIdleTimeout: Double?
     public var tcpMaxConnections: Int?
     public var logLevel: String?
+    // --- TCP limits (Defences item 4) ---
+    public var tcpMaxConnectionsPerClient: Int?
+    public var tcpIOTimeout: Double?
+    public var tcpMaxInflight: Int?
+    // --- end TCP limits ---
     /// `--example`: the default listen address becomes 127.0.0.1:5353.
     public var example = false
     public init() {}
@@ -246,6 +259,7 @@ extension ServerConfig {
             guard v >= 1 else { throw ConfigError(key: "--tcp-max-connections", "must be at least 1, got \(v)") }
             config.tcpMaxConnections = v
         }
+        try applyTCPLimits(overrides, to: &config)
         if let v = overrides.logLevel {
             guard logLevels.contains(v) else { throw ConfigError(key: "--log-level", "'\(v)' is not one of \(logLevels.joined(separator: ", "))") }
             config.logLevel = v
@@ -289,6 +303,7 @@ struct ConfigFileParser {
         var listen: [String]? = nil
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
+            if try parseTCPLimit(key, value, into: &config) { continue }
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -320,7 +335,7 @@ struct ConfigFileParser {
             case "zones":
                 config.zones = try zones(value)
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \(Self.knownKeys.joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys).joined(separator: ", ")))")
             }
         }
         return listen
@@ -401,6 +416,47 @@ struct ConfigFileParser {
             out.append(ZoneSource(name: name, path: file))
         }
         return out
+    }
+}
+
+// MARK: TCP limits (Defences item 4): keys, flags and checks kept in one block.
+
+extension ServerConfig {
+    static func applyTCPLimits(_ overrides: ConfigOverrides, to config: inout ServerConfig) throws(ConfigError) {
+        if let v = overrides.tcpMaxConnectionsPerClient {
+            guard v >= 1 else { throw ConfigError(key: "--tcp-max-connections-per-client", "must be at least 1, got \(v)") }
+            config.tcpMaxConnectionsPerClient = v
+        }
+        if let v = overrides.tcpIOTimeout {
+            guard v > 0 && v <= 3600 else { throw ConfigError(key: "--tcp-io-timeout", "must be a number of seconds above 0 and at most 3600, got \(v)") }
+            config.tcpIOTimeout = v
+        }
+        if let v = overrides.tcpMaxInflight {
+            guard (1...65535).contains(v) else { throw ConfigError(key: "--tcp-max-inflight", "must be between 1 and 65535, got \(v)") }
+            config.tcpMaxInflight = v
+        }
+    }
+}
+
+extension ConfigFileParser {
+    static let tcpLimitKeys = ["tcp-max-connections-per-client", "tcp-io-timeout", "tcp-max-inflight"]
+
+    /// Handles a TCP-limit key; false when `key` is not one.
+    func parseTCPLimit(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+        switch key {
+        case "tcp-max-connections-per-client":
+            config.tcpMaxConnectionsPerClient = try integer(value, key, 1...1_000_000)
+        case "tcp-io-timeout":
+            guard case .scalar = value, let v = value.float, v > 0, v <= 3600 else {
+                throw self.error(value, key, "must be a number of seconds above 0 and at most 3600, got \(show(value))")
+            }
+            config.tcpIOTimeout = v
+        case "tcp-max-inflight":
+            config.tcpMaxInflight = try integer(value, key, 1...65535)
+        default:
+            return false
+        }
+        return true
     }
 }
 

@@ -1,8 +1,10 @@
 // The TCP transport (RFC 7766) on SwiftNIO: two-octet length framing (RFC 1035 §4.2.2),
-// pipelined queries all answered in order, an idle timeout, a connection cap, and one
-// QueryResponder per event loop.
+// pipelined queries all answered in order, an idle timeout, an I/O timeout for half-sent
+// queries, connection limits overall and per client (TCPConnectionLimiter), a cap on
+// answers in flight per connection, and one QueryResponder per event loop.
 import Atomics
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
@@ -26,33 +28,66 @@ public struct TCPSettings: Sendable {
     /// RFC 7766 §6.2.3: a connection with no complete query for this long is closed.
     public var idleTimeout: TimeAmount
     public var maxConnections: Int
-    public init(idleTimeout: TimeAmount = .seconds(10), maxConnections: Int = 1000) {
+    // --- TCP limits (Defences item 4) ---
+    /// Connections one client address may hold at once.
+    public var maxConnectionsPerClient: Int
+    /// A query whose first octet has arrived must be complete within this (slowloris;
+    /// Knot's tcp-io-timeout), else the connection is closed.
+    public var ioTimeout: TimeAmount
+    /// Answers waiting to be written on one connection; at the cap, reading stops until
+    /// they are written (RFC 7766 §6.2.1.1 lets a server bound pipelining).
+    public var maxInflight: Int
+
+    public init(idleTimeout: TimeAmount = .seconds(10), maxConnections: Int = 1000,
+                maxConnectionsPerClient: Int = 10, ioTimeout: TimeAmount = .seconds(2),
+                maxInflight: Int = 64) {
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
+        self.maxConnectionsPerClient = maxConnectionsPerClient
+        self.ioTimeout = ioTimeout
+        self.maxInflight = maxInflight
     }
 }
 
 /// Frames, answers and writes back DNS messages on one connection.
 ///
-/// The idle timer restarts only when a complete query arrives, so a client trickling
-/// bytes cannot hold a connection open. Reading pauses while the socket cannot take
-/// more output (a client that sends but never reads gets no more service).
+/// Three clocks close a connection: the idle timeout restarts only when a complete query
+/// arrives, so a client trickling bytes cannot hold a connection open with it; the I/O
+/// timeout runs from the first octet of a query to its last, so a slowloris is closed
+/// within `ioTimeout`; and the connection table may evict it when idle (see
+/// `TCPConnectionLimiter`). Reading pauses while the socket cannot take more output or
+/// `maxInflight` answers wait to be written (a client that sends but never reads gets no
+/// more service).
 final class DNSTCPHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let workspace: TCPWorkspace
-    private let idleTimeout: TimeAmount
+    private let settings: TCPSettings
+    private let table: TCPConnectionTable
+    private let id: TCPConnectionLimiter.ConnectionID
     private var cumulation: ByteBuffer?
-    private var idleTask: Scheduled<Void>?
+    private var timerTask: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
     private var lastQuery = NIODeadline.now()
+    /// When the first octet of the query being received arrived; nil between queries.
+    private var partialSince: NIODeadline?
     private var readPending = false
-    private var answeredSinceFlush = false
+    /// Answers written to the channel whose write has not completed, plus `held`.
+    private var inflight = 0
+    /// The latest answer, written at the next flush with the promise that tells when the
+    /// whole batch has gone (one promise per batch, not per answer).
+    private var held: ByteBuffer?
+    private var heldCount = 0
+    private var reported: TCPConnectionLimiter.Activity = .idle
 
-    init(workspace: TCPWorkspace, idleTimeout: TimeAmount) {
+    init(workspace: TCPWorkspace, settings: TCPSettings, table: TCPConnectionTable,
+         id: TCPConnectionLimiter.ConnectionID) {
         self.workspace = workspace
-        self.idleTimeout = idleTimeout
+        self.settings = settings
+        self.table = table
+        self.id = id
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -65,34 +100,49 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTask?.cancel()
-        idleTask = nil
+        timerTask?.cancel()
+        timerTask = nil
         cumulation = nil
+        held = nil
         context.fireChannelInactive()
     }
 
+    // MARK: timers
+
     /// One timer per connection, re-armed from its own expiry rather than per query
-    /// (re-scheduling allocates): on expiry it closes the connection only if no
-    /// complete query arrived within the timeout.
+    /// (re-scheduling allocates); it is moved earlier only when a partial query starts.
     private func armIdleTimer(_ context: ChannelHandlerContext) {
         lastQuery = .now()
-        guard idleTask == nil else { return }
-        scheduleIdleCheck(context, at: lastQuery + idleTimeout)
+        if timerTask == nil { schedule(context, at: nextDeadline()) }
     }
 
-    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+    private func nextDeadline() -> NIODeadline {
+        let idle = lastQuery + settings.idleTimeout
+        guard let partialSince else { return idle }
+        return min(idle, partialSince + settings.ioTimeout)
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        timerTask?.cancel()
+        timerDeadline = deadline
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        idleTask = context.eventLoop.scheduleTask(deadline: deadline) {
+        timerTask = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
-            handler.idleTask = nil
-            let expiry = handler.lastQuery + handler.idleTimeout
-            if expiry <= .now() {
+            handler.timerTask = nil
+            handler.timerDeadline = .distantFuture
+            let now = NIODeadline.now()
+            if let since = handler.partialSince, since + handler.settings.ioTimeout <= now {
+                handler.table.countIOTimeout()
+                context.close(promise: nil)
+            } else if handler.lastQuery + handler.settings.idleTimeout <= now {
                 context.close(promise: nil)
             } else if context.channel.isActive {
-                handler.scheduleIdleCheck(context, at: expiry)
+                handler.schedule(context, at: handler.nextDeadline())
             }
         }
     }
+
+    // MARK: reading and answering
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -101,8 +151,14 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         } else {
             cumulation!.writeBuffer(&incoming)
         }
+        answerBuffered(context)
+    }
+
+    /// Answers the complete queries buffered, up to the in-flight cap, then notes what
+    /// the connection is doing.
+    private func answerBuffered(_ context: ChannelHandlerContext) {
         var answered = 0
-        while let frame = nextFrame() {
+        while inflight < settings.maxInflight, let frame = nextFrame() {
             answered += 1
             answer(frame, context: context)
         }
@@ -111,10 +167,40 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         } else {
             cumulation?.discardReadBytes()
         }
-        if answered > 0 {
-            answeredSinceFlush = true
-            armIdleTimer(context)
+        if answered > 0 { armIdleTimer(context) }
+        if hasPartialQuery {
+            if partialSince == nil {
+                let now = NIODeadline.now()
+                partialSince = now
+                // RFC 7766 §6.2.3 / slowloris: the rest of this query has `ioTimeout`.
+                if now + settings.ioTimeout < timerDeadline { schedule(context, at: now + settings.ioTimeout) }
+            }
+        } else {
+            partialSince = nil
         }
+        report()
+    }
+
+    /// Octets of a query that has not fully arrived (complete queries held back by the
+    /// in-flight cap do not count: the wait is ours, not the client's).
+    private var hasPartialQuery: Bool {
+        guard let c = cumulation, c.readableBytes > 0 else { return false }
+        guard let length = c.getInteger(at: c.readerIndex, as: UInt16.self) else { return true }
+        return c.readableBytes < 2 + Int(length)
+    }
+
+    private func report() {
+        let now: TCPConnectionLimiter.Activity
+        if partialSince != nil {
+            now = .receiving
+        } else if inflight > 0 || (cumulation?.readableBytes ?? 0) > 0 {
+            now = .busy
+        } else {
+            now = .idle
+        }
+        guard now != reported else { return }
+        reported = now
+        table.update(id, to: now)
     }
 
     /// The next complete message, if the buffer holds one.
@@ -137,36 +223,136 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         out.storeU16(UInt16(length), at: 0)
         var response = context.channel.allocator.buffer(capacity: length + 2)
         response.writeBytes(UnsafeRawBufferPointer(rebasing: out[0..<(length + 2)]))
-        context.write(wrapOutboundOut(response), promise: nil)
+        if let previous = held { context.write(wrapOutboundOut(previous), promise: nil) }
+        held = response
+        heldCount += 1
+        inflight += 1
+    }
+
+    /// Writes the held answer with a promise and flushes; when that write completes, the
+    /// whole batch has gone to the socket and its answers leave the in-flight count.
+    private func flushHeld(_ context: ChannelHandlerContext) {
+        guard let last = held else { return }
+        let count = heldCount
+        held = nil
+        heldCount = 0
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.write(wrapOutboundOut(last), promise: promise)
+        context.flush()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in
+            let (handler, context) = loopBound.value
+            handler.written(count, context: context)
+        }
+    }
+
+    private func written(_ count: Int, context: ChannelHandlerContext) {
+        inflight -= count
+        guard context.channel.isActive else { return }
+        if inflight < settings.maxInflight {
+            answerBuffered(context)
+            flushHeld(context)
+            resumeReadingIfPossible(context)
+        }
+        report()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if answeredSinceFlush {
-            answeredSinceFlush = false
-            context.flush()
-        }
+        flushHeld(context)
         context.fireChannelReadComplete()
     }
 
+    private var mayRead: Bool { inflight < settings.maxInflight }
+
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable && mayRead {
             context.read()
         } else {
             readPending = true
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && readPending {
+    private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
+        if readPending && context.channel.isWritable && mayRead {
             readPending = false
             context.read()
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible(context)
         context.fireChannelWritabilityChanged()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // Any error ends this connection, never the server.
         context.close(promise: nil)
+    }
+}
+
+/// The connection table shared by every event loop: the limiter's bookkeeping and the
+/// channels it may have to close, under one lock (taken per connection and on a change
+/// of activity, never per query in a batch).
+final class TCPConnectionTable: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var limiter: TCPConnectionLimiter
+    private var channels: [TCPConnectionLimiter.ConnectionID: Channel] = [:]
+    let refusedFull = ManagedAtomic<Int>(0)
+    let refusedPerClient = ManagedAtomic<Int>(0)
+    let evicted = ManagedAtomic<Int>(0)
+    let ioTimeouts = ManagedAtomic<Int>(0)
+
+    init(maxConnections: Int, maxPerClient: Int) {
+        limiter = TCPConnectionLimiter(maxConnections: maxConnections, maxPerClient: maxPerClient)
+    }
+
+    var count: Int { lock.withLock { limiter.count } }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    /// Admits `channel` or says no; an evicted connection is closed here, outside the lock.
+    func admit(_ channel: Channel, client: TCPClientKey) -> TCPConnectionLimiter.Admission {
+        let (admission, victim): (TCPConnectionLimiter.Admission, Channel?) = lock.withLock {
+            let a = limiter.open(client: client, now: Self.now())
+            guard case .accept(let id, let evicting) = a else { return (a, nil) }
+            channels[id] = channel
+            return (a, evicting.flatMap { channels.removeValue(forKey: $0) })
+        }
+        switch admission {
+        case .accept: break
+        case .refuseFull: refusedFull.wrappingIncrement(ordering: .relaxed)
+        case .refusePerClient: refusedPerClient.wrappingIncrement(ordering: .relaxed)
+        }
+        if let victim {
+            evicted.wrappingIncrement(ordering: .relaxed)
+            victim.close(promise: nil)
+        }
+        return admission
+    }
+
+    func remove(_ id: TCPConnectionLimiter.ConnectionID) {
+        lock.withLock {
+            limiter.close(id)
+            channels[id] = nil
+        }
+    }
+
+    func update(_ id: TCPConnectionLimiter.ConnectionID, to activity: TCPConnectionLimiter.Activity) {
+        lock.withLock { limiter.update(id, to: activity, now: Self.now()) }
+    }
+
+    func countIOTimeout() { ioTimeouts.wrappingIncrement(ordering: .relaxed) }
+
+    static func clientKey(_ address: SocketAddress?) -> TCPClientKey {
+        switch address {
+        case .v4(let a):
+            return TCPClientKey(ipv4: UInt32(bigEndian: a.address.sin_addr.s_addr))
+        case .v6(let a):
+            var sin6 = a.address.sin6_addr
+            return TCPClientKey(ipv6: withUnsafeBytes(of: &sin6) { Array($0) })
+        default:
+            return TCPClientKey(high: 0, low: 0)
+        }
     }
 }
 
@@ -180,7 +366,7 @@ public final class TCPServer: @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let workspaces = ThreadSpecificVariable<TCPWorkspace>()
-    private let connections = ManagedAtomic<Int>(0)
+    private let table: TCPConnectionTable
     private var channels: [Channel] = []
 
     public init(store: ZoneStore, maxUDPSize: Int, settings: TCPSettings, threads: Int, logger: Logger) {
@@ -189,10 +375,24 @@ public final class TCPServer: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        self.table = TCPConnectionTable(maxConnections: settings.maxConnections,
+                                        maxPerClient: settings.maxConnectionsPerClient)
     }
 
     /// Open connections right now.
-    public var connectionCount: Int { connections.load(ordering: .relaxed) }
+    public var connectionCount: Int { table.count }
+
+    /// What the TCP limits did since start (counters, not logs: STYLE.md §10).
+    public struct LimitCounters: Sendable, Equatable {
+        public var refusedFull, refusedPerClient, evicted, ioTimeouts: Int
+    }
+
+    public var limitCounters: LimitCounters {
+        LimitCounters(refusedFull: table.refusedFull.load(ordering: .relaxed),
+                      refusedPerClient: table.refusedPerClient.load(ordering: .relaxed),
+                      evicted: table.evicted.load(ordering: .relaxed),
+                      ioTimeouts: table.ioTimeouts.load(ordering: .relaxed))
+    }
 
     /// The workspace of the calling event-loop thread, created on first use.
     private func workspace() -> TCPWorkspace {
@@ -205,8 +405,7 @@ public final class TCPServer: @unchecked Sendable {
     /// Listens on the address; returns the bound port.
     public func start(_ address: ListenAddress) async throws -> Int {
         let settings = self.settings
-        let connections = self.connections
-        let logger = self.logger
+        let table = self.table
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -219,16 +418,15 @@ public final class TCPServer: @unchecked Sendable {
                 ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
         bootstrap = bootstrap.childChannelInitializer { [self] channel in
-            // Connection cap: over it, the new connection is closed at once.
-            if connections.loadThenWrappingIncrement(ordering: .relaxed) >= settings.maxConnections {
-                connections.wrappingDecrement(ordering: .relaxed)
-                logger.debug("TCP connection refused: \(settings.maxConnections) already open")
+            // Connection limits: overall and per client address; when full, an idle
+            // connection is closed to make room (TCPConnectionLimiter), else the newcomer.
+            guard case .accept(let id, _) = table.admit(channel, client: TCPConnectionTable.clientKey(channel.remoteAddress)) else {
                 return channel.eventLoop.makeFailedFuture(TooManyConnections())
             }
-            channel.closeFuture.whenComplete { _ in connections.wrappingDecrement(ordering: .relaxed) }
+            channel.closeFuture.whenComplete { _ in table.remove(id) }
             do {
                 try channel.pipeline.syncOperations.addHandler(
-                    DNSTCPHandler(workspace: self.workspace(), idleTimeout: settings.idleTimeout))
+                    DNSTCPHandler(workspace: self.workspace(), settings: settings, table: table, id: id))
                 return channel.eventLoop.makeSucceededVoidFuture()
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)
