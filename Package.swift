@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "bulwark", targets: ["bulwark"]),
         .library(name: "BulwarkWire", targets: ["BulwarkWire"]),
         .library(name: "BulwarkZone", targets: ["BulwarkZone"]),
+        .library(name: "BulwarkDefences", targets: ["BulwarkDefences"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
     ],
     dependencies: [
@@ -23,11 +24,13 @@ let package = Package(
         .target(name: "BulwarkWire"),
         // Zones: zone-file reader, checker, in-memory zone, authoritative lookup. Pure and deterministic.
         .target(name: "BulwarkZone", dependencies: ["BulwarkWire"]),
+        // Defences: response rate limiting, DNS cookies, access lists. Pure logic, no I/O.
+        .target(name: "BulwarkDefences"),
         // Server: query pipeline, transports, configuration, reload.
         .target(
             name: "BulwarkServer",
             dependencies: [
-                "BulwarkWire", "BulwarkZone",
+                "BulwarkWire", "BulwarkZone", "BulwarkDefences",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -49,10 +52,11 @@ let package = Package(
         ),
         .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire"]),
         .testTarget(name: "BulwarkZoneTests", dependencies: ["BulwarkZone", "BulwarkWire"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BulwarkDefencesTests", dependencies: ["BulwarkDefences"]),
         .testTarget(
             name: "BulwarkServerTests",
             dependencies: [
-                "BulwarkServer", "BulwarkZone", "BulwarkWire",
+                "BulwarkServer", "BulwarkZone", "BulwarkWire", "BulwarkDefences",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
