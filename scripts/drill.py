@@ -739,8 +739,7 @@ def default_bulwark_rrl_args(binary, rate, slip):
     except (OSError, subprocess.TimeoutExpired):
         return []
     args = []
-    for flags, value in ((("--rrl-rate", "--rrl-responses-per-second", "--rrl-ratelimit"), rate),
-                         (("--rrl-slip",), slip)):
+    for flags, value in ((("--rate-limit",), rate), (("--rate-limit-slip",), slip)):
         for flag in flags:
             if flag in help_text.split():
                 args += [flag, str(value)]

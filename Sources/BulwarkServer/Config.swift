@@ -1,5 +1,6 @@
 // Server configuration: the YAML file, the command-line flags that override it, and
 // the checks that turn either into a `ServerConfig` or a `ConfigError` naming the key.
+import BulwarkDefences
 import Foundation
 import Yams
 
@@ -160,6 +161,8 @@ public struct ServerConfig: Sendable, Equatable {
     /// Zones named one by one; they win over a zones-dir file of the same name.
     public var zones: [ZoneSource] = []
     public var logLevel: String = "info"
+    /// Access lists, DNS cookies, response rate limiting.
+    public var defences = DefenceSettings()
 
     public init() {}
 
@@ -201,6 +204,18 @@ public struct ConfigOverrides: Sendable {
     public var tcpIOTimeout: Double?
     public var tcpMaxInflight: Int?
     // --- end TCP limits ---
+    /// `--rate-limit N`: responses per second (0 turns rate limiting off).
+    public var rateLimit: Int?
+    public var rateLimitSlip: Int?
+    public var rateLimitWindow: Int?
+    /// `--cookies on|off|require`.
+    public var cookies: String?
+    public var cookieSecret: String?
+    /// `--allow`/`--deny PREFIX` (repeatable): replace the file's query access lists.
+    public var allow: [String] = []
+    public var deny: [String] = []
+    /// `--deny-action refuse|drop`.
+    public var denyAction: String?
     /// `--example`: the default listen address becomes 127.0.0.1:5353.
     public var example = false
     public init() {}
@@ -264,7 +279,57 @@ extension ServerConfig {
             guard logLevels.contains(v) else { throw ConfigError(key: "--log-level", "'\(v)' is not one of \(logLevels.joined(separator: ", "))") }
             config.logLevel = v
         }
+        try applyDefenceFlags(overrides, to: &config.defences)
         return config
+    }
+
+    static func applyDefenceFlags(_ o: ConfigOverrides, to d: inout DefenceSettings) throws(ConfigError) {
+        if let v = o.rateLimit {
+            guard (0...1_000_000).contains(v) else { throw ConfigError(key: "--rate-limit", "must be between 0 (off) and 1000000 responses per second, got \(v)") }
+            if v == 0 {
+                d.rateLimit = nil
+            } else {
+                var r = d.rateLimit ?? RateLimitSettings()
+                r.responsesPerSecond = v
+                d.rateLimit = r
+            }
+        }
+        if let v = o.rateLimitSlip {
+            guard (0...10).contains(v) else { throw ConfigError(key: "--rate-limit-slip", "must be between 0 and 10, got \(v)") }
+            guard d.rateLimit != nil else { throw ConfigError(key: "--rate-limit-slip", "rate limiting is off: give --rate-limit N too") }
+            d.rateLimit!.slip = v
+        }
+        if let v = o.rateLimitWindow {
+            guard (1...3600).contains(v) else { throw ConfigError(key: "--rate-limit-window", "must be between 1 and 3600 seconds, got \(v)") }
+            guard d.rateLimit != nil else { throw ConfigError(key: "--rate-limit-window", "rate limiting is off: give --rate-limit N too") }
+            d.rateLimit!.window = v
+        }
+        if let v = o.cookies {
+            switch v {
+            case "on": d.cookies.enabled = true; d.cookies.require = false
+            case "off": d.cookies.enabled = false; d.cookies.require = false
+            case "require": d.cookies.enabled = true; d.cookies.require = true
+            default: throw ConfigError(key: "--cookies", "'\(v)' is not one of on, off, require")
+            }
+        }
+        if let v = o.cookieSecret {
+            guard let secret = CookieSecret(hex: v) else { throw ConfigError(key: "--cookie-secret", "must be 32 hexadecimal digits (16 octets)") }
+            d.cookies.secret = secret
+        }
+        if !o.allow.isEmpty || !o.deny.isEmpty {
+            var allow: [AddressPrefix] = [], deny: [AddressPrefix] = []
+            for t in o.allow {
+                do { allow.append(try AddressPrefix(parsing: t)) } catch { throw ConfigError(key: "--allow", error.message) }
+            }
+            for t in o.deny {
+                do { deny.append(try AddressPrefix(parsing: t)) } catch { throw ConfigError(key: "--deny", error.message) }
+            }
+            d.queryACL = AccessList(allow: allow, deny: deny)
+        }
+        if let v = o.denyAction {
+            guard let a = DefenceSettings.DenyAction(rawValue: v) else { throw ConfigError(key: "--deny-action", "'\(v)' is not one of refuse, drop") }
+            d.denyAction = a
+        }
     }
 }
 
@@ -275,7 +340,7 @@ struct ConfigFileParser {
     var directory: String { (path as NSString).deletingLastPathComponent }
 
     static let knownKeys = ["listen", "workers", "max-udp-size", "tcp-idle-timeout", "tcp-max-connections",
-                            "zones-dir", "zones", "log-level"]
+                            "zones-dir", "zones", "log-level", "rate-limit", "cookies", "acl", "transfer-acl"]
 
     func error(_ node: Node?, _ key: String?, _ message: String) -> ConfigError {
         ConfigError(file: path, line: node?.mark?.line, key: key, message)
@@ -334,6 +399,14 @@ struct ConfigFileParser {
                 config.logLevel = v
             case "zones":
                 config.zones = try zones(value)
+            case "rate-limit":
+                config.defences.rateLimit = try rateLimit(value)
+            case "cookies":
+                config.defences.cookies = try cookies(value)
+            case "acl":
+                (config.defences.queryACL, config.defences.denyAction) = try accessList(value, key, actionAllowed: true)
+            case "transfer-acl":
+                config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
                 throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys).joined(separator: ", ")))")
             }
@@ -381,6 +454,110 @@ struct ConfigFileParser {
         default:
             throw self.error(node, key, "must be a list of strings, got \(show(node))")
         }
+    }
+
+    /// `on`/`off` and their YAML spellings.
+    func boolean(_ node: Node, _ key: String) throws(ConfigError) -> Bool {
+        guard case .scalar(let s) = node else { throw self.error(node, key, "must be true or false, got \(show(node))") }
+        switch s.string.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw self.error(node, key, "must be true or false, got '\(s.string)'")
+        }
+    }
+
+    func prefixes(_ node: Node, _ key: String) throws(ConfigError) -> [AddressPrefix] {
+        var out: [AddressPrefix] = []
+        for (i, text) in try strings(node, key).enumerated() {
+            do { out.append(try AddressPrefix(parsing: text)) } catch {
+                throw self.error(node, "\(key)[\(i)]", error.message)
+            }
+        }
+        return out
+    }
+
+    func mapping(_ node: Node, _ key: String, known: [String]) throws(ConfigError) -> [(String, Node)] {
+        guard case .mapping(let m) = node else {
+            throw self.error(node, key, "must be a mapping of \(known.joined(separator: ", ")), got \(show(node))")
+        }
+        var out: [(String, Node)] = []
+        for (k, v) in m {
+            guard let name = k.string, known.contains(name) else {
+                throw self.error(k, "\(key).\(k.string ?? "?")", "unknown key (known keys: \(known.joined(separator: ", ")))")
+            }
+            out.append((name, v))
+        }
+        return out
+    }
+
+    /// `rate-limit: {responses-per-second, window, slip, ipv4-prefix, ipv6-prefix, exempt,
+    /// table-size}` (each optional), or `rate-limit: on|off`. Absent: off.
+    func rateLimit(_ node: Node) throws(ConfigError) -> RateLimitSettings? {
+        let key = "rate-limit"
+        if case .scalar = node { return try boolean(node, key) ? RateLimitSettings() : nil }
+        var r = RateLimitSettings()
+        for (k, v) in try mapping(node, key, known: ["responses-per-second", "window", "slip", "ipv4-prefix",
+                                                     "ipv6-prefix", "exempt", "table-size"]) {
+            let full = "\(key).\(k)"
+            switch k {
+            case "responses-per-second":
+                let n = try integer(v, full, 0...1_000_000)
+                if n == 0 { return nil }  // 0: off, as in NSD and Knot
+                r.responsesPerSecond = n
+            case "window": r.window = try integer(v, full, 1...3600)
+            case "slip": r.slip = try integer(v, full, 0...10)
+            case "ipv4-prefix": r.ipv4PrefixLength = try integer(v, full, 8...32)
+            case "ipv6-prefix": r.ipv6PrefixLength = try integer(v, full, 16...128)
+            case "exempt": r.exempt = try prefixes(v, full)
+            default: r.tableSize = try integer(v, full, 1024...(1 << 24))
+            }
+        }
+        return r
+    }
+
+    /// `cookies: {enabled, secret, rotate-seconds, require}`.
+    func cookies(_ node: Node) throws(ConfigError) -> DefenceSettings.Cookies {
+        let key = "cookies"
+        var c = DefenceSettings.Cookies()
+        if case .scalar = node {
+            c.enabled = try boolean(node, key)
+            return c
+        }
+        for (k, v) in try mapping(node, key, known: ["enabled", "secret", "rotate-seconds", "require"]) {
+            let full = "\(key).\(k)"
+            switch k {
+            case "enabled": c.enabled = try boolean(v, full)
+            case "secret":
+                guard let s = CookieSecret(hex: try string(v, full)) else {
+                    throw self.error(v, full, "must be 32 hexadecimal digits (16 octets, RFC 9018 §4.4)")
+                }
+                c.secret = s
+            case "rotate-seconds": c.rotateSeconds = UInt32(try integer(v, full, 0...(365 * 86400)))
+            default: c.require = try boolean(v, full)
+            }
+        }
+        if c.require && !c.enabled { throw self.error(node, "\(key).require", "cookies are not enabled") }
+        return c
+    }
+
+    /// `acl: {allow: [...], deny: [...], action: refuse|drop}`.
+    func accessList(_ node: Node, _ key: String, actionAllowed: Bool) throws(ConfigError) -> (AccessList, DefenceSettings.DenyAction) {
+        var allow: [AddressPrefix] = [], deny: [AddressPrefix] = []
+        var action = DefenceSettings.DenyAction.refuse
+        for (k, v) in try mapping(node, key, known: actionAllowed ? ["allow", "deny", "action"] : ["allow", "deny"]) {
+            let full = "\(key).\(k)"
+            switch k {
+            case "allow": allow = try prefixes(v, full)
+            case "deny": deny = try prefixes(v, full)
+            default:
+                let t = try string(v, full)
+                guard let a = DefenceSettings.DenyAction(rawValue: t) else {
+                    throw self.error(v, full, "'\(t)' is not one of refuse, drop")
+                }
+                action = a
+            }
+        }
+        return (AccessList(allow: allow, deny: deny), action)
     }
 
     func zones(_ node: Node) throws(ConfigError) -> [ZoneSource] {

@@ -1,3 +1,13 @@
+import BulwarkDefences
+import BulwarkWire
+import BulwarkZone
+import Logging
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
 /// The transport a query arrived on: it decides the response size limit.
 public enum Transport: Sendable {
     case udp
@@ -6,7 +16,18 @@ public enum Transport: Sendable {
 
 /// The query pipeline of one worker: bytes → parsed query → policy → lookup → encoded
 /// answer → bytes. One instance per thread or event loop, never shared: it owns the
-/// reusable scratch buffers, so answering allocates nothing in the steady state.
+/// reusable scratch buffers and its rate-limit table, so answering allocates nothing and
+/// takes no lock in the steady state.
+///
+/// Policy, in order:
+/// 1. the query access list: a denied client is dropped or REFUSED, with the Extended
+///    DNS Error "Prohibited" (RFC 8914 §4.19, info-code 18) when the query had EDNS;
+/// 2. DNS cookies (RFC 7873, RFC 9018): a client cookie is answered with a fresh server
+///    cookie; with `require`, a UDP query from a cookie-aware client without a valid
+///    server cookie gets BADCOOKIE (RFC 7873 §5.2.3);
+/// 3. after the lookup, response rate limiting (UDP only: TCP proves the source), which
+///    exempts clients presenting a valid server cookie (RFC 7873 §5.3: the source is
+///    proven) and the configured prefixes.
 public final class QueryResponder {
     private let store: ZoneStore
     private var zones: ZoneSet
@@ -15,15 +36,36 @@ public final class QueryResponder {
     /// The largest UDP response we send, also advertised in our OPT (RFC 6891 §6.2.5).
     public let maxUDPSize: Int
 
-    public init(store: ZoneStore, maxUDPSize: Int = 1232) {
+    private let queryACL: AccessList
+    private let checkACL: Bool
+    private let dropDenied: Bool
+    private var cookies: ServerCookies
+    private let cookiesEnabled: Bool
+    private let requireCookie: Bool
+    /// This worker's RRL table; nil when rate limiting is off.
+    public let rateLimiter: RateLimiter?
+    private let logger: Logger
+    private var logThrottle = LogThrottle(linesPerSecond: 10)
+
+    public init(store: ZoneStore, maxUDPSize: Int = 1232, defences: DefenceSettings = DefenceSettings(),
+                logger: Logger = Logger(label: "bulwark.policy")) {
         self.store = store
         (zones, generation) = store.snapshot()
         self.maxUDPSize = max(512, min(maxUDPSize, 65535))
+        queryACL = defences.queryACL
+        checkACL = !defences.queryACL.isEmpty
+        dropDenied = defences.denyAction == .drop
+        cookiesEnabled = defences.cookies.enabled
+        requireCookie = defences.cookies.require
+        cookies = ServerCookies(secret: defences.cookies.secret ?? .random(),
+                                rotateSeconds: defences.cookies.rotateSeconds)
+        rateLimiter = defences.rateLimit.map { RateLimiter(settings: $0) }
+        self.logger = logger
     }
 
-    /// Answers one query: writes the response into `response` (capacity ≥ 65535) and
-    /// returns its length; 0 means send nothing.
-    public func respond(to query: UnsafeRawBufferPointer, transport: Transport,
+    /// Answers one query from `client`: writes the response into `response` (capacity
+    /// ≥ 65535) and returns its length; 0 means send nothing.
+    public func respond(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
                         into response: UnsafeMutableRawBufferPointer) -> Int {
         if store.generation != generation {
             (zones, generation) = store.snapshot()
@@ -33,25 +75,223 @@ public final class QueryResponder {
         case .drop:
             return 0
         case .error(let rcode, let id, let flags, let qnameLength, let edns):
-            return ResponseHeader.writeError(
+            let length = ResponseHeader.writeError(
                 into: response, query: query, rcode: rcode, id: id, queryFlags: flags,
                 qnameLength: qnameLength, edns: edns, ourPayloadSize: ourPayload)
+            guard transport == .udp, rateLimiter != nil else { return length }
+            return rateLimit(length, query: query, qnameLength: qnameLength, qtype: 0, edns: edns,
+                             cookie: nil, client: client, into: response)
         case .query(let q):
-            let limit: Int
-            switch transport {
-            case .tcp:
-                limit = 65535
-            case .udp:
-                // RFC 1035 §4.2.1: 512 octets without EDNS; RFC 6891 §6.2.5: the requestor's
-                // payload size (at least 512), capped by our own maximum.
-                if let edns = q.edns {
-                    limit = min(Int(edns.udpPayloadSize), maxUDPSize)
-                } else {
-                    limit = 512
-                }
-            }
-            return zones.respond(to: q, message: query, into: response, maxSize: limit,
-                                 ourPayloadSize: ourPayload, scratch: &scratch)
+            return answer(q, query: query, transport: transport, client: client, into: response)
         }
     }
+
+    @inline(__always)
+    private func answer(_ q: ParsedQuery, query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
+                        into response: UnsafeMutableRawBufferPointer) -> Int {
+        let ourPayload = UInt16(maxUDPSize)
+        // Policy 1: the access list.
+        if checkACL && !queryACL.allows(client) {
+            if dropDenied { return 0 }
+            var length = ResponseHeader.writeError(
+                into: response, query: query, rcode: .refused, id: q.id, queryFlags: q.flags,
+                qnameLength: q.qnameLength, edns: q.edns, ourPayloadSize: ourPayload)
+            if q.edns != nil {
+                // RFC 8914 §4.19: Extended DNS Error 18, "Prohibited".
+                length = Self.appendExtendedError(18, into: response, length: length)
+            }
+            guard transport == .udp, rateLimiter != nil else { return length }
+            return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
+                             edns: q.edns, cookie: nil, client: client, into: response)
+        }
+        // Policy 2: cookies (RFC 7873 §5.2). The parser has already answered FORMERR to a
+        // COOKIE option of a bad length (§5.2.2).
+        var cookie: CookieVerdict? = nil
+        var now: UInt32 = 0
+        if cookiesEnabled, let e = q.edns, e.cookieOffset >= 0 {
+            now = Self.wallClockSeconds()
+            cookies.advance(to: now)
+            let verdict = cookies.check(cookie: query.baseAddress! + e.cookieOffset, length: e.cookieLength,
+                                        client: client, now: now)
+            cookie = verdict
+            if requireCookie && transport == .udp && verdict != .valid {
+                var length = ResponseHeader.writeError(
+                    into: response, query: query, rcode: .badCookie, id: q.id, queryFlags: q.flags,
+                    qnameLength: q.qnameLength, edns: q.edns, ourPayloadSize: ourPayload)
+                length = appendCookie(query: query, edns: e, client: client, now: now, into: response, length: length)
+                guard rateLimiter != nil else { return length }
+                return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
+                                 edns: q.edns, cookie: cookie, client: client, into: response)
+            }
+        }
+        // Lookup.
+        var limit: Int
+        switch transport {
+        case .tcp:
+            limit = 65535
+        case .udp:
+            // RFC 1035 §4.2.1: 512 octets without EDNS; RFC 6891 §6.2.5: the requestor's
+            // payload size (at least 512), capped by our own maximum.
+            if let edns = q.edns {
+                limit = min(Int(edns.udpPayloadSize), maxUDPSize)
+            } else {
+                limit = 512
+            }
+        }
+        if cookie != nil { limit -= ServerCookies.optionLength }  // room for our COOKIE option
+        var length = zones.respond(to: q, message: query, into: response, maxSize: limit,
+                                   ourPayloadSize: ourPayload, scratch: &scratch)
+        if cookie != nil, let e = q.edns {
+            length = appendCookie(query: query, edns: e, client: client, now: now, into: response, length: length)
+        }
+        // Policy 3: response rate limiting, on what the answer turned out to be.
+        guard transport == .udp, rateLimiter != nil, cookie != .valid else { return length }
+        return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
+                         edns: q.edns, cookie: cookie, client: client, into: response)
+    }
+
+    /// Classifies the response in `response[0..<length]`, accounts it to the client's
+    /// prefix and returns what to send: the response, nothing, or an empty TC=1 answer.
+    @inline(__always)
+    private func rateLimit(_ length: Int, query: UnsafeRawBufferPointer, qnameLength: Int, qtype: UInt16,
+                           edns: EDNSRequest?, cookie: CookieVerdict?, client: ClientAddress,
+                           into response: UnsafeMutableRawBufferPointer) -> Int {
+        guard let rrl = rateLimiter, length >= 12, !rrl.isExempt(client) else { return length }
+        let rcode = response[3] & 0x0F
+        let authoritative = response[2] & 0x04 != 0
+        let answers = UInt16(response[6]) << 8 | UInt16(response[7])
+        let kind: ResponseClass
+        let name: UInt64
+        if rcode == 0 && answers > 0 {
+            kind = .answer
+            name = rrl.nameHash(UnsafeRawBufferPointer(rebasing: query[12..<(12 + qnameLength)])) &+ UInt64(qtype)
+        } else if rcode == 0 && authoritative {
+            kind = .nodata
+            name = rrl.nameHash(UnsafeRawBufferPointer(rebasing: query[12..<(12 + qnameLength)])) &+ UInt64(qtype)
+        } else if rcode == 0 && qnameLength > 0 {
+            kind = .referral
+            name = scratch.authorityOwner
+        } else if rcode == 3 {
+            kind = .nxdomain
+            name = scratch.authorityOwner
+        } else {
+            kind = .error
+            name = 0
+        }
+        let nowMillis = Self.monotonicMillis()
+        let outcome = rrl.account(client: client, kind: kind, name: name,
+                                  cost: RateLimiter.cost(responseSize: length, qtype: qtype), nowMillis: nowMillis)
+        if outcome.started || outcome.ended {
+            logTransition(outcome.started, client: client, kind: kind, nowMillis: nowMillis)
+        }
+        switch outcome.action {
+        case .send:
+            return length
+        case .drop:
+            return 0
+        case .slip:
+            // An empty, truncated answer: a real resolver retries over TCP (BIND's "slip").
+            var n = ResponseHeader.writeError(
+                into: response, query: query, rcode: .noError, id: response.loadU16(at: 0),
+                queryFlags: query.count >= 4 ? UInt16(query[2]) << 8 | UInt16(query[3]) : 0,
+                qnameLength: qnameLength, edns: edns, ourPayloadSize: UInt16(maxUDPSize))
+            response[2] |= UInt8(HeaderFlags.tc >> 8)
+            if cookie != nil, let e = edns {
+                n = appendCookie(query: query, edns: e, client: client, now: Self.wallClockSeconds(),
+                                 into: response, length: n)
+            }
+            return n
+        }
+    }
+
+    /// Logs that limiting of a prefix started or stopped, at most 10 lines a second per
+    /// worker (a flood of spoofed prefixes must not become a flood of log lines).
+    private func logTransition(_ started: Bool, client: ClientAddress, kind: ResponseClass, nowMillis: UInt64) {
+        guard let rrl = rateLimiter else { return }
+        let (allowed, suppressed) = logThrottle.allow(nowMillis: nowMillis)
+        guard allowed else { return }
+        let length = client.family == .v6 ? rrl.settings.ipv6PrefixLength : rrl.settings.ipv4PrefixLength
+        let more = suppressed > 0 ? " (\(suppressed) similar lines suppressed)" : ""
+        logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)")
+    }
+
+    /// Appends our COOKIE option (the client cookie and a fresh server cookie, RFC 7873
+    /// §5.2.3, RFC 9018) to the response's OPT, which is its last record.
+    @inline(__always)
+    private func appendCookie(query: UnsafeRawBufferPointer, edns: EDNSRequest, client: ClientAddress, now: UInt32,
+                              into out: UnsafeMutableRawBufferPointer, length: Int) -> Int {
+        guard let rdlength = Self.optRDLength(out, length) else { return length }
+        out.storeU16(EDNSOption.cookie, at: length)
+        out.storeU16(UInt16(8 + ServerCookies.serverCookieLength), at: length + 2)
+        let clientCookie = query.baseAddress! + edns.cookieOffset
+        (out.baseAddress! + length + 4).copyMemory(from: clientCookie, byteCount: 8)
+        cookies.write(clientCookie: clientCookie, client: client, now: now, into: out.baseAddress! + length + 12)
+        out.storeU16(out.loadU16(at: rdlength) + UInt16(ServerCookies.optionLength), at: rdlength)
+        return length + ServerCookies.optionLength
+    }
+
+    /// Appends an Extended DNS Error option (RFC 8914 §2) with no text to the OPT.
+    static func appendExtendedError(_ infoCode: UInt16, into out: UnsafeMutableRawBufferPointer, length: Int) -> Int {
+        guard let rdlength = optRDLength(out, length) else { return length }
+        out.storeU16(EDNSOption.extendedError, at: length)
+        out.storeU16(2, at: length + 2)
+        out.storeU16(infoCode, at: length + 4)
+        out.storeU16(out.loadU16(at: rdlength) + 6, at: rdlength)
+        return length + 6
+    }
+
+    /// The offset of the RDLENGTH of the OPT record that ends the response (ours, with
+    /// no option yet), or nil when the response does not end with one.
+    @inline(__always)
+    static func optRDLength(_ out: UnsafeMutableRawBufferPointer, _ length: Int) -> Int? {
+        let start = length - OPTRecord.baseSize
+        guard start >= 12, out[start] == 0, out.loadU16(at: start + 1) == RRType.opt.rawValue,
+              out.loadU16(at: start + 9) == 0 else { return nil }
+        return start + 9
+    }
+
+    @inline(__always)
+    static func wallClockSeconds() -> UInt32 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &ts)
+        return UInt32(truncatingIfNeeded: ts.tv_sec)
+    }
+
+    @inline(__always)
+    static func monotonicMillis() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return UInt64(ts.tv_sec) &* 1000 &+ UInt64(ts.tv_nsec / 1_000_000)
+    }
+}
+
+/// At most `linesPerSecond` log lines a second; counts the ones it held back.
+struct LogThrottle {
+    let linesPerSecond: Int
+    var second: UInt64 = .max
+    var lines = 0
+    var suppressed = 0
+
+    init(linesPerSecond: Int) { self.linesPerSecond = linesPerSecond }
+
+    /// Whether to log now, and how many lines were suppressed since the last one logged.
+    mutating func allow(nowMillis: UInt64) -> (Bool, Int) {
+        let s = nowMillis / 1000
+        if s != second {
+            second = s
+            lines = 0
+        }
+        guard lines < linesPerSecond else {
+            suppressed += 1
+            return (false, 0)
+        }
+        lines += 1
+        defer { suppressed = 0 }
+        return (true, suppressed)
+    }
+}
+
+extension UnsafeMutableRawBufferPointer {
+    @inline(__always)
+    fileprivate func loadU16(at offset: Int) -> UInt16 { UInt16(self[offset]) << 8 | UInt16(self[offset + 1]) }
 }

@@ -29,9 +29,13 @@ public final class DNSServer: @unchecked Sendable {
         self.logger = logger
         self.store = ZoneStore(ZoneSet(zones: []))
         self.reloader = ZoneReloader(store: store, logger: logger, sources: sources)
-        self.udp = UDPServer(store: store, workers: config.workers, maxUDPSize: config.maxUDPSize, logger: logger)
+        // One cookie secret for every worker (and, when configured, every server sharing it).
+        var defences = config.defences
+        if defences.cookies.secret == nil { defences.cookies.secret = .random() }
+        self.udp = UDPServer(store: store, workers: config.workers, maxUDPSize: config.maxUDPSize,
+                             defences: defences, logger: logger)
         self.tcp = TCPServer(
-            store: store, maxUDPSize: config.maxUDPSize,
+            store: store, maxUDPSize: config.maxUDPSize, defences: defences,
             settings: TCPSettings(idleTimeout: .nanoseconds(Int64(config.tcpIdleTimeout * 1e9)),
                                   maxConnections: config.tcpMaxConnections,
                                   maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,

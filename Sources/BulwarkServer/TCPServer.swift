@@ -3,6 +3,7 @@
 // queries, connection limits overall and per client (TCPConnectionLimiter), a cap on
 // answers in flight per connection, and one QueryResponder per event loop.
 import Atomics
+import BulwarkDefences
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -18,8 +19,8 @@ final class TCPWorkspace: @unchecked Sendable {
     /// Two octets of length prefix, then up to 65535 of response.
     let buffer: UnsafeMutableRawBufferPointer
 
-    init(store: ZoneStore, maxUDPSize: Int) {
-        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize)
+    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, logger: Logger) {
+        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
         buffer = .allocate(byteCount: 2 + 65535, alignment: 16)
     }
 
@@ -70,6 +71,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private let settings: TCPSettings
     private let table: TCPConnectionTable
     private let id: TCPConnectionLimiter.ConnectionID
+    /// The peer, read once when the connection is set up.
+    private let client: ClientAddress
     private var cumulation: ByteBuffer?
     private var timerTask: Scheduled<Void>?
     private var timerDeadline = NIODeadline.distantFuture
@@ -85,9 +88,10 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private var heldCount = 0
     private var reported: TCPConnectionLimiter.Activity = .idle
 
-    init(workspace: TCPWorkspace, settings: TCPSettings, table: TCPConnectionTable,
+    init(workspace: TCPWorkspace, client: ClientAddress, settings: TCPSettings, table: TCPConnectionTable,
          id: TCPConnectionLimiter.ConnectionID) {
         self.workspace = workspace
+        self.client = client
         self.settings = settings
         self.table = table
         self.id = id
@@ -219,7 +223,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private func answer(_ frame: ByteBuffer, context: ChannelHandlerContext) {
         let out = workspace.buffer
         let length = frame.withUnsafeReadableBytes { query in
-            workspace.responder.respond(to: query, transport: .tcp,
+            workspace.responder.respond(to: query, transport: .tcp, client: client,
                                         into: UnsafeMutableRawBufferPointer(rebasing: out[2...]))
         }
         guard length > 0 else { return }
@@ -378,6 +382,7 @@ func resetOnClose(_ channel: Channel) -> EventLoopFuture<Void> {
 public final class TCPServer: @unchecked Sendable {
     private let store: ZoneStore
     private let maxUDPSize: Int
+    private let defences: DefenceSettings
     private let settings: TCPSettings
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
@@ -385,9 +390,11 @@ public final class TCPServer: @unchecked Sendable {
     private let table: TCPConnectionTable
     private var channels: [Channel] = []
 
-    public init(store: ZoneStore, maxUDPSize: Int, settings: TCPSettings, threads: Int, logger: Logger) {
+    public init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
+                settings: TCPSettings, threads: Int, logger: Logger) {
         self.store = store
         self.maxUDPSize = maxUDPSize
+        self.defences = defences
         self.settings = settings
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
@@ -430,7 +437,7 @@ public final class TCPServer: @unchecked Sendable {
     /// The workspace of the calling event-loop thread, created on first use.
     private func workspace() -> TCPWorkspace {
         if let w = workspaces.currentValue { return w }
-        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize)
+        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
         workspaces.currentValue = w
         return w
     }
@@ -459,7 +466,8 @@ public final class TCPServer: @unchecked Sendable {
             channel.closeFuture.whenComplete { _ in table.remove(id) }
             do {
                 try channel.pipeline.syncOperations.addHandler(
-                    DNSTCPHandler(workspace: self.workspace(), settings: settings, table: table, id: id))
+                    DNSTCPHandler(workspace: self.workspace(), client: ClientAddress(channel.remoteAddress),
+                                  settings: settings, table: table, id: id))
                 return channel.eventLoop.makeSucceededVoidFuture()
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)

@@ -2,6 +2,7 @@
 // worker, each running a recvmmsg → respond → sendmmsg loop over buffers allocated once.
 // Nothing on this path allocates per packet.
 import Atomics
+import BulwarkDefences
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -131,7 +132,7 @@ final class UDPWorkerLoop {
                 let query = UnsafeRawBufferPointer(start: receiveBuffers + i * Self.receiveStride,
                                                    count: Int(receiveMessages[i].msg_len))
                 let responseStart = responseBuffers + i * Self.responseStride
-                let length = responder.respond(to: query, transport: .udp,
+                let length = responder.respond(to: query, transport: .udp, client: ClientAddress(socketAddress: names + i),
                                                into: UnsafeMutableRawBufferPointer(start: responseStart, count: Self.responseSize))
                 guard length > 0 else { continue }
                 sendIOV[out] = iovec(iov_base: responseStart, iov_len: length)
@@ -168,6 +169,7 @@ final class UDPWorkerLoop {
 public final class UDPServer: @unchecked Sendable {
     private let store: ZoneStore
     private let maxUDPSize: Int
+    private let defences: DefenceSettings
     private let workers: Int
     private let logger: Logger
     private let stopFlag = ManagedAtomic<Bool>(false)
@@ -185,10 +187,13 @@ public final class UDPServer: @unchecked Sendable {
         }
     }
 
-    public init(store: ZoneStore, workers: Int, maxUDPSize: Int, logger: Logger) {
+    /// The policy state (RRL table, cookie secrets) is per worker; `defences` configures it.
+    public init(store: ZoneStore, workers: Int, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
+                logger: Logger) {
         self.store = store
         self.workers = max(1, workers)
         self.maxUDPSize = maxUDPSize
+        self.defences = defences
         self.logger = logger
     }
 
@@ -210,11 +215,11 @@ public final class UDPServer: @unchecked Sendable {
         }
         sockets += fds
         for (i, fd) in fds.enumerated() {
-            let store = self.store, maxUDPSize = self.maxUDPSize, stop = self.stopFlag
+            let store = self.store, maxUDPSize = self.maxUDPSize, stop = self.stopFlag, defences = self.defences
             let logger = self.logger, counters = UDPCounters(), packetInfo = address.isWildcard
             workerCounters.append(counters)
             threads.append(try PosixThread(name: "bulwark-udp\(i)") {
-                let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize)
+                let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
                 UDPWorkerLoop(fd: fd, responder: responder, packetInfo: packetInfo, counters: counters)
                     .run(stop: stop, logger: logger)
             })

@@ -131,6 +131,17 @@ public struct AnswerScratch {
         chainOffsets = [Int](repeating: -1, count: Self.maxChain + 2)
     }
 
+    /// Which zone cut the last planned response speaks for, for response rate limiting
+    /// (RRL keys NXDOMAIN answers by zone and referrals by delegation): the zone and
+    /// name-table index of the authority section's first owner (the apex of the SOA, or
+    /// the delegation point of the NS), or 0 when there is none. Valid after a NOERROR or
+    /// NXDOMAIN response; identical for every name of one zone or delegation.
+    public var authorityOwner: UInt64 {
+        guard plan.authority.count > 0 else { return 0 }
+        let e = plan.authority[0]
+        return UInt64(UInt32(bitPattern: e.zone)) << 32 | UInt64(UInt32(bitPattern: e.owner)) | 1 << 63
+    }
+
     /// Grows the compression table to `count` names (once per zone-set size).
     @inline(__always)
     mutating func prepareCompression(names count: Int) {

@@ -58,6 +58,30 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
+    @Option(name: .customLong("rate-limit"), help: "Response rate limiting: identical responses per second per client prefix (UDP; 0 = off, the default).")
+    var rateLimit: Int?
+
+    @Option(name: .customLong("rate-limit-slip"), help: "Every Nth limited response is sent truncated, the others dropped (0 drops all; default 2).")
+    var rateLimitSlip: Int?
+
+    @Option(name: .customLong("rate-limit-window"), help: "Seconds a flooding prefix stays limited after it stops (default 15).")
+    var rateLimitWindow: Int?
+
+    @Option(name: .long, help: "DNS cookies (RFC 7873): on (default), off, or require (BADCOOKIE to UDP clients without a valid server cookie).")
+    var cookies: String?
+
+    @Option(name: .customLong("cookie-secret"), help: ArgumentHelp("Server cookie secret, 32 hex digits (default: random at startup).", valueName: "hex"))
+    var cookieSecret: String?
+
+    @Option(name: .long, help: ArgumentHelp("Only these prefixes may query (repeatable; longest prefix wins over --deny).", valueName: "prefix"))
+    var allow: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("These prefixes may not query (repeatable).", valueName: "prefix"))
+    var deny: [String] = []
+
+    @Option(name: .customLong("deny-action"), help: "What denied queries get: refuse (REFUSED with EDE 18, the default) or drop.")
+    var denyAction: String?
+
     @Flag(name: .long, help: "Serve the built-in example.com zone (on 127.0.0.1:5353 unless --listen is given).")
     var example = false
 
@@ -74,6 +98,14 @@ struct ServeCommand: AsyncParsableCommand {
         o.tcpMaxConnectionsPerClient = tcpMaxConnectionsPerClient
         o.tcpIOTimeout = tcpIOTimeout
         o.tcpMaxInflight = tcpMaxInflight
+        o.rateLimit = rateLimit
+        o.rateLimitSlip = rateLimitSlip
+        o.rateLimitWindow = rateLimitWindow
+        o.cookies = cookies
+        o.cookieSecret = cookieSecret
+        o.allow = allow
+        o.deny = deny
+        o.denyAction = denyAction
         o.example = example
         return o
     }

@@ -1,0 +1,344 @@
+import BulwarkDefences
+import Foundation
+import Logging
+import XCTest
+@testable import BulwarkServer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A query with an OPT record carrying `options` (code, data).
+func ednsQuery(_ name: String, type: UInt16 = 1, id: UInt16, options: [(UInt16, [UInt8])] = []) -> [UInt8] {
+    var q = TestClient.query(name, type: type, id: id)
+    q[11] = 1  // ARCOUNT
+    var rdata: [UInt8] = []
+    for (code, data) in options {
+        rdata += [UInt8(code >> 8), UInt8(code & 0xFF), UInt8(data.count >> 8), UInt8(data.count & 0xFF)] + data
+    }
+    q += [0, 0, 41, 0x04, 0xD0, 0, 0, 0, 0, UInt8(rdata.count >> 8), UInt8(rdata.count & 0xFF)] + rdata
+    return q
+}
+
+extension TestResponse {
+    var tc: Bool { flags & 0x0200 != 0 }
+
+    /// The OPT record's extended rcode octet and options, when the response ends with one
+    /// (ours always do: no TSIG).
+    var opt: (extendedRCode: UInt8, options: [UInt16: [UInt8]])? {
+        // Walk to the additional section.
+        var o = 12
+        func skipName() {
+            while o < bytes.count {
+                let l = Int(bytes[o])
+                if l == 0 { o += 1; return }
+                if l & 0xC0 == 0xC0 { o += 2; return }
+                o += 1 + l
+            }
+        }
+        for _ in 0..<qdcount { skipName(); o += 4 }
+        let nscount = Int(bytes[8]) << 8 | Int(bytes[9])
+        let arcount = Int(bytes[10]) << 8 | Int(bytes[11])
+        for _ in 0..<(ancount + nscount + arcount) {
+            skipName()
+            guard o + 10 <= bytes.count else { return nil }
+            let type = Int(bytes[o]) << 8 | Int(bytes[o + 1])
+            let rdlen = Int(bytes[o + 8]) << 8 | Int(bytes[o + 9])
+            if type == 41 {
+                var options: [UInt16: [UInt8]] = [:]
+                var p = o + 10
+                while p + 4 <= o + 10 + rdlen {
+                    let code = UInt16(bytes[p]) << 8 | UInt16(bytes[p + 1])
+                    let len = Int(bytes[p + 2]) << 8 | Int(bytes[p + 3])
+                    options[code] = Array(bytes[(p + 4)..<(p + 4 + len)])
+                    p += 4 + len
+                }
+                return (bytes[o + 4], options)
+            }
+            o += 10 + rdlen
+        }
+        return nil
+    }
+}
+
+/// The defences against a running server on loopback: rate limiting, cookies, access lists.
+final class DefencesTests: XCTestCase {
+    var dir: String!
+    var server: DNSServer!
+    var port = 0
+    let logger: Logger = {
+        var l = Logger(label: "test")
+        l.logLevel = .critical
+        return l
+    }()
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "bulwark-defences-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() async throws {
+        if let server { await server.stop() }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func start(_ configure: (inout ConfigOverrides) -> Void) async throws {
+        let path = dir + "/test.zone"
+        try ServerTests.zoneText(serial: 1, www: "192.0.2.1").write(toFile: path, atomically: true, encoding: .utf8)
+        var o = ConfigOverrides()
+        o.listen = ["127.0.0.1:0"]
+        o.zones = ["test=" + path]
+        o.workers = 1
+        configure(&o)
+        let config = try ServerConfig.load(configFile: nil, overrides: o)
+        server = DNSServer(config: config, logger: logger)
+        try server.loadZones()
+        try await server.start()
+        port = server.boundAddresses[0].port
+    }
+
+    /// Sends `queries` as fast as the socket takes them, then collects replies until
+    /// none comes for 300 ms.
+    func burst(_ queries: [[UInt8]], fd: Int32) -> [TestResponse] {
+        for q in queries {
+            _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+        }
+        var out: [TestResponse] = []
+        var buf = [UInt8](repeating: 0, count: 65535)
+        while true {
+            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            guard n > 0 else { break }
+            out.append(TestResponse(bytes: Array(buf[0..<n])))
+        }
+        return out
+    }
+
+    let clientCookie: [UInt8] = [0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57]
+
+    // MARK: Rate limiting
+
+    func testRateLimitDropsAndSlipsAFlood() async throws {
+        try await start { o in
+            o.rateLimit = 10
+            o.rateLimitSlip = 2
+        }
+        let fd = TestClient.udpSocket(port: port, timeoutMS: 300)
+        defer { close(fd) }
+        let queries = (0..<500).map { TestClient.query("www.test.", id: UInt16($0)) }
+        let replies = burst(queries, fd: fd)
+        let full = replies.filter { !$0.tc && $0.ancount == 1 }
+        let truncated = replies.filter { $0.tc && $0.ancount == 0 }
+        XCTAssertEqual(full.count + truncated.count, replies.count, "only answers and empty TC answers")
+        XCTAssertGreaterThanOrEqual(full.count, 10, "the burst allowance")
+        XCTAssertLessThanOrEqual(full.count, 25, "the rate (10/s) over the test's fraction of a second")
+        let limited = 500 - full.count
+        XCTAssertEqual(Double(truncated.count), Double(limited) / 2, accuracy: 3, "every second limited response slips")
+        XCTAssertLessThan(replies.count, 300, "most of the flood dropped")
+        // Every reply still answers its query (id, question echoed).
+        XCTAssertTrue(truncated.allSatisfy { $0.qdcount == 1 && $0.rcode == 0 })
+        // TCP is never limited.
+        let t = TestClient.tcpSocket(port: port)
+        defer { close(t) }
+        TestClient.sendAll(TestClient.framed(TestClient.query("www.test.", id: 9999)), fd: t)
+        XCTAssertEqual(TestClient.readFramed(fd: t)?.ancount, 1)
+        // Another name is another bucket.
+        XCTAssertEqual(TestClient.udp(TestClient.query("ns1.test.", id: 7777), fd: fd)?.ancount, 1)
+    }
+
+    func testValidCookieIsNotLimited() async throws {
+        try await start { o in
+            o.rateLimit = 10
+        }
+        let fd = TestClient.udpSocket(port: port, timeoutMS: 300)
+        defer { close(fd) }
+        // Learn the server cookie (RFC 7873 §5.3).
+        let first = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 1, options: [(10, clientCookie)]), fd: fd))
+        let cookie = try XCTUnwrap(first.opt?.options[10])
+        XCTAssertEqual(cookie.count, 24)
+        XCTAssertEqual(Array(cookie.prefix(8)), clientCookie)
+        let queries = (0..<500).map { ednsQuery("www.test.", id: UInt16(1000 + $0), options: [(10, cookie)]) }
+        let replies = burst(queries, fd: fd)
+        XCTAssertGreaterThan(replies.count, 450, "(a few may be lost in socket buffers)")
+        XCTAssertTrue(replies.allSatisfy { !$0.tc && $0.ancount == 1 }, "none limited")
+        // Without the cookie the same client is limited.
+        let plain = burst((0..<100).map { TestClient.query("www.test.", id: UInt16(5000 + $0)) }, fd: fd)
+        XCTAssertLessThan(plain.filter { !$0.tc }.count, 30)
+    }
+
+    func testExemptPrefixIsNotLimited() async throws {
+        let yaml = dir + "/bulwark.yaml"
+        try "rate-limit: {responses-per-second: 5, exempt: [127.0.0.0/8]}\n".write(toFile: yaml, atomically: true, encoding: .utf8)
+        let path = dir + "/test.zone"
+        try ServerTests.zoneText(serial: 1, www: "192.0.2.1").write(toFile: path, atomically: true, encoding: .utf8)
+        var o = ConfigOverrides()
+        o.listen = ["127.0.0.1:0"]
+        o.zones = ["test=" + path]
+        o.workers = 1
+        let config = try ServerConfig.load(configFile: yaml, overrides: o)
+        server = DNSServer(config: config, logger: logger)
+        try server.loadZones()
+        try await server.start()
+        port = server.boundAddresses[0].port
+        let fd = TestClient.udpSocket(port: port, timeoutMS: 300)
+        defer { close(fd) }
+        let replies = burst((0..<200).map { TestClient.query("www.test.", id: UInt16($0)) }, fd: fd)
+        XCTAssertGreaterThan(replies.count, 180)
+        XCTAssertTrue(replies.allSatisfy { !$0.tc })
+    }
+
+    // MARK: Cookies
+
+    func testCookies() async throws {
+        try await start { _ in }
+        let fd = TestClient.udpSocket(port: port)
+        defer { close(fd) }
+        // Client cookie only: a normal answer with the client cookie and a fresh server cookie.
+        let r1 = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 1, options: [(10, clientCookie)]), fd: fd))
+        XCTAssertEqual(r1.rcode, 0)
+        XCTAssertEqual(r1.ancount, 1)
+        let cookie = try XCTUnwrap(r1.opt?.options[10])
+        XCTAssertEqual(cookie.count, 24)
+        XCTAssertEqual(Array(cookie[0..<8]), clientCookie)
+        XCTAssertEqual(Array(cookie[8..<12]), [1, 0, 0, 0], "RFC 9018 version 1, reserved 0")
+        // Presenting it: a normal answer, renewed.
+        let r2 = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 2, options: [(10, cookie)]), fd: fd))
+        XCTAssertEqual(r2.rcode, 0)
+        XCTAssertEqual(r2.opt?.options[10]?.count, 24)
+        // A forged server cookie: still answered (no `require`), with a new cookie.
+        var forged = cookie
+        forged[20] ^= 0xFF
+        let r3 = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 3, options: [(10, forged)]), fd: fd))
+        XCTAssertEqual(r3.rcode, 0)
+        XCTAssertEqual(r3.ancount, 1)
+        XCTAssertEqual(r3.opt?.options[10]?.count, 24)
+        // RFC 7873 §5.2.2: a malformed COOKIE length is FORMERR.
+        for length in [0, 7, 9, 15, 41] {
+            let r = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 4, options: [(10, [UInt8](repeating: 1, count: length))]), fd: fd))
+            XCTAssertEqual(r.rcode, 1, "length \(length)")
+        }
+        // No cookie: no cookie in the answer.
+        let r5 = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 5), fd: fd))
+        XCTAssertNil(r5.opt?.options[10])
+        // Over TCP too.
+        let t = TestClient.tcpSocket(port: port)
+        defer { close(t) }
+        TestClient.sendAll(TestClient.framed(ednsQuery("www.test.", id: 6, options: [(10, clientCookie)])), fd: t)
+        XCTAssertEqual(TestClient.readFramed(fd: t)?.opt?.options[10]?.count, 24)
+    }
+
+    func testCookiesRequired() async throws {
+        try await start { o in o.cookies = "require" }
+        let fd = TestClient.udpSocket(port: port)
+        defer { close(fd) }
+        // RFC 7873 §5.2.3: BADCOOKIE (23: header 7, extended 1) with a new server cookie.
+        let r1 = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 1, options: [(10, clientCookie)]), fd: fd))
+        XCTAssertEqual(r1.rcode, 7)
+        XCTAssertEqual(r1.opt?.extendedRCode, 1)
+        XCTAssertEqual(r1.ancount, 0)
+        let cookie = try XCTUnwrap(r1.opt?.options[10])
+        let r2 = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 2, options: [(10, cookie)]), fd: fd))
+        XCTAssertEqual(r2.rcode, 0)
+        XCTAssertEqual(r2.ancount, 1)
+        // A client that does not do cookies is answered; so is TCP without a server cookie.
+        XCTAssertEqual(TestClient.udp(TestClient.query("www.test.", id: 3), fd: fd)?.ancount, 1)
+        let t = TestClient.tcpSocket(port: port)
+        defer { close(t) }
+        TestClient.sendAll(TestClient.framed(ednsQuery("www.test.", id: 4, options: [(10, clientCookie)])), fd: t)
+        XCTAssertEqual(TestClient.readFramed(fd: t)?.ancount, 1)
+    }
+
+    // MARK: Access control
+
+    func testDeniedPrefixIsRefusedWithEDE18() async throws {
+        try await start { o in o.deny = ["127.0.0.0/8"] }
+        let fd = TestClient.udpSocket(port: port)
+        defer { close(fd) }
+        let r = try XCTUnwrap(TestClient.udp(ednsQuery("www.test.", id: 1), fd: fd))
+        XCTAssertEqual(r.rcode, 5)
+        XCTAssertEqual(r.ancount, 0)
+        XCTAssertEqual(r.opt?.options[15], [0, 18], "RFC 8914 Prohibited")
+        let plain = try XCTUnwrap(TestClient.udp(TestClient.query("www.test.", id: 2), fd: fd))
+        XCTAssertEqual(plain.rcode, 5)
+        XCTAssertNil(plain.opt)
+        let t = TestClient.tcpSocket(port: port)
+        defer { close(t) }
+        TestClient.sendAll(TestClient.framed(TestClient.query("www.test.", id: 3)), fd: t)
+        XCTAssertEqual(TestClient.readFramed(fd: t)?.rcode, 5)
+    }
+
+    func testDenyActionDrop() async throws {
+        try await start { o in
+            o.allow = ["10.0.0.0/8"]
+            o.denyAction = "drop"
+        }
+        XCTAssertNil(TestClient.udp(TestClient.query("www.test."), port: port, timeoutMS: 300))
+    }
+
+    func testAllowedPrefixIsAnswered() async throws {
+        try await start { o in
+            o.allow = ["127.0.0.0/8"]
+            o.deny = ["127.0.0.2"]
+        }
+        XCTAssertEqual(TestClient.udp(TestClient.query("www.test."), port: port)?.ancount, 1)
+    }
+
+    // MARK: Configuration
+
+    func testConfigKeys() throws {
+        let yaml = dir + "/bulwark.yaml"
+        try """
+        rate-limit:
+          responses-per-second: 20
+          window: 15
+          slip: 2
+          ipv4-prefix: 24
+          ipv6-prefix: 56
+          exempt: [192.0.2.0/24, "2001:db8::/32"]
+        cookies: {enabled: true, secret: e5e973e5a6b2a43f48e7dc849e37bfcf, rotate-seconds: 7200, require: false}
+        acl: {allow: [0.0.0.0/0, "::/0"], deny: [198.51.100.0/24], action: drop}
+        transfer-acl: {allow: [192.0.2.1]}
+        """.write(toFile: yaml, atomically: true, encoding: .utf8)
+        let c = try ServerConfig.load(configFile: yaml, overrides: ConfigOverrides())
+        let r = try XCTUnwrap(c.defences.rateLimit)
+        XCTAssertEqual(r.responsesPerSecond, 20)
+        XCTAssertEqual(r.exempt.count, 2)
+        XCTAssertEqual(c.defences.cookies.secret, CookieSecret(hex: "e5e973e5a6b2a43f48e7dc849e37bfcf"))
+        XCTAssertEqual(c.defences.cookies.rotateSeconds, 7200)
+        XCTAssertEqual(c.defences.denyAction, .drop)
+        XCTAssertFalse(c.defences.queryACL.allows(ClientAddress("198.51.100.9")!))
+        XCTAssertTrue(c.defences.queryACL.allows(ClientAddress("198.51.101.9")!))
+        XCTAssertTrue(c.defences.transferACL.allows(ClientAddress("192.0.2.1")!))
+        XCTAssertFalse(c.defences.transferACL.allows(ClientAddress("192.0.2.2")!))
+
+        // Defaults: rate limiting off, cookies on.
+        let d = try ServerConfig.load(configFile: nil, overrides: ConfigOverrides())
+        XCTAssertNil(d.defences.rateLimit)
+        XCTAssertTrue(d.defences.cookies.enabled)
+        XCTAssertTrue(d.defences.queryACL.isEmpty)
+    }
+
+    func testConfigErrors() throws {
+        func error(_ text: String) -> String {
+            let yaml = dir + "/bad.yaml"
+            try! text.write(toFile: yaml, atomically: true, encoding: .utf8)
+            do {
+                _ = try ServerConfig.load(configFile: yaml, overrides: ConfigOverrides())
+                return "no error"
+            } catch {
+                return error.description
+            }
+        }
+        XCTAssertTrue(error("rate-limit: {slip: 11}").contains("rate-limit.slip: must be between 0 and 10"), error("rate-limit: {slip: 11}"))
+        XCTAssertTrue(error("rate-limit: {rate: 5}").contains("rate-limit.rate: unknown key"))
+        XCTAssertTrue(error("rate-limit: {exempt: [192.0.2.1/24]}").contains("rate-limit.exempt[0]"))
+        XCTAssertTrue(error("cookies: {secret: abc}").contains("cookies.secret: must be 32 hexadecimal digits"))
+        XCTAssertTrue(error("acl: {deny: [example.com]}").contains("acl.deny[0]: 'example.com'"))
+        XCTAssertTrue(error("acl: {action: reject}").contains("acl.action: 'reject' is not one of refuse, drop"))
+        XCTAssertTrue(error("transfer-acl: {action: drop}").contains("unknown key"))
+        var o = ConfigOverrides()
+        o.rateLimitSlip = 3
+        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))
+        o = ConfigOverrides()
+        o.cookies = "maybe"
+        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))
+    }
+}
