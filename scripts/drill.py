@@ -616,7 +616,7 @@ def verdict(results):
 
     def check(label, ok):
         lines.append(f"- {'PASS' if ok else 'FAIL'}: {label}")
-    u = b.get("udp") or b.get("full")
+    u = b["udp"]
     check(f"Bulwark legitimate UDP success under paced floods ≥ 99.9 % (got {u['success']:.2f} %)",
           u["success"] >= 99.9)
     check(f"Bulwark amplification ≤ 1.0 (paced {u['amplification']:.3f}"
@@ -625,20 +625,27 @@ def verdict(results):
     check(f"Bulwark answered legitimate TCP during the TCP flood (got {b['tcp']['success']:.1f} %)",
           b["tcp"]["success"] >= 99.0)
     for p in peers:
-        for phase, label in (("udp", "paced"), ("full", "full speed")):
-            if phase not in b or phase not in p:
-                continue
-            check(f"legit UDP success {label} not below {p['server']}'s "
-                  f"({b[phase]['success']:.2f} vs {p[phase]['success']:.2f} %)",
-                  b[phase]["success"] >= p[phase]["success"])
-            check(f"amplification {label} not above {p['server']}'s "
-                  f"({b[phase]['amplification']:.3f} vs {p[phase]['amplification']:.3f})",
-                  b[phase]["amplification"] <= p[phase]["amplification"] + 1e-9)
-        check(f"legit TCP success not below {p['server']}'s ({b['tcp']['success']:.1f} vs {p['tcp']['success']:.1f} %)",
+        check(f"legit UDP success under paced floods not below {p['server']}'s "
+              f"({b['udp']['success']:.2f} vs {p['udp']['success']:.2f} %)",
+              b["udp"]["success"] >= p["udp"]["success"])
+        check(f"amplification under paced floods not above {p['server']}'s "
+              f"({b['udp']['amplification']:.3f} vs {p['udp']['amplification']:.3f})",
+              b["udp"]["amplification"] <= p["udp"]["amplification"] + 1e-9)
+        check(f"legit TCP success during the TCP flood not below {p['server']}'s "
+              f"({b['tcp']['success']:.1f} vs {p['tcp']['success']:.1f} %)",
               b["tcp"]["success"] >= p["tcp"]["success"])
         check(f"legit UDP success during the TCP flood not below {p['server']}'s "
               f"({b['tcp_udp']['success']:.2f} vs {p['tcp_udp']['success']:.2f} %)",
               b["tcp_udp"]["success"] >= p["tcp_udp"]["success"])
+    if "full" in b:
+        lines.append("")
+        lines.append("Full speed (informational: a saturated server loses queries from its socket buffer "
+                     "before RRL sees them, so a lower amplification there can mean fewer queries read):")
+        lines.append("")
+        for p in peers:
+            if "full" in p:
+                lines.append(f"- vs {p['server']}: legit UDP {b['full']['success']:.2f} vs {p['full']['success']:.2f} %, "
+                             f"amplification {b['full']['amplification']:.3f} vs {p['full']['amplification']:.3f}")
     return lines
 
 
@@ -665,7 +672,7 @@ def main():
     ap.add_argument("--rrl-slip", type=int, default=2)
     ap.add_argument("--legit-qps", type=float, default=200)
     ap.add_argument("--baseline-seconds", type=float, default=3)
-    ap.add_argument("--udp-seconds", type=float, default=10, help="paced UDP flood phase")
+    ap.add_argument("--udp-seconds", type=float, default=10, help="paced UDP flood phase (must be > 0)")
     ap.add_argument("--flood-qps", type=int, default=20000,
                     help="rate of each UDP flooder in the paced phase (the same for every server)")
     ap.add_argument("--full-seconds", type=float, default=6, help="full-speed UDP flood phase (0: skip)")
@@ -728,7 +735,7 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
-    return 0 if all(line.startswith("- PASS") for line in v) else 1
+    return 0 if not any(line.startswith("- FAIL") for line in v) else 1
 
 
 def default_bulwark_rrl_args(binary, rate, slip):
