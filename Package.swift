@@ -59,6 +59,7 @@ let package = Package(
                 "BulwarkServer", "BulwarkZone", "BulwarkWire", "BulwarkDefences",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ]

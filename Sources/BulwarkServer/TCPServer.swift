@@ -119,7 +119,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     /// One timer per connection, re-armed from its own expiry rather than per query
     /// (re-scheduling allocates); it is moved earlier only when a partial query starts.
     private func armIdleTimer(_ context: ChannelHandlerContext) {
-        lastQuery = .now()
+        lastQuery = context.eventLoop.now
         if timerTask == nil { schedule(context, at: nextDeadline()) }
     }
 
@@ -137,7 +137,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             let (handler, context) = loopBound.value
             handler.timerTask = nil
             handler.timerDeadline = .distantFuture
-            let now = NIODeadline.now()
+            let now = context.eventLoop.now
             if let since = handler.partialSince, since + handler.settings.ioTimeout <= now {
                 handler.table.countIOTimeout()
                 abort(context.channel)
@@ -177,7 +177,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         if answered > 0 { armIdleTimer(context) }
         if hasPartialQuery {
             if partialSince == nil {
-                let now = NIODeadline.now()
+                let now = context.eventLoop.now
                 partialSince = now
                 // RFC 7766 §6.2.3 / slowloris: the rest of this query has `ioTimeout`.
                 if now + settings.ioTimeout < timerDeadline { schedule(context, at: now + settings.ioTimeout) }
@@ -349,6 +349,11 @@ final class TCPConnectionTable: @unchecked Sendable {
     }
 
     func countIOTimeout() { ioTimeouts.wrappingIncrement(ordering: .relaxed) }
+
+    /// The activity of the only connection in the table (tests).
+    var soleActivity: TCPConnectionLimiter.Activity? {
+        lock.withLock { limiter.entries.values.first?.activity }
+    }
 
     static func clientKey(_ address: SocketAddress?) -> TCPClientKey {
         switch address {

@@ -285,6 +285,7 @@ final class ServerTests: XCTestCase {
         for (i, fd) in [a, b].enumerated() {
             TestClient.sendAll(TestClient.framed(TestClient.query("www.test.", id: UInt16(i))), fd: fd)
             XCTAssertNotNil(TestClient.readFramed(fd: fd))
+            usleep(50_000)  // a has been idle clearly longer than b
         }
         let c = TestClient.tcpSocket(port: port)
         defer { close(c) }
@@ -292,6 +293,7 @@ final class ServerTests: XCTestCase {
         // and the newcomer is answered.
         TestClient.sendAll(TestClient.framed(TestClient.query("www.test.", id: 9)), fd: c)
         XCTAssertEqual(TestClient.readFramed(fd: c)?.id, 9, "the newcomer is served")
+        usleep(100_000)  // the eviction's close runs on a's event loop
         TestClient.sendAll(TestClient.framed(TestClient.query("www.test.", id: 5)), fd: a)
         XCTAssertNil(TestClient.readFramed(fd: a), "the longest-idle connection was closed")
         TestClient.sendAll(TestClient.framed(TestClient.query("www.test.", id: 6)), fd: b)
