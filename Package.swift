@@ -50,13 +50,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Counts this thread's mallocs (interposes malloc/free): linked into tests only.
+        .target(name: "CMallocCounter", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire"]),
         .testTarget(name: "BulwarkZoneTests", dependencies: ["BulwarkZone", "BulwarkWire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BulwarkDefencesTests", dependencies: ["BulwarkDefences"]),
         .testTarget(
             name: "BulwarkServerTests",
             dependencies: [
-                "BulwarkServer", "BulwarkZone", "BulwarkWire", "BulwarkDefences",
+                "BulwarkServer", "BulwarkZone", "BulwarkWire", "BulwarkDefences", "CMallocCounter",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

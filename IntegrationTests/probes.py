@@ -30,10 +30,6 @@ def make(qname="example.", qtype="SOA", rd=False, edns=None, payload=1232, do=Fa
     return m
 
 
-def wire_of(m):
-    return m.to_wire()
-
-
 def exchange(addr, wire, tcp=False, timeout=1.0):
     if isinstance(wire, dns.message.Message):
         wire = wire.to_wire()

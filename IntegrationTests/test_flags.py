@@ -3,8 +3,9 @@ import os
 import shutil
 
 import dns.flags
-import dns.message
+import pytest
 
+import servers
 import zones
 from conftest import start_bulwark, stop_bulwark
 from dnsclient import Query, ask, normalize, same
@@ -53,9 +54,7 @@ def test_zones_dir(bulwark_only, bulwark_bin, main_trio, workdir, taken_ports):
 def test_ipv6_listener(bulwark_only, main_trio):
     """The session's Bulwark was started with --listen [::1]:PORT too (when the host has
     IPv6 loopback): it answers there over UDP and TCP."""
-    import servers
     if not servers.ipv6_loopback_usable():
-        import pytest
         pytest.skip("no IPv6 loopback on this host")
     b = main_trio.subject
     for tcp in (False, True):

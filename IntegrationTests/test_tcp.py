@@ -5,8 +5,6 @@ import struct
 import time
 
 import dns.message
-import dns.rdatatype
-import pytest
 
 from conftest import start_bulwark, stop_bulwark
 from dnsclient import Query, ask, normalize, same, tcp_read_msg, fmt_norm

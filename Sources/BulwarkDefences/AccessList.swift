@@ -31,7 +31,12 @@ public struct AccessList: Sendable, Equatable {
 
     @inline(__always)
     public func allows(_ client: ClientAddress) -> Bool {
-        for e in entries where e.prefix.contains(client) { return e.allow }
+        // An index loop: `for in` over an array of structs allocates in unoptimized builds.
+        var i = 0
+        while i < entries.count {
+            if entries[i].prefix.contains(client) { return entries[i].allow }
+            i += 1
+        }
         return !hasAllow
     }
 }
@@ -44,7 +49,11 @@ public struct PrefixSet: Sendable, Equatable {
 
     @inline(__always)
     public func contains(_ client: ClientAddress) -> Bool {
-        for p in prefixes where p.contains(client) { return true }
+        var i = 0
+        while i < prefixes.count {
+            if prefixes[i].contains(client) { return true }
+            i += 1
+        }
         return false
     }
 }

@@ -100,6 +100,10 @@ public final class RateLimiter {
     let ceiling: Int64
     let floor: Int64
     let exempt: PrefixSet
+    let checkExempt: Bool
+    public let ipv4PrefixLength: Int
+    public let ipv6PrefixLength: Int
+    let slip: UInt32
     /// Responses limited, and of those sent truncated (per worker; read by tests and logs).
     public private(set) var limitedCount = 0
     public private(set) var slippedCount = 0
@@ -116,6 +120,10 @@ public final class RateLimiter {
         ceiling = rate * 1000
         floor = -rate * 1000 * Int64(max(1, settings.window))
         exempt = PrefixSet(settings.exempt)
+        checkExempt = !settings.exempt.isEmpty
+        ipv4PrefixLength = settings.ipv4PrefixLength
+        ipv6PrefixLength = settings.ipv6PrefixLength
+        slip = UInt32(max(0, settings.slip))
     }
 
     deinit {
@@ -135,22 +143,39 @@ public final class RateLimiter {
     /// The client is on the exempt list.
     @inline(__always)
     public func isExempt(_ client: ClientAddress) -> Bool {
-        !exempt.isEmpty && exempt.contains(client)
+        checkExempt && exempt.contains(client)
     }
 
     /// The client's prefix, as this table aggregates it.
     @inline(__always)
     public func prefix(of client: ClientAddress) -> ClientAddress {
-        client.masked(client.family == .v6 ? settings.ipv6PrefixLength : settings.ipv4PrefixLength)
+        client.masked(client.family == .v6 ? ipv6PrefixLength : ipv4PrefixLength)
     }
 
     /// A hash of a wire-format name, case folded (ASCII), keyed with this table's seed.
+    /// Eight octets at a time: the upper-case letters of a word are found without
+    /// branches (a SWAR range test) and get their 0x20 bit.
     @inline(__always)
     public func nameHash(_ name: UnsafeRawBufferPointer) -> UInt64 {
-        var h: UInt64 = 0xcbf29ce484222325 ^ seed
-        for b in name {
-            let c = b &- 0x41 < 26 ? b | 0x20 : b
-            h = (h ^ UInt64(c)) &* 0x100000001b3
+        var h: UInt64 = seed ^ UInt64(truncatingIfNeeded: name.count)
+        guard let base = name.baseAddress else { return h }
+        let n = name.count
+        var i = 0
+        while i < n {
+            var w: UInt64
+            if i + 8 <= n {
+                w = UInt64(littleEndian: base.loadUnaligned(fromByteOffset: i, as: UInt64.self))
+            } else {
+                w = 0
+                for k in 0..<(n - i) { w |= UInt64(base.load(fromByteOffset: i + k, as: UInt8.self)) << UInt64(8 * k) }
+            }
+            let low7 = w & 0x7f7f_7f7f_7f7f_7f7f
+            let atLeastA = low7 &+ 0x3f3f_3f3f_3f3f_3f3f     // high bit set where byte ≥ 0x41
+            let pastZ = low7 &+ 0x2525_2525_2525_2525        // high bit set where byte ≥ 0x5b
+            let upper = atLeastA & ~pastZ & ~w & 0x8080_8080_8080_8080
+            w |= upper >> 2
+            h = Self.mix(h ^ w)
+            i += 8
         }
         return h
     }
@@ -217,8 +242,7 @@ public final class RateLimiter {
         b.pointee.limited &+= 1
         limitedCount &+= 1
         let started = b.pointee.limited == 1
-        let slip = settings.slip
-        if slip > 0 && b.pointee.limited % UInt32(slip) == 0 {
+        if slip > 0 && b.pointee.limited % slip == 0 {
             slippedCount &+= 1
             return Outcome(action: .slip, started: started, ended: false)
         }

@@ -210,7 +210,7 @@ public final class QueryResponder {
         guard let rrl = rateLimiter else { return }
         let (allowed, suppressed) = logThrottle.allow(nowMillis: nowMillis)
         guard allowed else { return }
-        let length = client.family == .v6 ? rrl.settings.ipv6PrefixLength : rrl.settings.ipv4PrefixLength
+        let length = client.family == .v6 ? rrl.ipv6PrefixLength : rrl.ipv4PrefixLength
         let more = suppressed > 0 ? " (\(suppressed) similar lines suppressed)" : ""
         logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)")
     }

@@ -144,18 +144,26 @@ public enum QueryParser {
             }
         }
 
-        func fail(_ rcode: RCode) -> QueryParseResult {
-            .error(rcode, id: id, flags: flags, qnameLength: questionOK ? qnameLength : 0, edns: edns)
+        // No local function capturing the `var`s above: unoptimized builds box captured
+        // vars on the heap, and the query path allocates nothing in any build.
+        let errorQnameLength = questionOK ? qnameLength : 0
+        let rcode: RCode
+        if opcode != Opcode.query.rawValue {
+            // RFC 1035 §4.1.1 / RFC 6895 §2.2: unknown opcodes are not implemented.
+            rcode = .notImp
+        } else if qdcount != 1 || !questionOK || !recordsOK {
+            rcode = .formErr
+        } else if ancount != 0 {
+            // A query carries no answers (RFC 1035 §4.1.1; NOTIFY and UPDATE are other opcodes).
+            rcode = .formErr
+        } else if let e = edns, e.version > 0 {
+            // RFC 6891 §6.1.3: versions above ours get BADVERS.
+            rcode = .badVers
+        } else {
+            return .query(ParsedQuery(id: id, flags: flags, qnameLength: qnameLength, qtype: qtype,
+                                      qclass: qclass, edns: edns, hasTSIG: hasTSIG))
         }
-        // RFC 1035 §4.1.1 / RFC 6895 §2.2: unknown opcodes are not implemented.
-        guard opcode == Opcode.query.rawValue else { return fail(.notImp) }
-        guard qdcount == 1, questionOK, recordsOK else { return fail(.formErr) }
-        // A query carries no answers (RFC 1035 §4.1.1; NOTIFY and UPDATE are other opcodes).
-        guard ancount == 0 else { return fail(.formErr) }
-        // RFC 6891 §6.1.3: versions above ours get BADVERS.
-        if let e = edns, e.version > 0 { return fail(.badVers) }
-        return .query(ParsedQuery(id: id, flags: flags, qnameLength: qnameLength, qtype: qtype,
-                                  qclass: qclass, edns: edns, hasTSIG: hasTSIG))
+        return .error(rcode, id: id, flags: flags, qnameLength: errorQnameLength, edns: edns)
     }
 
     /// Length of the question name at offset 12. Only plain labels are allowed there:

@@ -233,7 +233,8 @@ extension ZoneSet {
                 }
                 guard addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: drr, owner: -Int32(k + 1), defines: Int32(k + 1),
                                                        kind: PlanEntry.synthesizedCNAME, required: false)) else { return }
-                if s.lastChainRepeats() { return }
+                // A CNAME query is answered by the synthesized CNAME itself (as NSD and Knot).
+                if qtype == RRType.cname.rawValue || s.lastChainRepeats() { return }
                 k += 1
                 continue
             }
@@ -265,7 +266,6 @@ extension ZoneSet {
                                                             kind: PlanEntry.normal, required: false),
                                   zone: z, node: node, dnssec: dnssec)
                     addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
-                    addCrossZoneNS(zone: z, zi, dnssec: dnssec, scratch: &s)
                     return
                 }
             } else {
@@ -275,7 +275,7 @@ extension ZoneSet {
                                                             kind: PlanEntry.normal, required: false),
                                   zone: z, node: node, dnssec: dnssec)
                     addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
-                    addCrossZoneNS(zone: z, zi, dnssec: dnssec, scratch: &s)
+                    if zi != s.plan.firstZone { addApexNS(zone: z, zi, dnssec: dnssec, scratch: &s) }
                     return
                 }
                 if ne.has(NameFlags.hasCNAME) {
@@ -310,16 +310,16 @@ extension ZoneSet {
         }
     }
 
-    /// A CNAME chain that ended in another zone we hold: that zone's apex NS RRset goes in
-    /// the authority section, telling the resolver who is authoritative for the final
-    /// answer (NSD does this; Knot does not follow chains out of the zone at all).
-    func addCrossZoneNS(zone z: Zone, _ zi: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
-        guard zi != s.plan.firstZone else { return }
+    /// A chain that ended with data in another zone than it started: that zone's NS RRset
+    /// in authority, as NSD does (its answers are not minimal; Knot does not follow the
+    /// chain out of the first zone at all). In-zone answers stay minimal, as Knot's.
+    func addApexNS(zone z: Zone, _ zi: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
         let ns = z.rrset(at: z.apex, type: RRType.ns.rawValue)
         guard ns >= 0 else { return }
         _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: ns, owner: z.apex, defines: -1,
                                                    kind: PlanEntry.normal, required: false),
                       zone: z, node: z.apex, dnssec: dnssec)
+        addAdditional(zone: z, zi, rrset: ns, dnssec: dnssec, scratch: &s)
     }
 
     /// Adds an RRset and, with DNSSEC, its signatures (RFC 4035 §3.1.1).
@@ -459,13 +459,17 @@ extension ZoneSet {
                     scratch s: inout AnswerScratch) {
         let r = z.rrset(at: t, type: type)
         guard r >= 0 else { return }
-        for i in 0..<s.plan.additional.count {
-            let e = s.plan.additional[i]
-            if e.zone == zi && e.rrset == r { return }
+        // Index loops: an unoptimized build runs `for e in array` through the generic
+        // IndexingIterator, whose read coroutine allocates its frame.
+        var i = 0
+        while i < s.plan.additional.count {
+            if s.plan.additional[i].zone == zi && s.plan.additional[i].rrset == r { return }
+            i += 1
         }
-        for i in 0..<s.plan.answer.count {
-            let e = s.plan.answer[i]
-            if e.zone == zi && e.rrset == r { return }
+        i = 0
+        while i < s.plan.answer.count {
+            if s.plan.answer[i].zone == zi && s.plan.answer[i].rrset == r { return }
+            i += 1
         }
         _ = addSigned(&s.plan.additional, PlanEntry(zone: zi, rrset: r, owner: t, defines: -1,
                                                     kind: PlanEntry.normal, required: required),

@@ -107,8 +107,8 @@ extension ZoneSet {
     public func respond(to query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                         maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
         let qlen = query.qnameLength
-        // Class IN is served, and QCLASS * (RFC 1035 §3.2.5) as IN; other classes are not
-        // ours (NSD and Knot: REFUSED).
+        // Class IN is served, and QCLASS * (RFC 1035 §3.2.5) exactly as IN (as Knot; NSD
+        // clears AA); other classes are not ours (NSD and Knot: REFUSED).
         guard query.qclass == .in || query.qclass == .any else {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
@@ -123,8 +123,6 @@ extension ZoneSet {
         }
         s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
         buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &s)
-        // QCLASS * (RFC 1035 §3.2.5) is answered from the IN data, authoritatively, as Knot
-        // does (RFC 1034 §6.2 leaves it open; NSD clears AA).
         if s.plan.refused {
             return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
@@ -173,19 +171,20 @@ extension ZoneSet {
                         w.register(z, base: Int(nameBase[Int(s.plan.firstZone)]), s.plan.firstEncloser,
                                    at: 12 + query.qnameLength - Int(ce.length), skip: 0)
                     }
+                    // Index loops: an unoptimized build runs `for e in array` through the
+                    // generic IndexingIterator, whose read coroutine allocates its frame.
                     var ok = true
-                    for i in 0..<s.plan.answer.count {
+                    var i = 0
+                    while i < s.plan.answer.count {
                         guard let c = writeRRSet(s.plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
                         an += c
+                        i += 1
                     }
-                    if ok {
-                        for i in 0..<s.plan.authority.count {
-                            guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else {
-                                ok = false
-                                break
-                            }
-                            ns += c
-                        }
+                    i = 0
+                    while ok && i < s.plan.authority.count {
+                        guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                        ns += c
+                        i += 1
                     }
                     if !ok {
                         // RFC 2181 §9: never a partial RRset; like NSD and Knot, an empty answer with TC.
@@ -195,8 +194,10 @@ extension ZoneSet {
                         end = questionEnd
                         return
                     }
-                    for i in 0..<s.plan.additional.count {
+                    i = 0
+                    while i < s.plan.additional.count {
                         let e = s.plan.additional[i]
+                        i += 1
                         let save = w.pos
                         guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
                             w.pos = save
@@ -217,6 +218,8 @@ extension ZoneSet {
         var flags = ResponseHeader.flags(forQueryFlags: query.flags, rcode: RCode(s.plan.rcode),
                                          authoritative: s.plan.authoritative)
         if tc { flags |= HeaderFlags.tc }
+        // NSD and Knot do not echo CD (RFC 4035 §3.1.6 would copy it): match them.
+        flags &= ~HeaderFlags.cd
         ResponseHeader.write(into: out, id: query.id, flags: flags, qd: 1, an: UInt16(an), ns: UInt16(ns),
                              ar: UInt16(ar))
         return end

@@ -220,7 +220,7 @@ struct ZoneFileParser {
                 report(.error, "$TTL takes exactly one TTL value", file: file.name, line: line)
                 return
             }
-            if let ttl = parseTTL(file.slice(tokens[1])) {
+            if let ttl = TTLText.parse(file.slice(tokens[1])) {
                 checkTTLRange(ttl, file: file, line: line)
                 dollarTTL = ttl
             } else {
@@ -309,7 +309,7 @@ struct ZoneFileParser {
                     report(.error, "TTL given twice ('\(ttl!)' and '\(file.text(t))')", file: file.name, line: line)
                     return
                 }
-                guard let value = parseTTL(file.slice(t)) else {
+                guard let value = TTLText.parse(file.slice(t)) else {
                     report(.error, "bad TTL '\(file.text(t))'", file: file.name, line: line)
                     return
                 }
@@ -417,37 +417,3 @@ extension ZoneFileParser.FileState {
     }
 }
 
-/// Parses a TTL: plain seconds, or BIND's units (`1w2d3h4m5s`, case-insensitive,
-/// a trailing bare number counts as seconds). Nil when malformed or over 2^32 - 1.
-func parseTTL(_ text: UnsafeRawBufferPointer) -> UInt32? {
-    guard !text.isEmpty else { return nil }
-    var total: UInt64 = 0
-    var current: UInt64 = 0
-    var digits = 0
-    for c in text {
-        switch c {
-        case 0x30...0x39:
-            current = current * 10 + UInt64(c - 0x30)
-            digits += 1
-            if current > UInt64(UInt32.max) { return nil }
-        default:
-            guard digits > 0 else { return nil }
-            let unit: UInt64
-            switch c | 0x20 {
-            case UInt8(ascii: "s"): unit = 1
-            case UInt8(ascii: "m"): unit = 60
-            case UInt8(ascii: "h"): unit = 3600
-            case UInt8(ascii: "d"): unit = 86400
-            case UInt8(ascii: "w"): unit = 604_800
-            default: return nil
-            }
-            total += current * unit
-            if total > UInt64(UInt32.max) { return nil }
-            current = 0
-            digits = 0
-        }
-    }
-    total += current
-    guard total <= UInt64(UInt32.max) else { return nil }
-    return UInt32(total)
-}

@@ -182,3 +182,26 @@ final class AccessListTests: XCTestCase {
         XCTAssertTrue(m.allows(a("::1")))
     }
 }
+
+final class NameHashTests: XCTestCase {
+    func testCaseFoldedAndDistinct() {
+        let l = RateLimiter(settings: RateLimitSettings(), seed: 7)
+        func h(_ s: [UInt8]) -> UInt64 { s.withUnsafeBytes { l.nameHash($0) } }
+        let www: [UInt8] = [3] + Array("www".utf8) + [7] + Array("example".utf8) + [3] + Array("com".utf8) + [0]
+        let WWW: [UInt8] = [3] + Array("WwW".utf8) + [7] + Array("ExAMPLE".utf8) + [3] + Array("COM".utf8) + [0]
+        XCTAssertEqual(h(www), h(WWW))
+        // Only A-Z fold: '@' (0x40), '[' (0x5b), and octets with the high bit differ.
+        XCTAssertNotEqual(h([1, 0x40, 0]), h([1, 0x60, 0]))
+        XCTAssertNotEqual(h([1, 0x5b, 0]), h([1, 0x7b, 0]))
+        XCTAssertNotEqual(h([1, 0xC1, 0]), h([1, 0xE1, 0]))
+        XCTAssertEqual(h([1, 0x41, 0]), h([1, 0x61, 0]))
+        XCTAssertEqual(h([1, 0x5a, 0]), h([1, 0x7a, 0]))
+        // Every octet of a long name counts.
+        var a = [UInt8](repeating: 0x61, count: 40), b = a
+        b[37] = 0x62
+        XCTAssertNotEqual(h(a), h(b))
+        a[9] = 0x41
+        b = a; b[9] = 0x61
+        XCTAssertEqual(h(a), h(b))
+    }
+}

@@ -133,7 +133,7 @@ final class EncoderTests: XCTestCase {
         let q = try TestWire.query("WwW.Example.Com.", .a, id: 0xBEEF, flags: 0x0110)  // RD and CD
         let d = try TestWire.decode(TestWire.respond(set, q, scratch: &scratch))
         XCTAssertEqual(d.id, 0xBEEF)
-        // RD echoed; CD not copied by an authoritative server (as NSD and Knot).
+        // RD echoed; CD not (NSD and Knot do not echo it).
         XCTAssertEqual(d.flags, HeaderFlags.qr | HeaderFlags.aa | HeaderFlags.rd)
         XCTAssertEqual(d.questionName, try DNSName("WwW.Example.Com.").wire)
         // The owner of the first answer points at the question: the client's case.
@@ -202,7 +202,7 @@ final class EncoderTests: XCTestCase {
         let chaos = try TestWire.decode(TestWire.respond(set, TestWire.query("web.example.com.", .a, qclass: 3), scratch: &scratch))
         XCTAssertEqual(chaos.rcode, RCode.refused.rawValue)
         XCTAssertEqual(chaos.answer.count, 0)
-        // QCLASS * is answered as IN, with AA (as Knot).
+        // QCLASS * is answered as IN (as Knot).
         let any = try TestWire.decode(TestWire.respond(set, TestWire.query("web.example.com.", .a, qclass: 255), scratch: &scratch))
         XCTAssertEqual(any.rcode, 0)
         XCTAssertTrue(any.aa)

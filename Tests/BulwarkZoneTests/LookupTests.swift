@@ -119,11 +119,11 @@ final class LookupTests: XCTestCase {
     }
 
     func testCNAMEIntoOtherZones() throws {
-        // Followed into the zones we hold, as NSD does; the last zone's data ends it, and
-        // that zone's apex NS goes in authority (as NSD).
+        // Followed into the zones we hold, as NSD does; the last zone's data ends it.
+        // Ending with data in another zone: that zone's NS in authority, as NSD.
         try check("ext.example.com.", .a, answer: ["ext.example.com. 3600 CNAME www.other.net.",
                                                    "www.other.net. 86400 A 198.51.100.80", "www.other.net. 100 A 198.51.100.81"],
-                  authority: ["other.net. 86400 NS ns.other.net."])
+                  authority: ["other.net. 86400 NS ns.other.net."], additional: ["ns.other.net. 86400 A 198.51.100.53"])
         try check("cn2child.example.com.", .a, answer: ["cn2child.example.com. 3600 CNAME www.child.example.com.",
                                                         "www.child.example.com. 1800 A 192.0.2.78"],
                   authority: ["child.example.com. 1800 NS ns1.child.example.com."])
@@ -147,6 +147,8 @@ final class LookupTests: XCTestCase {
                                                      "www.other.net. 86400 A 198.51.100.80", "www.other.net. 100 A 198.51.100.81"],
                   authority: ["other.net. 86400 NS ns.other.net."])
         try check("d.example.com.", .dname, answer: ["d.example.com. 700 DNAME other.net."])
+        try check("nope.d.example.com.", .cname, answer: ["d.example.com. 700 DNAME other.net.",
+                                                          "nope.d.example.com. 700 CNAME nope.other.net."])
         try check("d.example.com.", .a, authority: [soaCom])  // the DNAME owner itself is not redirected
         try check("a.dself.example.com.", .a, rcode: .nxDomain,
                   answer: ["dself.example.com. 3600 DNAME example.com.", "a.dself.example.com. 3600 CNAME a.example.com."],

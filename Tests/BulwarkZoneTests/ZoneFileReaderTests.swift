@@ -77,7 +77,7 @@ final class ZoneFileReaderTests: XCTestCase {
     }
 
     func testTTLUnits() {
-        func ttl(_ s: String) -> UInt32? { Array(s.utf8).withUnsafeBytes { parseTTL($0) } }
+        func ttl(_ s: String) -> UInt32? { Array(s.utf8).withUnsafeBytes { TTLText.parse($0) } }
         XCTAssertEqual(ttl("0"), 0)
         XCTAssertEqual(ttl("3600"), 3600)
         XCTAssertEqual(ttl("1h30m"), 5400)

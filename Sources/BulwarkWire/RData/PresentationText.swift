@@ -80,36 +80,7 @@ enum PresentationText {
     }
 
     /// A TTL-style period: a plain number, or BIND units (`1w2d3h4m5s`, any case).
-    static func period(_ bytes: ArraySlice<UInt8>) -> UInt32? {
-        if let v = decimal(bytes, max: UInt64(UInt32.max)) { return UInt32(v) }
-        guard !bytes.isEmpty else { return nil }
-        var total: UInt64 = 0, current: UInt64 = 0
-        var sawDigit = false
-        for c in bytes {
-            if isDigit(c) {
-                current = current * 10 + UInt64(c - 0x30)
-                guard current <= UInt64(UInt32.max) else { return nil }
-                sawDigit = true
-                continue
-            }
-            guard sawDigit else { return nil }
-            let unit: UInt64
-            switch c | 0x20 {
-            case UInt8(ascii: "s"): unit = 1
-            case UInt8(ascii: "m"): unit = 60
-            case UInt8(ascii: "h"): unit = 3600
-            case UInt8(ascii: "d"): unit = 86400
-            case UInt8(ascii: "w"): unit = 604800
-            default: return nil
-            }
-            total += current * unit
-            guard total <= UInt64(UInt32.max) else { return nil }
-            current = 0
-            sawDigit = false
-        }
-        guard !sawDigit else { return nil }
-        return UInt32(total)
-    }
+    static func period(_ bytes: ArraySlice<UInt8>) -> UInt32? { TTLText.parse(bytes) }
 
     /// Appends `bytes` as a quoted <character-string> as dig prints it: `"` and `\` escaped,
     /// octets outside printable ASCII as `\DDD`.
