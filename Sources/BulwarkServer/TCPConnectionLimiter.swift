@@ -78,7 +78,18 @@ public struct TCPConnectionLimiter: Sendable {
     public let maxConnections: Int
     public let maxPerClient: Int
     private(set) var entries: [ConnectionID: Entry] = [:]
-    private(set) var perClient: [TCPClientKey: Int] = [:]
+    /// Each address's connections (at most `maxPerClient`, so scanning them is cheap).
+    private(set) var byClient: [TCPClientKey: [ConnectionID]] = [:]
+    /// Eviction order without scanning the table: every move to idle (queue 0) or
+    /// receiving (queue 1) is appended with its time; an element whose connection has
+    /// since changed or closed is stale and skipped. Times only grow (the caller's clock
+    /// is monotonic and read under its lock), so each queue's first live element is the
+    /// oldest. Stale elements are dropped from the front and by compaction, so the work
+    /// per connection and per change is O(1) amortised.
+    private var queues: [[(id: ConnectionID, since: UInt64)]] = [[], []]
+    private var heads = [0, 0]
+    /// Elements held in the eviction queues, stale ones included (tests).
+    var queueLengths: [Int] { [queues[0].count, queues[1].count] }
     private var nextID: ConnectionID = 1
 
     public init(maxConnections: Int, maxPerClient: Int) {
@@ -91,7 +102,7 @@ public struct TCPConnectionLimiter: Sendable {
     public var count: Int { entries.count }
 
     /// Connections from `client` in the table.
-    public func count(for client: TCPClientKey) -> Int { perClient[client] ?? 0 }
+    public func count(for client: TCPClientKey) -> Int { byClient[client]?.count ?? 0 }
 
     /// The activity recorded for a connection, nil when it is not in the table.
     public func activity(of id: ConnectionID) -> Activity? { entries[id]?.activity }
@@ -113,7 +124,8 @@ public struct TCPConnectionLimiter: Sendable {
         let id = nextID
         nextID &+= 1
         entries[id] = Entry(client: client, activity: .idle, since: now)
-        perClient[client, default: 0] += 1
+        byClient[client, default: []].append(id)
+        enqueue(id, .idle, now)
         return .accept(id, evicting: victim)
     }
 
@@ -121,8 +133,9 @@ public struct TCPConnectionLimiter: Sendable {
     /// evicted connection reports its own close later.
     public mutating func close(_ id: ConnectionID) {
         guard let entry = entries.removeValue(forKey: id) else { return }
-        let left = (perClient[entry.client] ?? 1) - 1
-        perClient[entry.client] = left > 0 ? left : nil
+        var ids = byClient[entry.client] ?? []
+        ids.removeAll { $0 == id }
+        byClient[entry.client] = ids.isEmpty ? nil : ids
     }
 
     /// The connection changed what it is doing. A repeated activity keeps its start time
@@ -132,24 +145,55 @@ public struct TCPConnectionLimiter: Sendable {
         entry.activity = activity
         entry.since = now
         entries[id] = entry
+        enqueue(id, activity, now)
+    }
+
+    private static func rank(_ activity: Activity) -> Int? {
+        switch activity {
+        case .idle: return 0
+        case .receiving: return 1
+        case .busy: return nil
+        }
+    }
+
+    private func isLive(_ element: (id: ConnectionID, since: UInt64), rank: Int) -> Bool {
+        guard let e = entries[element.id] else { return false }
+        return e.since == element.since && Self.rank(e.activity) == rank
+    }
+
+    private mutating func enqueue(_ id: ConnectionID, _ activity: Activity, _ now: UInt64) {
+        guard let r = Self.rank(activity) else { return }
+        queues[r].append((id, now))
+        if queues[r].count - heads[r] > 2 * entries.count + 64 {
+            let live = queues[r][heads[r]...].filter { isLive($0, rank: r) }
+            queues[r] = Array(live)
+            heads[r] = 0
+        } else if heads[r] > 1024 && heads[r] * 2 > queues[r].count {
+            queues[r].removeFirst(heads[r])
+            heads[r] = 0
+        }
     }
 
     /// Which connection to close: idle ones first, longest idle first (they cost the
     /// server a slot and give nothing); then the half-received query that started
     /// earliest (the slowest sender). `client` restricts the choice to one address.
-    func evictionCandidate(from client: TCPClientKey?) -> ConnectionID? {
-        var best: (id: ConnectionID, rank: Int, since: UInt64)? = nil
-        for (id, entry) in entries {
-            if let client, entry.client != client { continue }
-            let rank: Int
-            switch entry.activity {
-            case .idle: rank = 0
-            case .receiving: rank = 1
-            case .busy: continue
+    mutating func evictionCandidate(from client: TCPClientKey?) -> ConnectionID? {
+        if let client {
+            var best: (id: ConnectionID, rank: Int, since: UInt64)? = nil
+            for id in byClient[client] ?? [] {
+                guard let entry = entries[id], let rank = Self.rank(entry.activity) else { continue }
+                if let b = best, (b.rank, b.since, b.id) <= (rank, entry.since, id) { continue }
+                best = (id, rank, entry.since)
             }
-            if let b = best, (b.rank, b.since, b.id) <= (rank, entry.since, id) { continue }
-            best = (id, rank, entry.since)
+            return best?.id
         }
-        return best?.id
+        for r in 0..<2 {
+            while heads[r] < queues[r].count {
+                let element = queues[r][heads[r]]
+                if isLive(element, rank: r) { return element.id }
+                heads[r] += 1
+            }
+        }
+        return nil
     }
 }

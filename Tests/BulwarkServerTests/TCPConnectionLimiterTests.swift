@@ -120,6 +120,55 @@ final class TCPConnectionLimiterTests: XCTestCase {
         XCTAssertEqual(l.count, 1000)
     }
 
+    /// Random opens, closes and activity changes on a monotonic clock: the queue-based
+    /// choice always equals a scan of the whole table for (idle before receiving, oldest
+    /// first), and the queues stay bounded.
+    func testEvictionOrderMatchesAFullScan() {
+        var rng = SystemRandomNumberGenerator()
+        var l = TCPConnectionLimiter(maxConnections: 50, maxPerClient: 5)
+        var now: UInt64 = 0
+        let clients = (0..<20).map { TCPClientKey(ipv4: 0x7F05_0000 | UInt32($0)) }
+        func scan(_ l: TCPConnectionLimiter) -> UInt64? {
+            l.entries.compactMap { id, e -> (Int, UInt64, UInt64)? in
+                switch e.activity {
+                case .idle: return (0, e.since, id)
+                case .receiving: return (1, e.since, id)
+                case .busy: return nil
+                }
+            }.min { ($0.0, $0.1, $0.2) < ($1.0, $1.1, $1.2) }?.2
+        }
+        for _ in 0..<20_000 {
+            now += UInt64.random(in: 1...3, using: &rng)
+            let ids = Array(l.entries.keys)
+            switch Int.random(in: 0..<10, using: &rng) {
+            case 0..<3:
+                if l.count == l.maxConnections {
+                    let expected = scan(l)
+                    let client = clients.randomElement(using: &rng)!
+                    if l.count(for: client) < l.maxPerClient {
+                        let admission = l.open(client: client, now: now)
+                        if let expected {
+                            XCTAssertEqual(admission, .accept(l.entries.keys.max()!, evicting: expected))
+                        } else {
+                            XCTAssertEqual(admission, .refuseFull)
+                        }
+                    }
+                } else {
+                    _ = l.open(client: clients.randomElement(using: &rng)!, now: now)
+                }
+            case 3:
+                if let id = ids.randomElement(using: &rng) { l.close(id) }
+            default:
+                if let id = ids.randomElement(using: &rng) {
+                    l.update(id, to: [.idle, .receiving, .busy].randomElement(using: &rng)!, now: now)
+                }
+            }
+            XCTAssertLessThanOrEqual(l.count, l.maxConnections)
+            XCTAssertEqual(l.entries.count, l.byClient.values.reduce(0) { $0 + $1.count })
+        }
+        XCTAssertLessThan(l.queueLengths.reduce(0, +), 4 * l.maxConnections + 1200, "stale entries are dropped")
+    }
+
     func testClientKeys() {
         XCTAssertEqual(a.description, "127.0.0.10")
         var mapped = [UInt8](repeating: 0, count: 16)
