@@ -26,7 +26,7 @@ public struct RateLimitSettings: Sendable, Equatable {
 /// responses share a bucket, so do all NXDOMAIN answers of one zone (a random-subdomain
 /// flood) and all referrals to one delegation.
 public enum ResponseClass: UInt8, Sendable, CustomStringConvertible {
-    /// A positive answer: keyed by query name and type.
+    /// A positive answer: keyed by query name and type (a wildcard's answers: by its zone).
     case answer = 1
     /// No data (NOERROR, empty answer, authoritative): keyed by query name and type.
     case nodata = 2

@@ -162,12 +162,13 @@ public final class QueryResponder {
         let answers = UInt16(response[6]) << 8 | UInt16(response[7])
         let kind: ResponseClass
         let name: UInt64
-        if rcode == 0 && answers > 0 {
-            kind = .answer
-            name = rrl.nameHash(UnsafeRawBufferPointer(rebasing: query[12..<(12 + qnameLength)])) &+ UInt64(qtype)
-        } else if rcode == 0 && authoritative {
-            kind = .nodata
-            name = rrl.nameHash(UnsafeRawBufferPointer(rebasing: query[12..<(12 + qnameLength)])) &+ UInt64(qtype)
+        if rcode == 0 && (answers > 0 || authoritative) {
+            kind = answers > 0 ? .answer : .nodata
+            // Answers from a wildcard are keyed by its zone (as Knot does): a flood of random
+            // names under `*` must not get a fresh bucket per name.
+            let wildcard = scratch.wildcardOwner
+            name = wildcard != 0 ? wildcard
+                : rrl.nameHash(UnsafeRawBufferPointer(rebasing: query[12..<(12 + qnameLength)])) &+ UInt64(qtype)
         } else if rcode == 0 && qnameLength > 0 {
             kind = .referral
             name = scratch.authorityOwner

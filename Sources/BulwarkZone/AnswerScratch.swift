@@ -83,6 +83,8 @@ struct Plan {
     /// Closest encloser of the query name in the first zone (for compression), and that zone.
     var firstZone: Int32 = -1
     var firstEncloser: Int32 = -1
+    /// The zone whose wildcard (RFC 4592) answered the query name itself; -1 when none.
+    var wildcardZone: Int32 = -1
 
     mutating func reset() {
         rcode = 0
@@ -93,6 +95,7 @@ struct Plan {
         additional.removeAll()
         firstZone = -1
         firstEncloser = -1
+        wildcardZone = -1
     }
 }
 
@@ -140,6 +143,13 @@ public struct AnswerScratch {
         guard plan.authority.count > 0 else { return 0 }
         let e = plan.authority[0]
         return UInt64(UInt32(bitPattern: e.zone)) << 32 | UInt64(UInt32(bitPattern: e.owner)) | 1 << 63
+    }
+
+    /// For response rate limiting: when a wildcard (RFC 4592) answered the query name, an
+    /// identity of its zone (so answers synthesized for random names share one bucket, as
+    /// Knot keys them); 0 otherwise. Valid after a NOERROR response.
+    public var wildcardOwner: UInt64 {
+        plan.wildcardZone >= 0 ? UInt64(UInt32(bitPattern: plan.wildcardZone)) | 1 << 62 : 0
     }
 
     /// Grows the compression table to `count` names (once per zone-set size).

@@ -254,6 +254,7 @@ extension ZoneSet {
             }
             let ne = z.names[Int(node)]
             let owner = -Int32(k + 1)  // exact or synthesized: the owner is the name asked for
+            if !exact && k == 0 { s.plan.wildcardZone = zi }  // for RRL: answers from `*` share a bucket
             if dnssec && !exact {
                 // RFC 4035 §3.1.3.3: a wildcard answer proves the query name does not exist.
                 addCoveringNSEC(zone: z, zi, labels: labels, wildcardAt: -1, scratch: &s)

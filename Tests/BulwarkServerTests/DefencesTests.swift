@@ -152,6 +152,28 @@ final class DefencesTests: XCTestCase {
         XCTAssertEqual(TestClient.udp(TestClient.query("ns1.test.", id: 7777), fd: fd)?.ancount, 1)
     }
 
+    func testRandomNamesUnderAWildcardShareABucket() async throws {
+        let path = dir + "/test.zone"
+        try ServerTests.zoneText(serial: 1, www: "192.0.2.1", extra: "*.wild 300 IN A 192.0.2.9")
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        var o = ConfigOverrides()
+        o.listen = ["127.0.0.1:0"]
+        o.zones = ["test=" + path]
+        o.workers = 1
+        o.rateLimit = 10
+        o.rateLimitSlip = 0
+        server = DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: logger)
+        try server.loadZones()
+        try await server.start()
+        port = server.boundAddresses[0].port
+        let fd = TestClient.udpSocket(port: port, timeoutMS: 300)
+        defer { close(fd) }
+        let replies = burst((0..<300).map { TestClient.query("r\($0)x.wild.test.", id: UInt16($0)) }, fd: fd)
+        XCTAssertGreaterThanOrEqual(replies.count, 10)
+        XCTAssertLessThanOrEqual(replies.count, 25, "a random-subdomain flood on a wildcard is limited")
+        XCTAssertTrue(replies.allSatisfy { $0.ancount == 1 })
+    }
+
     func testValidCookieIsNotLimited() async throws {
         try await start { o in
             o.rateLimit = 10
@@ -287,6 +309,30 @@ final class DefencesTests: XCTestCase {
             o.deny = ["127.0.0.2"]
         }
         XCTAssertEqual(TestClient.udp(TestClient.query("www.test."), port: port)?.ancount, 1)
+    }
+
+    // MARK: Client addresses
+
+    func testClientAddressFromSocketAddresses() {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { raw in
+            raw.baseAddress!.assumingMemoryBound(to: sockaddr_in.self).pointee = TestClient.sockaddrIn(port: 53, host: "192.0.2.77")
+        }
+        XCTAssertEqual(ClientAddress(socketAddress: &storage), ClientAddress("192.0.2.77")!)
+        for (text, expected) in [("2001:db8::1:2", "2001:db8::1:2"), ("::ffff:198.51.100.9", "198.51.100.9")] {
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            _ = inet_pton(AF_INET6, text, &sin6.sin6_addr)
+            storage = sockaddr_storage()
+            withUnsafeMutableBytes(of: &storage) { raw in
+                raw.baseAddress!.assumingMemoryBound(to: sockaddr_in6.self).pointee = sin6
+            }
+            let a = ClientAddress(socketAddress: &storage)
+            XCTAssertEqual(a, ClientAddress(expected)!, text)
+            XCTAssertEqual(a.description, expected)
+        }
+        storage = sockaddr_storage()
+        XCTAssertEqual(ClientAddress(socketAddress: &storage), .unknown)
     }
 
     // MARK: Configuration
