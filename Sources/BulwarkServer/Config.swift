@@ -148,6 +148,14 @@ public struct ServerConfig: Sendable, Equatable {
     public var tcpIdleTimeout: Double = 10
     /// Concurrent TCP connections accepted across all listen addresses.
     public var tcpMaxConnections: Int = 1000
+    // --- TCP limits (Defences item 4; RFC 7766 §6.2.3) ---
+    /// Concurrent TCP connections one client address may hold.
+    public var tcpMaxConnectionsPerClient: Int = 10
+    /// Seconds from the first octet of a TCP query to its last (slowloris; Knot's tcp-io-timeout).
+    public var tcpIOTimeout: Double = 2
+    /// Answers waiting to be written on one TCP connection before reading pauses.
+    public var tcpMaxInflight: Int = 64
+    // --- end TCP limits ---
     /// Directory whose `NAME.zone` files are zones NAME (re-scanned on reload).
     public var zonesDir: String?
     /// Zones named one by one; they win over a zones-dir file of the same name.
@@ -191,6 +199,11 @@ public struct ConfigOverrides: Sendable {
     public var tcpIdleTimeout: Double?
     public var tcpMaxConnections: Int?
     public var logLevel: String?
+    // --- TCP limits (Defences item 4) ---
+    public var tcpMaxConnectionsPerClient: Int?
+    public var tcpIOTimeout: Double?
+    public var tcpMaxInflight: Int?
+    // --- end TCP limits ---
     /// `--rate-limit N`: responses per second (0 turns rate limiting off).
     public var rateLimit: Int?
     public var rateLimitSlip: Int?
@@ -261,6 +274,7 @@ extension ServerConfig {
             guard v >= 1 else { throw ConfigError(key: "--tcp-max-connections", "must be at least 1, got \(v)") }
             config.tcpMaxConnections = v
         }
+        try applyTCPLimits(overrides, to: &config)
         if let v = overrides.logLevel {
             guard logLevels.contains(v) else { throw ConfigError(key: "--log-level", "'\(v)' is not one of \(logLevels.joined(separator: ", "))") }
             config.logLevel = v
@@ -354,6 +368,7 @@ struct ConfigFileParser {
         var listen: [String]? = nil
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
+            if try parseTCPLimit(key, value, into: &config) { continue }
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -393,7 +408,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \(Self.knownKeys.joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys).joined(separator: ", ")))")
             }
         }
         return listen
@@ -578,6 +593,47 @@ struct ConfigFileParser {
             out.append(ZoneSource(name: name, path: file))
         }
         return out
+    }
+}
+
+// MARK: TCP limits (Defences item 4): keys, flags and checks kept in one block.
+
+extension ServerConfig {
+    static func applyTCPLimits(_ overrides: ConfigOverrides, to config: inout ServerConfig) throws(ConfigError) {
+        if let v = overrides.tcpMaxConnectionsPerClient {
+            guard v >= 1 else { throw ConfigError(key: "--tcp-max-connections-per-client", "must be at least 1, got \(v)") }
+            config.tcpMaxConnectionsPerClient = v
+        }
+        if let v = overrides.tcpIOTimeout {
+            guard v > 0 && v <= 3600 else { throw ConfigError(key: "--tcp-io-timeout", "must be a number of seconds above 0 and at most 3600, got \(v)") }
+            config.tcpIOTimeout = v
+        }
+        if let v = overrides.tcpMaxInflight {
+            guard (1...65535).contains(v) else { throw ConfigError(key: "--tcp-max-inflight", "must be between 1 and 65535, got \(v)") }
+            config.tcpMaxInflight = v
+        }
+    }
+}
+
+extension ConfigFileParser {
+    static let tcpLimitKeys = ["tcp-max-connections-per-client", "tcp-io-timeout", "tcp-max-inflight"]
+
+    /// Handles a TCP-limit key; false when `key` is not one.
+    func parseTCPLimit(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+        switch key {
+        case "tcp-max-connections-per-client":
+            config.tcpMaxConnectionsPerClient = try integer(value, key, 1...1_000_000)
+        case "tcp-io-timeout":
+            guard case .scalar = value, let v = value.float, v > 0, v <= 3600 else {
+                throw self.error(value, key, "must be a number of seconds above 0 and at most 3600, got \(show(value))")
+            }
+            config.tcpIOTimeout = v
+        case "tcp-max-inflight":
+            config.tcpMaxInflight = try integer(value, key, 1...65535)
+        default:
+            return false
+        }
+        return true
     }
 }
 

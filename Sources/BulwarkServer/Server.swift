@@ -37,7 +37,10 @@ public final class DNSServer: @unchecked Sendable {
         self.tcp = TCPServer(
             store: store, maxUDPSize: config.maxUDPSize, defences: defences,
             settings: TCPSettings(idleTimeout: .nanoseconds(Int64(config.tcpIdleTimeout * 1e9)),
-                                  maxConnections: config.tcpMaxConnections),
+                                  maxConnections: config.tcpMaxConnections,
+                                  maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+                                  ioTimeout: .nanoseconds(Int64(config.tcpIOTimeout * 1e9)),
+                                  maxInflight: config.tcpMaxInflight),
             threads: min(config.workers, 2), logger: logger)
     }
 

@@ -1,11 +1,16 @@
 // The TCP transport (RFC 7766) on SwiftNIO: two-octet length framing (RFC 1035 §4.2.2),
-// pipelined queries all answered in order, an idle timeout, a connection cap, and one
-// QueryResponder per event loop.
+// pipelined queries all answered in order, an idle timeout, an I/O timeout for half-sent
+// queries, connection limits overall and per client (TCPConnectionLimiter), a cap on
+// answers in flight per connection, and one QueryResponder per event loop.
 import Atomics
 import BulwarkDefences
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What one event-loop thread needs to answer: its responder and the response buffer
 /// it writes into. Only ever touched on its own thread.
@@ -27,36 +32,69 @@ public struct TCPSettings: Sendable {
     /// RFC 7766 §6.2.3: a connection with no complete query for this long is closed.
     public var idleTimeout: TimeAmount
     public var maxConnections: Int
-    public init(idleTimeout: TimeAmount = .seconds(10), maxConnections: Int = 1000) {
+    // --- TCP limits (Defences item 4) ---
+    /// Connections one client address may hold at once.
+    public var maxConnectionsPerClient: Int
+    /// A query whose first octet has arrived must be complete within this (slowloris;
+    /// Knot's tcp-io-timeout), else the connection is closed.
+    public var ioTimeout: TimeAmount
+    /// Answers waiting to be written on one connection; at the cap, reading stops until
+    /// they are written (RFC 7766 §6.2.1.1 lets a server bound pipelining).
+    public var maxInflight: Int
+
+    public init(idleTimeout: TimeAmount = .seconds(10), maxConnections: Int = 1000,
+                maxConnectionsPerClient: Int = 10, ioTimeout: TimeAmount = .seconds(2),
+                maxInflight: Int = 64) {
         self.idleTimeout = idleTimeout
         self.maxConnections = maxConnections
+        self.maxConnectionsPerClient = maxConnectionsPerClient
+        self.ioTimeout = ioTimeout
+        self.maxInflight = maxInflight
     }
 }
 
 /// Frames, answers and writes back DNS messages on one connection.
 ///
-/// The idle timer restarts only when a complete query arrives, so a client trickling
-/// bytes cannot hold a connection open. Reading pauses while the socket cannot take
-/// more output (a client that sends but never reads gets no more service).
+/// Three clocks close a connection: the idle timeout restarts only when a complete query
+/// arrives, so a client trickling bytes cannot hold a connection open with it; the I/O
+/// timeout runs from the first octet of a query to its last, so a slowloris is closed
+/// within `ioTimeout`; and the connection table may evict it when idle (see
+/// `TCPConnectionLimiter`). Reading pauses while the socket cannot take more output or
+/// `maxInflight` answers wait to be written (a client that sends but never reads gets no
+/// more service).
 final class DNSTCPHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private let workspace: TCPWorkspace
+    private let settings: TCPSettings
+    private let table: TCPConnectionTable
+    private let id: TCPConnectionLimiter.ConnectionID
     /// The peer, read once when the connection is set up.
     private let client: ClientAddress
-    private let idleTimeout: TimeAmount
     private var cumulation: ByteBuffer?
-    private var idleTask: Scheduled<Void>?
+    private var timerTask: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
     private var lastQuery = NIODeadline.now()
+    /// When the first octet of the query being received arrived; nil between queries.
+    private var partialSince: NIODeadline?
     private var readPending = false
-    private var answeredSinceFlush = false
+    /// Answers written to the channel whose write has not completed, plus `held`.
+    private var inflight = 0
+    /// The latest answer, written at the next flush with the promise that tells when the
+    /// whole batch has gone (one promise per batch, not per answer).
+    private var held: ByteBuffer?
+    private var heldCount = 0
+    private var reported: TCPConnectionLimiter.Activity = .idle
 
-    init(workspace: TCPWorkspace, client: ClientAddress, idleTimeout: TimeAmount) {
+    init(workspace: TCPWorkspace, client: ClientAddress, settings: TCPSettings, table: TCPConnectionTable,
+         id: TCPConnectionLimiter.ConnectionID) {
         self.workspace = workspace
         self.client = client
-        self.idleTimeout = idleTimeout
+        self.settings = settings
+        self.table = table
+        self.id = id
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -69,34 +107,49 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        idleTask?.cancel()
-        idleTask = nil
+        timerTask?.cancel()
+        timerTask = nil
         cumulation = nil
+        held = nil
         context.fireChannelInactive()
     }
 
+    // MARK: timers
+
     /// One timer per connection, re-armed from its own expiry rather than per query
-    /// (re-scheduling allocates): on expiry it closes the connection only if no
-    /// complete query arrived within the timeout.
+    /// (re-scheduling allocates); it is moved earlier only when a partial query starts.
     private func armIdleTimer(_ context: ChannelHandlerContext) {
-        lastQuery = .now()
-        guard idleTask == nil else { return }
-        scheduleIdleCheck(context, at: lastQuery + idleTimeout)
+        lastQuery = context.eventLoop.now
+        if timerTask == nil { schedule(context, at: nextDeadline()) }
     }
 
-    private func scheduleIdleCheck(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+    private func nextDeadline() -> NIODeadline {
+        let idle = lastQuery + settings.idleTimeout
+        guard let partialSince else { return idle }
+        return min(idle, partialSince + settings.ioTimeout)
+    }
+
+    private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
+        timerTask?.cancel()
+        timerDeadline = deadline
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        idleTask = context.eventLoop.scheduleTask(deadline: deadline) {
+        timerTask = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
-            handler.idleTask = nil
-            let expiry = handler.lastQuery + handler.idleTimeout
-            if expiry <= .now() {
+            handler.timerTask = nil
+            handler.timerDeadline = .distantFuture
+            let now = context.eventLoop.now
+            if let since = handler.partialSince, since + handler.settings.ioTimeout <= now {
+                handler.table.countIOTimeout()
+                abort(context.channel)
+            } else if handler.lastQuery + handler.settings.idleTimeout <= now {
                 context.close(promise: nil)
             } else if context.channel.isActive {
-                handler.scheduleIdleCheck(context, at: expiry)
+                handler.schedule(context, at: handler.nextDeadline())
             }
         }
     }
+
+    // MARK: reading and answering
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
@@ -105,8 +158,14 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         } else {
             cumulation!.writeBuffer(&incoming)
         }
+        answerBuffered(context)
+    }
+
+    /// Answers the complete queries buffered, up to the in-flight cap, then notes what
+    /// the connection is doing.
+    private func answerBuffered(_ context: ChannelHandlerContext) {
         var answered = 0
-        while let frame = nextFrame() {
+        while inflight < settings.maxInflight, let frame = nextFrame() {
             answered += 1
             answer(frame, context: context)
         }
@@ -115,10 +174,40 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         } else {
             cumulation?.discardReadBytes()
         }
-        if answered > 0 {
-            answeredSinceFlush = true
-            armIdleTimer(context)
+        if answered > 0 { armIdleTimer(context) }
+        if hasPartialQuery {
+            if partialSince == nil {
+                let now = context.eventLoop.now
+                partialSince = now
+                // RFC 7766 §6.2.3 / slowloris: the rest of this query has `ioTimeout`.
+                if now + settings.ioTimeout < timerDeadline { schedule(context, at: now + settings.ioTimeout) }
+            }
+        } else {
+            partialSince = nil
         }
+        report()
+    }
+
+    /// Octets of a query that has not fully arrived (complete queries held back by the
+    /// in-flight cap do not count: the wait is ours, not the client's).
+    private var hasPartialQuery: Bool {
+        guard let c = cumulation, c.readableBytes > 0 else { return false }
+        guard let length = c.getInteger(at: c.readerIndex, as: UInt16.self) else { return true }
+        return c.readableBytes < 2 + Int(length)
+    }
+
+    private func report() {
+        let now: TCPConnectionLimiter.Activity
+        if partialSince != nil {
+            now = .receiving
+        } else if inflight > 0 || (cumulation?.readableBytes ?? 0) > 0 {
+            now = .busy
+        } else {
+            now = .idle
+        }
+        guard now != reported else { return }
+        reported = now
+        table.update(id, to: now)
     }
 
     /// The next complete message, if the buffer holds one.
@@ -141,30 +230,64 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         out.storeU16(UInt16(length), at: 0)
         var response = context.channel.allocator.buffer(capacity: length + 2)
         response.writeBytes(UnsafeRawBufferPointer(rebasing: out[0..<(length + 2)]))
-        context.write(wrapOutboundOut(response), promise: nil)
+        if let previous = held { context.write(wrapOutboundOut(previous), promise: nil) }
+        held = response
+        heldCount += 1
+        inflight += 1
+    }
+
+    /// Writes the held answer with a promise and flushes; when that write completes, the
+    /// whole batch has gone to the socket and its answers leave the in-flight count.
+    private func flushHeld(_ context: ChannelHandlerContext) {
+        guard let last = held else { return }
+        let count = heldCount
+        held = nil
+        heldCount = 0
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.write(wrapOutboundOut(last), promise: promise)
+        context.flush()
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        promise.futureResult.whenComplete { _ in
+            let (handler, context) = loopBound.value
+            handler.written(count, context: context)
+        }
+    }
+
+    private func written(_ count: Int, context: ChannelHandlerContext) {
+        inflight -= count
+        guard context.channel.isActive else { return }
+        if inflight < settings.maxInflight {
+            answerBuffered(context)
+            flushHeld(context)
+            resumeReadingIfPossible(context)
+        }
+        report()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        if answeredSinceFlush {
-            answeredSinceFlush = false
-            context.flush()
-        }
+        flushHeld(context)
         context.fireChannelReadComplete()
     }
 
+    private var mayRead: Bool { inflight < settings.maxInflight }
+
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable {
+        if context.channel.isWritable && mayRead {
             context.read()
         } else {
             readPending = true
         }
     }
 
-    func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable && readPending {
+    private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
+        if readPending && context.channel.isWritable && mayRead {
             readPending = false
             context.read()
         }
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        resumeReadingIfPossible(context)
         context.fireChannelWritabilityChanged()
     }
 
@@ -174,7 +297,91 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 }
 
+/// The connection table shared by every event loop: the limiter's bookkeeping and the
+/// channels it may have to close, under one lock (taken per connection and on a change
+/// of activity, never per query in a batch).
+final class TCPConnectionTable: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var limiter: TCPConnectionLimiter
+    private var channels: [TCPConnectionLimiter.ConnectionID: Channel] = [:]
+    let refusedFull = ManagedAtomic<Int>(0)
+    let refusedPerClient = ManagedAtomic<Int>(0)
+    let evicted = ManagedAtomic<Int>(0)
+    let ioTimeouts = ManagedAtomic<Int>(0)
+
+    init(maxConnections: Int, maxPerClient: Int) {
+        limiter = TCPConnectionLimiter(maxConnections: maxConnections, maxPerClient: maxPerClient)
+    }
+
+    var count: Int { lock.withLock { limiter.count } }
+
+    static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
+
+    /// Admits `channel` or says no; an evicted connection is closed here, outside the lock.
+    func admit(_ channel: Channel, client: TCPClientKey) -> TCPConnectionLimiter.Admission {
+        let (admission, victim): (TCPConnectionLimiter.Admission, Channel?) = lock.withLock {
+            let a = limiter.open(client: client, now: Self.now())
+            guard case .accept(let id, let evicting) = a else { return (a, nil) }
+            channels[id] = channel
+            return (a, evicting.flatMap { channels.removeValue(forKey: $0) })
+        }
+        switch admission {
+        case .accept: break
+        case .refuseFull: refusedFull.wrappingIncrement(ordering: .relaxed)
+        case .refusePerClient: refusedPerClient.wrappingIncrement(ordering: .relaxed)
+        }
+        if let victim {
+            evicted.wrappingIncrement(ordering: .relaxed)
+            abort(victim)
+        }
+        return admission
+    }
+
+    func remove(_ id: TCPConnectionLimiter.ConnectionID) {
+        lock.withLock {
+            limiter.close(id)
+            channels[id] = nil
+        }
+    }
+
+    func update(_ id: TCPConnectionLimiter.ConnectionID, to activity: TCPConnectionLimiter.Activity) {
+        lock.withLock { limiter.update(id, to: activity, now: Self.now()) }
+    }
+
+    func countIOTimeout() { ioTimeouts.wrappingIncrement(ordering: .relaxed) }
+
+    /// The activity of the only connection in the table (tests).
+    var soleActivity: TCPConnectionLimiter.Activity? {
+        lock.withLock { limiter.entries.values.first?.activity }
+    }
+
+    static func clientKey(_ address: SocketAddress?) -> TCPClientKey {
+        switch address {
+        case .v4(let a):
+            return TCPClientKey(ipv4: UInt32(bigEndian: a.address.sin_addr.s_addr))
+        case .v6(let a):
+            var sin6 = a.address.sin6_addr
+            return TCPClientKey(ipv6: withUnsafeBytes(of: &sin6) { Array($0) })
+        default:
+            return TCPClientKey(high: 0, low: 0)
+        }
+    }
+}
+
 struct TooManyConnections: Error {}
+
+/// Closes a connection we are throwing out (refused, evicted, slowloris) with a reset
+/// (SO_LINGER 0) rather than a FIN: no FIN exchange and no TIME_WAIT state are left
+/// behind, which keeps the cost of a connection flood's churn down.
+func abort(_ channel: Channel) {
+    resetOnClose(channel).whenComplete { _ in channel.close(promise: nil) }
+}
+
+/// Sets SO_LINGER to 0 so that the next close sends a reset.
+func resetOnClose(_ channel: Channel) -> EventLoopFuture<Void> {
+    guard let provider = channel as? SocketOptionProvider else { return channel.eventLoop.makeSucceededVoidFuture() }
+    return provider.setSoLinger(linger(l_onoff: 1, l_linger: 0))
+}
 
 /// The TCP listeners of a server, sharing one event-loop group.
 public final class TCPServer: @unchecked Sendable {
@@ -185,7 +392,7 @@ public final class TCPServer: @unchecked Sendable {
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let workspaces = ThreadSpecificVariable<TCPWorkspace>()
-    private let connections = ManagedAtomic<Int>(0)
+    private let table: TCPConnectionTable
     private var channels: [Channel] = []
 
     public init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
@@ -196,10 +403,41 @@ public final class TCPServer: @unchecked Sendable {
         self.settings = settings
         self.logger = logger
         self.group = MultiThreadedEventLoopGroup(numberOfThreads: max(1, threads))
+        self.table = TCPConnectionTable(maxConnections: settings.maxConnections,
+                                        maxPerClient: settings.maxConnectionsPerClient)
+        lowerPriority(of: group)
+    }
+
+    /// The TCP threads run at nice +5 so that, when a connection flood makes them busy,
+    /// the UDP workers (which carry almost every query) still get the CPU first; TCP keeps
+    /// about a quarter of a contested core (CFS weights 335 vs 1024). Measured by
+    /// scripts/drill.py: UDP latency during the TCP flood phase.
+    private func lowerPriority(of group: MultiThreadedEventLoopGroup) {
+        #if os(Linux)
+        for loop in group.makeIterator() {
+            loop.execute {
+                // On Linux the nice value is per thread: PRIO_PROCESS with who 0 sets the
+                // calling thread's only (setpriority(2), NOTES).
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+            }
+        }
+        #endif
     }
 
     /// Open connections right now.
-    public var connectionCount: Int { connections.load(ordering: .relaxed) }
+    public var connectionCount: Int { table.count }
+
+    /// What the TCP limits did since start (counters, not logs: STYLE.md §10).
+    public struct LimitCounters: Sendable, Equatable {
+        public var refusedFull, refusedPerClient, evicted, ioTimeouts: Int
+    }
+
+    public var limitCounters: LimitCounters {
+        LimitCounters(refusedFull: table.refusedFull.load(ordering: .relaxed),
+                      refusedPerClient: table.refusedPerClient.load(ordering: .relaxed),
+                      evicted: table.evicted.load(ordering: .relaxed),
+                      ioTimeouts: table.ioTimeouts.load(ordering: .relaxed))
+    }
 
     /// The workspace of the calling event-loop thread, created on first use.
     private func workspace() -> TCPWorkspace {
@@ -212,8 +450,7 @@ public final class TCPServer: @unchecked Sendable {
     /// Listens on the address; returns the bound port.
     public func start(_ address: ListenAddress) async throws -> Int {
         let settings = self.settings
-        let connections = self.connections
-        let logger = self.logger
+        let table = self.table
         var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -226,17 +463,16 @@ public final class TCPServer: @unchecked Sendable {
                 ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
         }
         bootstrap = bootstrap.childChannelInitializer { [self] channel in
-            // Connection cap: over it, the new connection is closed at once.
-            if connections.loadThenWrappingIncrement(ordering: .relaxed) >= settings.maxConnections {
-                connections.wrappingDecrement(ordering: .relaxed)
-                logger.debug("TCP connection refused: \(settings.maxConnections) already open")
-                return channel.eventLoop.makeFailedFuture(TooManyConnections())
+            // Connection limits: overall and per client address; when full, an idle
+            // connection is closed to make room (TCPConnectionLimiter), else the newcomer.
+            guard case .accept(let id, _) = table.admit(channel, client: TCPConnectionTable.clientKey(channel.remoteAddress)) else {
+                return resetOnClose(channel).flatMapThrowing { throw TooManyConnections() }
             }
-            channel.closeFuture.whenComplete { _ in connections.wrappingDecrement(ordering: .relaxed) }
+            channel.closeFuture.whenComplete { _ in table.remove(id) }
             do {
                 try channel.pipeline.syncOperations.addHandler(
                     DNSTCPHandler(workspace: self.workspace(), client: ClientAddress(channel.remoteAddress),
-                                  idleTimeout: settings.idleTimeout))
+                                  settings: settings, table: table, id: id))
                 return channel.eventLoop.makeSucceededVoidFuture()
             } catch {
                 return channel.eventLoop.makeFailedFuture(error)

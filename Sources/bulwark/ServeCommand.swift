@@ -44,6 +44,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tcp-max-connections"), help: "Most TCP connections open at once (default 1000).")
     var tcpMaxConnections: Int?
 
+    // --- TCP limits (Defences item 4) ---
+    @Option(name: .customLong("tcp-max-connections-per-client"), help: "Most TCP connections one client address may hold (default 10).")
+    var tcpMaxConnectionsPerClient: Int?
+
+    @Option(name: .customLong("tcp-io-timeout"), help: "Seconds a TCP query may take to arrive once its first octet has (default 2).")
+    var tcpIOTimeout: Double?
+
+    @Option(name: .customLong("tcp-max-inflight"), help: "Answers waiting to be sent on one TCP connection before reading pauses (default 64).")
+    var tcpMaxInflight: Int?
+    // --- end TCP limits ---
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
 
@@ -84,6 +95,9 @@ struct ServeCommand: AsyncParsableCommand {
         o.tcpIdleTimeout = tcpIdleTimeout
         o.tcpMaxConnections = tcpMaxConnections
         o.logLevel = logLevel
+        o.tcpMaxConnectionsPerClient = tcpMaxConnectionsPerClient
+        o.tcpIOTimeout = tcpIOTimeout
+        o.tcpMaxInflight = tcpMaxInflight
         o.rateLimit = rateLimit
         o.rateLimitSlip = rateLimitSlip
         o.rateLimitWindow = rateLimitWindow
