@@ -3,17 +3,6 @@ import XCTest
 
 /// Random and mutated messages must never trap the parser: each is dropped or answered.
 final class QueryParserFuzzTests: XCTestCase {
-    struct SplitMix64: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     func testRandomAndMutatedMessagesNeverTrap() {
         var rng = SplitMix64(state: 42)
         var seed = QueryBuilder(); seed.ar = 1
