@@ -42,5 +42,5 @@ public enum ZoneLoader {
     }
 
     /// Record count for the load log line.
-    public static func recordCount(_ zone: Zone) -> Int { zone.records.count }
+    public static func recordCount(_ zone: Zone) -> Int { zone.recordCount }
 }

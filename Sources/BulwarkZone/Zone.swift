@@ -68,7 +68,7 @@ struct NameEntry {
     @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
 }
 
-/// One RRset: records of one owner and type, in `Zone.records[recordStart ..< +recordCount]`.
+/// One RRset: records of one owner and type, in `Zone.recordEntries[recordStart ..< +recordCount]`.
 struct RRSetEntry {
     var type: UInt16
     var owner: Int32
@@ -109,8 +109,8 @@ public final class Zone: @unchecked Sendable {
 
     public let origin: DNSName
     public let serial: UInt32
-    /// All records, as given (duplicates removed), for zone transfers and tools.
-    public let records: [ResourceRecord]
+    /// The number of records (duplicates removed).
+    public let recordCount: Int
 
     // Name table: open addressing (linear probing) over `slots`, keyed by lower-cased wire name.
     let names: ContiguousArray<NameEntry>
@@ -144,10 +144,9 @@ public final class Zone: @unchecked Sendable {
     /// (RFC 1034 §3.6.2, RFC 2181 §10.1), or rdata whose names cannot be read.
     public init(origin: DNSName, records input: [ResourceRecord]) throws(ZoneError) {
         var b = ZoneBuilder(origin: origin)
-        try b.add(input)
-        try b.finish()
+        try b.build(input)
         self.origin = origin
-        self.records = b.records
+        self.recordCount = b.recordCount
         self.serial = b.serial
         self.names = b.names
         self.keyBytes = b.keyBytes
@@ -255,6 +254,21 @@ public final class Zone: @unchecked Sendable {
     func name(_ n: Int32) -> DNSName {
         let e = names[Int(n)]
         return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
+    }
+
+    /// All records (duplicates removed), for zone transfers and tools, rebuilt from the
+    /// packed arrays: per owner in order of first appearance, by type, then as given.
+    public var records: [ResourceRecord] {
+        var out: [ResourceRecord] = []
+        out.reserveCapacity(recordCount)
+        for n in names.indices where names[n].rrsetCount > 0 {
+            let owner = name(Int32(n))
+            let e = names[n]
+            for r in e.rrsetStart..<(e.rrsetStart + e.rrsetCount) {
+                out.append(contentsOf: resourceRecords(r, owner: owner))
+            }
+        }
+        return out
     }
 
     /// The records of an RRset, with the owner as stored.
