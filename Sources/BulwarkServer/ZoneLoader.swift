@@ -1,5 +1,8 @@
 // The one place that calls the zone-file reader, the checker and the Zone builder.
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a zone could not be loaded; `description` leads with file:line when known.
 public struct ZoneLoadError: Error, CustomStringConvertible {
@@ -14,6 +17,23 @@ public enum ZoneLoader {
     /// Reads, checks and builds one zone. The checker's errors are load failures;
     /// the reader's and the checker's warnings are logged. Duplicates are dropped (RFC 2181 §5).
     public static func load(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
+        let zone = try readAndBuild(source, logger: logger)
+        // The parsed records (a few hundred bytes apiece) are gone now; hand their pages
+        // back so the resident size is the packed zone's, not the reader's high-water mark.
+        trimHeap()
+        return zone
+    }
+
+    /// glibc's malloc_trim(0), looked up at run time (the Glibc module does not export it).
+    private static func trimHeap() {
+        #if canImport(Glibc)
+        typealias Trim = @convention(c) (Int) -> Int32
+        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "malloc_trim") else { return }
+        _ = unsafeBitCast(sym, to: Trim.self)(0)
+        #endif
+    }
+
+    private static func readAndBuild(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
         let reader = ZoneFileReader(origin: source.name)
         let parsed: ParsedZone
         do {

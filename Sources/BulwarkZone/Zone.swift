@@ -148,21 +148,21 @@ public final class Zone: @unchecked Sendable {
         self.origin = origin
         self.recordCount = b.recordCount
         self.serial = b.serial
-        self.names = b.names
-        self.keyBytes = b.keyBytes
-        self.caseBytes = b.caseBytes
+        self.names = exactCapacity(b.names)  // exact capacity
+        self.keyBytes = exactCapacity(b.keyBytes)  // exact capacity
+        self.caseBytes = exactCapacity(b.caseBytes)  // exact capacity
         self.slots = b.slots
         self.slotMask = b.slots.count - 1
-        self.rrsets = b.rrsets
+        self.rrsets = exactCapacity(b.rrsets)  // exact capacity
         self.recordEntries = b.recordEntries
-        self.recordBytes = b.recordBytes
-        self.rdataNames = b.rdataNames
+        self.recordBytes = exactCapacity(b.recordBytes)  // exact capacity
+        self.rdataNames = exactCapacity(b.rdataNames)  // exact capacity
         self.apex = b.apex
         self.soaRRSet = b.soaRRSet
         self.negativeSOARRSet = b.negativeSOARRSet
         self.negativeSOASignature = b.negativeSOASignature
         self.originLabelCount = origin.labelCount
-        self.signatures = b.signatures
+        self.signatures = exactCapacity(b.signatures)  // exact capacity
         self.nsecNodes = b.nsecNodes
         self.nsecKeyOffsets = b.nsecKeyOffsets
         self.nsecKeys = b.nsecKeys
@@ -284,6 +284,15 @@ public final class Zone: @unchecked Sendable {
         }
         return out
     }
+}
+
+/// `a` with its spare capacity dropped (arrays grown by doubling keep up to half spare).
+func exactCapacity<T>(_ a: ContiguousArray<T>) -> ContiguousArray<T> {
+    guard a.capacity > a.count + a.count / 16 else { return a }
+    var out = ContiguousArray<T>()
+    out.reserveCapacity(a.count)
+    out.append(contentsOf: a)
+    return out
 }
 
 @inline(__always)
