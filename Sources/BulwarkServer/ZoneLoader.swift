@@ -1,8 +1,5 @@
 // The one place that calls the zone-file reader, the checker and the Zone builder.
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Why a zone could not be loaded; `description` leads with file:line when known.
 public struct ZoneLoadError: Error, CustomStringConvertible {
@@ -20,22 +17,13 @@ public enum ZoneLoader {
         let zone = try readAndBuild(source, logger: logger)
         // The parsed records (a few hundred bytes apiece) are gone now; hand their pages
         // back so the resident size is the packed zone's, not the reader's high-water mark.
-        trimHeap()
+        trimMallocHeap()
         return zone
-    }
-
-    /// glibc's malloc_trim(0), looked up at run time (the Glibc module does not export it).
-    private static func trimHeap() {
-        #if canImport(Glibc)
-        typealias Trim = @convention(c) (Int) -> Int32
-        guard let handle = dlopen(nil, RTLD_NOW), let sym = dlsym(handle, "malloc_trim") else { return }
-        _ = unsafeBitCast(sym, to: Trim.self)(0)
-        #endif
     }
 
     private static func readAndBuild(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
         let reader = ZoneFileReader(origin: source.name)
-        let parsed: ParsedZone
+        var parsed: ParsedZone
         do {
             // Read, check (ZoneChecker), drop duplicates; any error throws.
             if let text = source.text {
@@ -48,7 +36,10 @@ public enum ZoneLoader {
         }
         for warning in parsed.warnings { logger.warning("zone \(source.name): \(warning)") }
         do {
-            return try Zone(origin: source.name, records: parsed.records)
+            // Hand the records over (uniquely held) so the builder frees them as it goes.
+            var records = parsed.records
+            parsed.records = []
+            return try Zone(origin: source.name, takingRecords: &records)
         } catch {
             throw ZoneLoadError(zone: source.name, description: "\(source.path): \(error)")
         }

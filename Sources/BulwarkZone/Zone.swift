@@ -142,9 +142,24 @@ public final class Zone: @unchecked Sendable {
     /// Builds the zone. Throws when there is no SOA at the apex, more than one, a record
     /// outside the zone or of a class other than IN, a CNAME beside other data
     /// (RFC 1034 §3.6.2, RFC 2181 §10.1), or rdata whose names cannot be read.
-    public init(origin: DNSName, records input: [ResourceRecord]) throws(ZoneError) {
+    public convenience init(origin: DNSName, records input: [ResourceRecord]) throws(ZoneError) {
         var b = ZoneBuilder(origin: origin)
-        try b.build(input)
+        var shared = input
+        try b.build(&shared, releasing: false)
+        self.init(origin: origin, builder: b)
+    }
+
+    /// As `init(origin:records:)`, but takes the records: `records` must be the only
+    /// reference to its storage, and is left empty. Each record's arrays are freed once
+    /// it is packed, so the parsed form and the packed form do not add up at the peak.
+    public convenience init(origin: DNSName, takingRecords records: inout [ResourceRecord]) throws(ZoneError) {
+        var b = ZoneBuilder(origin: origin)
+        defer { records = [] }
+        try b.build(&records, releasing: true)
+        self.init(origin: origin, builder: b)
+    }
+
+    private init(origin: DNSName, builder b: ZoneBuilder) {
         self.origin = origin
         self.recordCount = b.recordCount
         self.serial = b.serial

@@ -107,7 +107,10 @@ struct ZoneBuilder {
 
     /// Builds every structure from `input`. Records are grouped per owner (first-seen
     /// order), then by type, then in input order; identical records are one (RFC 2181 §5).
-    mutating func build(_ input: [ResourceRecord]) throws(ZoneError) {
+    /// With `releasing`, `input` must be uniquely held: each record other than SOA and
+    /// RRSIG is replaced by an empty one of the same type once packed, and freed pages
+    /// are handed back every so often.
+    mutating func build(_ input: inout [ResourceRecord], releasing: Bool) throws(ZoneError) {
         // Sizes from the record count, so the big arrays grow once.
         var size = 16
         while size < input.count { size <<= 1 }
@@ -262,6 +265,7 @@ struct ZoneBuilder {
         // record data interned as we go (for compression, additional records, DNAME).
         recordBytes.reserveCapacity(totalBytes + sigBytes + 512)
         recordEntries.reserveCapacity(kept + sigCount + 2)
+        var released = 0
         for g in 0..<ownerOrder.count {
             let owner = ownerOrder[g]
             names[Int(owner)].rrsetStart = Int32(rrsets.count)
@@ -288,6 +292,11 @@ struct ZoneBuilder {
                         }
                     }
                     appendRecord(rr, ttl: rr.ttl, namesStart: namesStart, target: target)
+                    if releasing && t != RRType.soa.rawValue && t != RRType.rrsig.rawValue {
+                        input[Int(sorted[k])] = ResourceRecord(owner: .root, type: rr.type, ttl: 0, rdata: [])
+                        released += 1
+                        if released & 0x3FFFF == 0 { trimMallocHeap() }
+                    }
                 }
             }
         }
