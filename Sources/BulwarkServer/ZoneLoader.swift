@@ -14,8 +14,16 @@ public enum ZoneLoader {
     /// Reads, checks and builds one zone. The checker's errors are load failures;
     /// the reader's and the checker's warnings are logged. Duplicates are dropped (RFC 2181 §5).
     public static func load(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
+        let zone = try readAndBuild(source, logger: logger)
+        // The parsed records (a few hundred bytes apiece) are gone now; hand their pages
+        // back so the resident size is the packed zone's, not the reader's high-water mark.
+        trimMallocHeap()
+        return zone
+    }
+
+    private static func readAndBuild(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
         let reader = ZoneFileReader(origin: source.name)
-        let parsed: ParsedZone
+        var parsed: ParsedZone
         do {
             // Read, check (ZoneChecker), drop duplicates; any error throws.
             if let text = source.text {
@@ -28,7 +36,10 @@ public enum ZoneLoader {
         }
         for warning in parsed.warnings { logger.warning("zone \(source.name): \(warning)") }
         do {
-            return try Zone(origin: source.name, records: parsed.records)
+            // Hand the records over (uniquely held) so the builder frees them as it goes.
+            var records = parsed.records
+            parsed.records = []
+            return try Zone(origin: source.name, takingRecords: &records)
         } catch {
             throw ZoneLoadError(zone: source.name, description: "\(source.path): \(error)")
         }
@@ -42,5 +53,5 @@ public enum ZoneLoader {
     }
 
     /// Record count for the load log line.
-    public static func recordCount(_ zone: Zone) -> Int { zone.records.count }
+    public static func recordCount(_ zone: Zone) -> Int { zone.recordCount }
 }

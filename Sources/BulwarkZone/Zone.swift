@@ -68,7 +68,7 @@ struct NameEntry {
     @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
 }
 
-/// One RRset: records of one owner and type, in `Zone.records[recordStart ..< +recordCount]`.
+/// One RRset: records of one owner and type, in `Zone.recordEntries[recordStart ..< +recordCount]`.
 struct RRSetEntry {
     var type: UInt16
     var owner: Int32
@@ -109,8 +109,8 @@ public final class Zone: @unchecked Sendable {
 
     public let origin: DNSName
     public let serial: UInt32
-    /// All records, as given (duplicates removed), for zone transfers and tools.
-    public let records: [ResourceRecord]
+    /// The number of records (duplicates removed).
+    public let recordCount: Int
 
     // Name table: open addressing (linear probing) over `slots`, keyed by lower-cased wire name.
     let names: ContiguousArray<NameEntry>
@@ -142,28 +142,42 @@ public final class Zone: @unchecked Sendable {
     /// Builds the zone. Throws when there is no SOA at the apex, more than one, a record
     /// outside the zone or of a class other than IN, a CNAME beside other data
     /// (RFC 1034 §3.6.2, RFC 2181 §10.1), or rdata whose names cannot be read.
-    public init(origin: DNSName, records input: [ResourceRecord]) throws(ZoneError) {
+    public convenience init(origin: DNSName, records input: [ResourceRecord]) throws(ZoneError) {
         var b = ZoneBuilder(origin: origin)
-        try b.add(input)
-        try b.finish()
+        var shared = input
+        try b.build(&shared, releasing: false)
+        self.init(origin: origin, builder: b)
+    }
+
+    /// As `init(origin:records:)`, but takes the records: `records` must be the only
+    /// reference to its storage, and is left empty. Each record's arrays are freed once
+    /// it is packed, so the parsed form and the packed form do not add up at the peak.
+    public convenience init(origin: DNSName, takingRecords records: inout [ResourceRecord]) throws(ZoneError) {
+        var b = ZoneBuilder(origin: origin)
+        defer { records = [] }
+        try b.build(&records, releasing: true)
+        self.init(origin: origin, builder: b)
+    }
+
+    private init(origin: DNSName, builder b: ZoneBuilder) {
         self.origin = origin
-        self.records = b.records
+        self.recordCount = b.recordCount
         self.serial = b.serial
-        self.names = b.names
-        self.keyBytes = b.keyBytes
-        self.caseBytes = b.caseBytes
+        self.names = exactCapacity(b.names)  // exact capacity
+        self.keyBytes = exactCapacity(b.keyBytes)  // exact capacity
+        self.caseBytes = exactCapacity(b.caseBytes)  // exact capacity
         self.slots = b.slots
         self.slotMask = b.slots.count - 1
-        self.rrsets = b.rrsets
+        self.rrsets = exactCapacity(b.rrsets)  // exact capacity
         self.recordEntries = b.recordEntries
-        self.recordBytes = b.recordBytes
-        self.rdataNames = b.rdataNames
+        self.recordBytes = exactCapacity(b.recordBytes)  // exact capacity
+        self.rdataNames = exactCapacity(b.rdataNames)  // exact capacity
         self.apex = b.apex
         self.soaRRSet = b.soaRRSet
         self.negativeSOARRSet = b.negativeSOARRSet
         self.negativeSOASignature = b.negativeSOASignature
         self.originLabelCount = origin.labelCount
-        self.signatures = b.signatures
+        self.signatures = exactCapacity(b.signatures)  // exact capacity
         self.nsecNodes = b.nsecNodes
         self.nsecKeyOffsets = b.nsecKeyOffsets
         self.nsecKeys = b.nsecKeys
@@ -257,6 +271,21 @@ public final class Zone: @unchecked Sendable {
         return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
     }
 
+    /// All records (duplicates removed), for zone transfers and tools, rebuilt from the
+    /// packed arrays: per owner in order of first appearance, by type, then as given.
+    public var records: [ResourceRecord] {
+        var out: [ResourceRecord] = []
+        out.reserveCapacity(recordCount)
+        for n in names.indices where names[n].rrsetCount > 0 {
+            let owner = name(Int32(n))
+            let e = names[n]
+            for r in e.rrsetStart..<(e.rrsetStart + e.rrsetCount) {
+                out.append(contentsOf: resourceRecords(r, owner: owner))
+            }
+        }
+        return out
+    }
+
     /// The records of an RRset, with the owner as stored.
     func resourceRecords(_ r: Int32, owner: DNSName? = nil) -> [ResourceRecord] {
         let set = rrsets[Int(r)]
@@ -270,6 +299,15 @@ public final class Zone: @unchecked Sendable {
         }
         return out
     }
+}
+
+/// `a` with its spare capacity dropped (arrays grown by doubling keep up to half spare).
+func exactCapacity<T>(_ a: ContiguousArray<T>) -> ContiguousArray<T> {
+    guard a.capacity > a.count + a.count / 16 else { return a }
+    var out = ContiguousArray<T>()
+    out.reserveCapacity(a.count)
+    out.append(contentsOf: a)
+    return out
 }
 
 @inline(__always)

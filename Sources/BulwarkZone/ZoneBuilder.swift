@@ -4,8 +4,9 @@
 struct ZoneBuilder {
     let origin: DNSName
     let originKey: [UInt8]
-    var records: [ResourceRecord] = []
     var serial: UInt32 = 0
+    /// Records kept (duplicates removed).
+    var recordCount = 0
 
     var names = ContiguousArray<NameEntry>()
     var keyBytes = ContiguousArray<UInt8>()
@@ -24,103 +25,280 @@ struct ZoneBuilder {
     var nsecKeyOffsets = ContiguousArray<Int32>()
     var nsecKeys = ContiguousArray<UInt8>()
 
-    private var index: [[UInt8]: Int32] = [:]
-    /// Per owner (name index), its records grouped by type in first-seen order.
-    private var byOwner: [Int32: [UInt16: [ResourceRecord]]] = [:]
-    private var ownerOrder: [Int32] = []
+    /// The name table's own open-addressing index (the one `Zone.find` probes), grown
+    /// while interning: no per-name key arrays.
+    private var slotMask = 0
 
     init(origin: DNSName) {
         self.origin = origin
         self.originKey = origin.wire.map(asciiLower)
     }
 
-    /// Interns a name and all its ancestors; returns its index.
+    private mutating func growSlots(_ size: Int) {
+        slots = ContiguousArray(repeating: -1, count: size)
+        slotMask = size - 1
+        for i in names.indices {
+            var s = Int(names[i].hash) & slotMask
+            while slots[s] >= 0 { s = (s + 1) & slotMask }
+            slots[s] = Int32(i)
+        }
+    }
+
+    /// Interns a name and all its ancestors; returns its index. Parents always get a
+    /// lower index than their children.
     @discardableResult
     mutating func intern(_ wire: ArraySlice<UInt8>) -> Int32 {
-        let key = wire.map(asciiLower)
-        if let i = index[key] { return i }
+        if slots.isEmpty { growSlots(16) }
+        var h = nameHashSeed
+        var i = wire.endIndex - 1
+        while i >= wire.startIndex { h = nameHashStep(h, asciiLower(wire[i])); i -= 1 }
+        var s = Int(h) & slotMask
+        while true {
+            let n = slots[s]
+            if n < 0 { break }
+            let e = names[Int(n)]
+            if e.hash == h && Int(e.length) == wire.count {
+                var k = Int(e.offset), same = true
+                for b in wire {
+                    if keyBytes[k] != asciiLower(b) { same = false; break }
+                    k += 1
+                }
+                if same { return n }
+            }
+            s = (s + 1) & slotMask
+        }
         var parent: Int32 = -1
         if wire.count > 1 {
             let first = Int(wire[wire.startIndex])
             parent = intern(wire[(wire.startIndex + 1 + first)...])
         }
-        let i = Int32(names.count)
+        let index = Int32(names.count)
         let offset = Int32(keyBytes.count)
-        keyBytes.append(contentsOf: key)
+        for b in wire { keyBytes.append(asciiLower(b)) }
         caseBytes.append(contentsOf: wire)
         var flags: UInt16 = 0
-        if DNSName(uncheckedWire: key).isSubdomain(of: origin) { flags |= NameFlags.inZone }
-        if key.count >= 2 && key[0] == 1 && key[1] == UInt8(ascii: "*") { flags |= NameFlags.wildcard }
+        if parent >= 0 && names[Int(parent)].has(NameFlags.inZone) {
+            flags |= NameFlags.inZone
+        } else if wire.count == originKey.count {
+            var same = true
+            var k = 0
+            for b in wire {
+                if asciiLower(b) != originKey[k] { same = false; break }
+                k += 1
+            }
+            if same { flags |= NameFlags.inZone }
+        }
+        if wire.count >= 2 && wire[wire.startIndex] == 1 && wire[wire.startIndex + 1] == UInt8(ascii: "*") {
+            flags |= NameFlags.wildcard
+        }
         let labels = parent < 0 ? 0 : Int16(names[Int(parent)].labelCount + 1)
-        names.append(NameEntry(offset: offset, length: Int16(key.count), labelCount: labels, flags: flags,
-                               hash: nameHash(key), parent: parent, occluder: -1, wildcardChild: -1,
+        names.append(NameEntry(offset: offset, length: Int16(wire.count), labelCount: labels, flags: flags,
+                               hash: h, parent: parent, occluder: -1, wildcardChild: -1,
                                rrsetStart: 0, rrsetCount: 0))
-        index[key] = i
-        return i
+        if names.count * 2 > slots.count {
+            growSlots(slots.count * 2)
+        } else {
+            var t = Int(h) & slotMask
+            while slots[t] >= 0 { t = (t + 1) & slotMask }
+            slots[t] = index
+        }
+        return index
     }
 
-    mutating func add(_ input: [ResourceRecord]) throws(ZoneError) {
+    /// Builds every structure from `input`. Records are grouped per owner (first-seen
+    /// order), then by type, then in input order; identical records are one (RFC 2181 §5).
+    /// With `releasing`, `input` must be uniquely held: each record other than SOA and
+    /// RRSIG is replaced by an empty one of the same type once packed, and freed pages
+    /// are handed back every so often.
+    mutating func build(_ input: inout [ResourceRecord], releasing: Bool) throws(ZoneError) {
+        // Sizes from the record count, so the big arrays grow once.
+        var size = 16
+        while size < input.count { size <<= 1 }
+        growSlots(size)
+        names.reserveCapacity(input.count / 2 + 16)
         apex = intern(origin.wire[...])
-        var seen = Set<DedupKey>()
+
+        // Owners: intern, check, rank by first appearance.
+        var ownerRank = ContiguousArray<Int32>()
+        var ownerOrder = ContiguousArray<Int32>()
+        var recordRank = ContiguousArray<Int32>()
+        recordRank.reserveCapacity(input.count)
+        var totalBytes = 0, sigBytes = 0, sigCount = 0
         for rr in input {
             guard rr.rrClass == .in else {
                 throw ZoneError(.wrongClass, rr.owner, "record of class \(rr.rrClass), only IN is served")
             }
-            guard rr.owner.isSubdomain(of: origin) else {
+            let owner = intern(rr.owner.wire[...])
+            guard names[Int(owner)].has(NameFlags.inZone) else {
                 throw ZoneError(.outOfZone, rr.owner, "record outside the zone \(origin)")
             }
-            // Identical records are one record (RFC 2181 §5).
-            guard seen.insert(DedupKey(owner: rr.owner, type: rr.type, rdata: rr.rdata)).inserted else { continue }
-            records.append(rr)
-            let owner = intern(rr.owner.wire[...])
-            if byOwner[owner] == nil { byOwner[owner] = [:]; ownerOrder.append(owner) }
-            byOwner[owner]![rr.type.rawValue, default: []].append(rr)
+            if ownerRank.count < names.count {
+                ownerRank.append(contentsOf: repeatElement(-1, count: names.count - ownerRank.count))
+            }
+            if ownerRank[Int(owner)] < 0 {
+                ownerRank[Int(owner)] = Int32(ownerOrder.count)
+                ownerOrder.append(owner)
+            }
+            recordRank.append(ownerRank[Int(owner)])
+            totalBytes += 10 + rr.rdata.count
+            if rr.type == .rrsig { sigBytes += 10 + rr.rdata.count; sigCount += 1 }
         }
-    }
+        ownerRank = []
 
-    mutating func finish() throws(ZoneError) {
-        // RFC 1035 §5.2: exactly one SOA, at the apex.
-        guard let soas = byOwner[apex]?[RRType.soa.rawValue] else {
-            throw ZoneError(.noSOA, origin, ZoneError.noSOA)
-        }
-        guard soas.count == 1 else { throw ZoneError(.multipleSOA, origin, "more than one SOA record at the apex") }
-        for owner in ownerOrder where owner != apex {
-            if byOwner[owner]![RRType.soa.rawValue] != nil {
-                throw ZoneError(.multipleSOA, nameOf(owner), "SOA record below the zone apex")
+        // Counting sort by owner rank (stable), then by type within each owner.
+        var groupStart = ContiguousArray<Int32>(repeating: 0, count: ownerOrder.count + 1)
+        for r in recordRank { groupStart[Int(r) + 1] += 1 }
+        for g in 0..<ownerOrder.count { groupStart[g + 1] += groupStart[g] }
+        var sorted = ContiguousArray<Int32>(repeating: 0, count: input.count)
+        do {
+            var next = groupStart
+            for (k, r) in recordRank.enumerated() {
+                sorted[Int(next[Int(r)])] = Int32(k)
+                next[Int(r)] += 1
             }
         }
-
-        // Names in record data (for compression, additional records, DNAME), interned before
-        // the table is frozen. Validate rdata names as we go.
-        var parsed: [[ParsedRDataName]] = []  // parallel to the encoding order below
-        var order: [(owner: Int32, type: UInt16, records: [ResourceRecord])] = []
-        for owner in ownerOrder {
-            let types = byOwner[owner]!
-            // RFC 1034 §3.6.2, RFC 2181 §10.1: a CNAME stands alone (besides DNSSEC records).
-            if let cnames = types[RRType.cname.rawValue] {
-                guard cnames.count == 1 else {
-                    throw ZoneError(.multipleCNAME, nameOf(owner), "more than one CNAME record at a name")
+        recordRank = []
+        // Per group: sort by (type, input order), drop duplicates within each type run.
+        var kept = 0
+        for g in 0..<ownerOrder.count {
+            let s = Int(groupStart[g]), e = Int(groupStart[g + 1])
+            groupStart[g] = Int32(kept)
+            if e - s > 1 {
+                if e - s <= 16 {
+                    var i = s + 1
+                    while i < e {
+                        let x = sorted[i]
+                        let tx = input[Int(x)].type.rawValue
+                        var j = i - 1
+                        while j >= s && input[Int(sorted[j])].type.rawValue > tx {
+                            sorted[j + 1] = sorted[j]
+                            j -= 1
+                        }
+                        sorted[j + 1] = x
+                        i += 1
+                    }
+                } else {
+                    sorted[s..<e].sort {
+                        let a = input[Int($0)].type.rawValue, b = input[Int($1)].type.rawValue
+                        return a != b ? a < b : $0 < $1
+                    }
                 }
-                for t in types.keys where t != RRType.cname.rawValue && t != RRType.rrsig.rawValue
-                    && t != RRType.nsec.rawValue {
+            }
+            var i = s
+            while i < e {
+                let t = input[Int(sorted[i])].type.rawValue
+                let runStart = kept
+                var seen: Set<[UInt8]>? = nil
+                while i < e && input[Int(sorted[i])].type.rawValue == t {
+                    let k = sorted[i]
+                    let rd = input[Int(k)].rdata
+                    var dup = false
+                    if let seen {
+                        dup = seen.contains(rd)
+                    } else {
+                        var j = runStart
+                        while j < kept {
+                            if input[Int(sorted[j])].rdata == rd { dup = true; break }
+                            j += 1
+                        }
+                    }
+                    if !dup {
+                        sorted[kept] = k
+                        kept += 1
+                        if seen != nil {
+                            seen!.insert(rd)
+                        } else if kept - runStart > 32 {
+                            seen = Set(sorted[runStart..<kept].map { input[Int($0)].rdata })
+                        }
+                    }
+                    i += 1
+                }
+            }
+        }
+        groupStart[ownerOrder.count] = Int32(kept)
+        recordCount = kept
+
+        // The type runs of group g: calls body(type, start, end) over `sorted`.
+        func runs(_ g: Int, _ body: (UInt16, Int, Int) throws(ZoneError) -> Void) throws(ZoneError) {
+            var i = Int(groupStart[g])
+            let e = Int(groupStart[g + 1])
+            while i < e {
+                let t = input[Int(sorted[i])].type.rawValue
+                var j = i + 1
+                while j < e && input[Int(sorted[j])].type.rawValue == t { j += 1 }
+                try body(t, i, j)
+                i = j
+            }
+        }
+        func run(_ g: Int, _ type: RRType) -> Range<Int>? {
+            var found: Range<Int>? = nil
+            try? runs(g) { t, s, e in if t == type.rawValue { found = s..<e } }
+            return found
+        }
+
+        // RFC 1035 §5.2: exactly one SOA, at the apex.
+        let apexGroup = ownerOrder.firstIndex(of: apex)
+        guard let apexGroup, let soaRun = run(apexGroup, .soa) else {
+            throw ZoneError(.noSOA, origin, ZoneError.noSOA)
+        }
+        guard soaRun.count == 1 else { throw ZoneError(.multipleSOA, origin, "more than one SOA record at the apex") }
+        for g in 0..<ownerOrder.count where g != apexGroup {
+            if run(g, .soa) != nil {
+                throw ZoneError(.multipleSOA, nameOf(ownerOrder[g]), "SOA record below the zone apex")
+            }
+        }
+        // RFC 1034 §3.6.2, RFC 2181 §10.1: a CNAME stands alone (besides DNSSEC records).
+        for g in 0..<ownerOrder.count {
+            guard let cnames = run(g, .cname) else { continue }
+            let owner = ownerOrder[g]
+            guard cnames.count == 1 else {
+                throw ZoneError(.multipleCNAME, nameOf(owner), "more than one CNAME record at a name")
+            }
+            try runs(g) { t, _, _ throws(ZoneError) in
+                if t != RRType.cname.rawValue && t != RRType.rrsig.rawValue && t != RRType.nsec.rawValue {
                     throw ZoneError(.cnameAndOtherData, nameOf(owner), "CNAME and other data (\(RRType(t)))")
                 }
             }
-            for t in types.keys.sorted() {
-                order.append((owner, t, types[t]!))
-            }
         }
-        for item in order {
-            var list: [ParsedRDataName] = []
-            for rr in item.records {
-                let found = try rdataNameLayout(rr)
-                for var n in found.names {
-                    n.index = intern(rr.rdata[n.offset..<(n.offset + n.length)])
-                    list.append(n)
+
+        // RRsets and pre-encoded records, grouped per owner, sorted by type; names in
+        // record data interned as we go (for compression, additional records, DNAME).
+        recordBytes.reserveCapacity(totalBytes + sigBytes + 512)
+        recordEntries.reserveCapacity(kept + sigCount + 2)
+        var released = 0
+        for g in 0..<ownerOrder.count {
+            let owner = ownerOrder[g]
+            names[Int(owner)].rrsetStart = Int32(rrsets.count)
+            try runs(g) { t, s, e throws(ZoneError) in
+                names[Int(owner)].rrsetCount += 1
+                if t == RRType.ns.rawValue && owner != apex { names[Int(owner)].flags |= NameFlags.delegation }
+                if t == RRType.dname.rawValue { names[Int(owner)].flags |= NameFlags.hasDNAME }
+                if t == RRType.cname.rawValue { names[Int(owner)].flags |= NameFlags.hasCNAME }
+                if owner == apex && t == RRType.soa.rawValue { soaRRSet = Int32(rrsets.count) }
+                rrsets.append(RRSetEntry(type: t, owner: owner, recordStart: Int32(recordEntries.count),
+                                         recordCount: Int32(e - s)))
+                for k in s..<e {
+                    let rr = input[Int(sorted[k])]
+                    let namesStart = Int32(rdataNames.count)
+                    var target: Int32 = -1
+                    if rdataMayHoldNames(t) {
+                        let found = try rdataNameLayout(rr)
+                        for n in found.names {
+                            let index = intern(rr.rdata[n.offset..<(n.offset + n.length)])
+                            if n.compress {
+                                rdataNames.append(RDataName(rdataOffset: Int32(n.offset), length: Int32(n.length), name: index))
+                            }
+                            if n.isTarget { target = index }
+                        }
+                    }
+                    appendRecord(rr, ttl: rr.ttl, namesStart: namesStart, target: target)
+                    if releasing && t != RRType.soa.rawValue && t != RRType.rrsig.rawValue {
+                        input[Int(sorted[k])] = ResourceRecord(owner: .root, type: rr.type, ttl: 0, rdata: [])
+                        released += 1
+                        if released & 0x3FFFF == 0 { trimMallocHeap() }
+                    }
                 }
-                list.append(ParsedRDataName(offset: -1, length: 0, compress: false, isTarget: false, index: -1))
             }
-            parsed.append(list)
         }
 
         // Existence: owners and every ancestor up to the apex (empty non-terminals).
@@ -133,16 +311,9 @@ struct ZoneBuilder {
             }
         }
         names[Int(apex)].flags |= NameFlags.apex | NameFlags.exists
-        for owner in ownerOrder {
-            let types = byOwner[owner]!
-            if types[RRType.ns.rawValue] != nil && owner != apex { names[Int(owner)].flags |= NameFlags.delegation }
-            if types[RRType.dname.rawValue] != nil { names[Int(owner)].flags |= NameFlags.hasDNAME }
-            if types[RRType.cname.rawValue] != nil { names[Int(owner)].flags |= NameFlags.hasCNAME }
-        }
-        // Wildcard children and occlusion, parents before children.
-        let byDepth = names.indices.filter { names[$0].has(NameFlags.exists) }
-            .sorted { names[$0].labelCount < names[$1].labelCount }
-        for i in byDepth where i != Int(apex) {
+        // Wildcard children and occlusion, parents before children (a parent's index is
+        // always lower than its children's).
+        for i in names.indices where i != Int(apex) && names[i].has(NameFlags.exists) {
             let p = Int(names[i].parent)
             if names[i].has(NameFlags.wildcard) { names[p].wildcardChild = Int32(i) }
             let pe = names[p]
@@ -153,37 +324,8 @@ struct ZoneBuilder {
             }
         }
 
-        // RRsets and pre-encoded records, grouped per owner, sorted by type.
-        var currentOwner: Int32 = -1
-        for (k, item) in order.enumerated() {
-            if item.owner != currentOwner {
-                currentOwner = item.owner
-                names[Int(item.owner)].rrsetStart = Int32(rrsets.count)
-            }
-            names[Int(item.owner)].rrsetCount += 1
-            if item.owner == apex && item.type == RRType.soa.rawValue { soaRRSet = Int32(rrsets.count) }
-            rrsets.append(RRSetEntry(type: item.type, owner: item.owner, recordStart: Int32(recordEntries.count),
-                                     recordCount: Int32(item.records.count)))
-            var p = 0
-            let list = parsed[k]
-            for rr in item.records {
-                var namesStart = Int32(rdataNames.count)
-                var target: Int32 = -1
-                namesStart = Int32(rdataNames.count)
-                while list[p].offset >= 0 {
-                    let n = list[p]
-                    if n.compress {
-                        rdataNames.append(RDataName(rdataOffset: Int32(n.offset), length: Int32(n.length), name: n.index))
-                    }
-                    if n.isTarget { target = n.index }
-                    p += 1
-                }
-                p += 1
-                appendRecord(rr, ttl: rr.ttl, namesStart: namesStart, target: target)
-            }
-        }
         // RFC 2308 §3: the SOA in negative answers carries min(SOA TTL, SOA MINIMUM).
-        let soa = soas[0]
+        let soa = input[Int(sorted[soaRun.lowerBound])]
         guard soa.rdata.count >= 22 else { throw ZoneError(.badRData, origin, "SOA rdata too short") }
         let tail = soa.rdata.count - 20
         serial = readU32(soa.rdata, tail)
@@ -198,36 +340,49 @@ struct ZoneBuilder {
 
         // DNSSEC: the RRSIGs at each name split by covered type (RFC 4035 §3.1.1 puts the
         // signatures of an RRset beside it), and the NSEC owners in canonical order.
-        for owner in ownerOrder {
-            guard let sigs = byOwner[owner]![RRType.rrsig.rawValue] else { continue }
+        func covered(_ rr: ResourceRecord) -> UInt16 { UInt16(rr.rdata[0]) << 8 | UInt16(rr.rdata[1]) }
+        var apexSigs: [ResourceRecord] = []
+        for g in 0..<ownerOrder.count {
+            guard let sigRun = run(g, .rrsig) else { continue }
+            let owner = ownerOrder[g]
+            var sigs = sigRun.map { input[Int(sorted[$0])] }.filter { $0.rdata.count >= 2 }
+            if owner == apex { apexSigs = sigs }
+            // Stable: by covered type, then input order.
+            sigs = sigs.enumerated().sorted {
+                let a = covered($0.element), b = covered($1.element)
+                return a != b ? a < b : $0.offset < $1.offset
+            }.map(\.element)
             names[Int(owner)].sigStart = Int32(signatures.count)
-            var covered: [UInt16: [ResourceRecord]] = [:]
-            for rr in sigs where rr.rdata.count >= 2 {
-                covered[UInt16(rr.rdata[0]) << 8 | UInt16(rr.rdata[1]), default: []].append(rr)
-            }
-            for t in covered.keys.sorted() {
-                let list = covered[t]!
+            var i = 0
+            while i < sigs.count {
+                let t = covered(sigs[i])
+                var j = i + 1
+                while j < sigs.count && covered(sigs[j]) == t { j += 1 }
                 signatures.append(SignatureRef(covered: t, rrset: Int32(rrsets.count)))
                 rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: owner,
-                                         recordStart: Int32(recordEntries.count), recordCount: Int32(list.count)))
-                for rr in list { appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: -1, namesCount: 0) }
+                                         recordStart: Int32(recordEntries.count), recordCount: Int32(j - i)))
+                for rr in sigs[i..<j] {
+                    appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: -1, namesCount: 0)
+                }
+                i = j
             }
             names[Int(owner)].sigCount = Int32(signatures.count) - names[Int(owner)].sigStart
         }
         // In negative answers the SOA's signatures carry the SOA's negative TTL too (NSD and Knot).
-        if let sigs = byOwner[apex]![RRType.rrsig.rawValue] {
-            let soaSigs = sigs.filter { $0.rdata.count >= 2 && UInt16($0.rdata[0]) << 8 | UInt16($0.rdata[1]) == RRType.soa.rawValue }
-            if !soaSigs.isEmpty {
-                let ttl = recordEntries[Int(rrsets[Int(negativeSOARRSet)].recordStart)].ttl
-                negativeSOASignature = Int32(rrsets.count)
-                rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
-                                         recordCount: Int32(soaSigs.count)))
-                for rr in soaSigs {
-                    appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: -1, namesCount: 0)
-                }
+        let soaSigs = apexSigs.filter { covered($0) == RRType.soa.rawValue }
+        if !soaSigs.isEmpty {
+            let ttl = recordEntries[Int(rrsets[Int(negativeSOARRSet)].recordStart)].ttl
+            negativeSOASignature = Int32(rrsets.count)
+            rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
+                                     recordCount: Int32(soaSigs.count)))
+            for rr in soaSigs {
+                appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: -1, namesCount: 0)
             }
         }
-        var nsecOwners = ownerOrder.filter { byOwner[$0]![RRType.nsec.rawValue] != nil }.map { ($0, canonicalKey(nameOf($0))) }
+        var nsecOwners: [(Int32, [UInt8])] = []
+        for g in 0..<ownerOrder.count where run(g, .nsec) != nil {
+            nsecOwners.append((ownerOrder[g], canonicalKey(nameOf(ownerOrder[g]))))
+        }
         nsecOwners.sort { $0.1.lexicographicallyPrecedes($1.1) }
         nsecKeyOffsets.append(0)
         for (n, key) in nsecOwners {
@@ -236,29 +391,21 @@ struct ZoneBuilder {
             nsecKeyOffsets.append(Int32(nsecKeys.count))
         }
 
-        // The hash table: at most half full.
-        var size = 16
-        while size < names.count * 2 { size <<= 1 }
-        slots = ContiguousArray(repeating: -1, count: size)
-        for i in names.indices {
-            var s = Int(names[i].hash) & (size - 1)
-            while slots[s] >= 0 { s = (s + 1) & (size - 1) }
-            slots[s] = Int32(i)
-        }
+        // The hash table: at most half full (kept so by `intern`).
         guard recordBytes.count < Int(Int32.max) else { throw ZoneError(.tooLarge, origin, "zone too large") }
     }
 
     private mutating func appendRecord(_ rr: ResourceRecord, ttl: UInt32, namesStart: Int32, target: Int32,
                                        namesCount: Int32? = nil) {
         let offset = Int32(recordBytes.count)
-        var w = WireWriter(capacity: 10 + rr.rdata.count)
-        w.writeU16(rr.type.rawValue)
-        w.writeU16(rr.rrClass.rawValue)
-        w.writeU32(ttl)
-        w.writeU16(UInt16(rr.rdata.count))
-        w.writeBytes(rr.rdata)
-        recordBytes.append(contentsOf: w.bytes)
-        recordEntries.append(RecordEntry(offset: offset, length: Int32(w.bytes.count), namesStart: namesStart,
+        let t = rr.type.rawValue, c = rr.rrClass.rawValue, n = UInt16(truncatingIfNeeded: rr.rdata.count)
+        recordBytes.append(UInt8(t >> 8)); recordBytes.append(UInt8(t & 0xFF))
+        recordBytes.append(UInt8(c >> 8)); recordBytes.append(UInt8(c & 0xFF))
+        recordBytes.append(UInt8(ttl >> 24)); recordBytes.append(UInt8((ttl >> 16) & 0xFF))
+        recordBytes.append(UInt8((ttl >> 8) & 0xFF)); recordBytes.append(UInt8(ttl & 0xFF))
+        recordBytes.append(UInt8(n >> 8)); recordBytes.append(UInt8(n & 0xFF))
+        recordBytes.append(contentsOf: rr.rdata)
+        recordEntries.append(RecordEntry(offset: offset, length: Int32(10 + rr.rdata.count), namesStart: namesStart,
                                          namesCount: namesCount ?? (Int32(rdataNames.count) - namesStart),
                                          target: target, ttl: ttl))
     }
@@ -273,6 +420,15 @@ struct ZoneBuilder {
     }
 }
 
+/// The types `rdataNameLayout` finds names in.
+@inline(__always)
+func rdataMayHoldNames(_ t: UInt16) -> Bool {
+    switch t {
+    case 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15, 33, 39: return true
+    default: return false
+    }
+}
+
 /// A name's canonical key (RFC 4034 §6.1 order as a byte comparison): labels from right
 /// to left, lower-cased, each followed by a zero octet.
 func canonicalKey(_ name: DNSName) -> [UInt8] {
@@ -282,12 +438,6 @@ func canonicalKey(_ name: DNSName) -> [UInt8] {
         out.append(0)
     }
     return out
-}
-
-private struct DedupKey: Hashable {
-    var owner: DNSName
-    var type: RRType
-    var rdata: [UInt8]
 }
 
 struct ParsedRDataName {

@@ -235,4 +235,22 @@ final class LookupTests: XCTestCase {
         XCTAssertEqual(z.records.count, 2)
         XCTAssertEqual(z.serial, 0)
     }
+
+    /// Taking the records (freeing each as it is packed) builds the same zone as copying them.
+    func testTakingRecordsBuildsTheSameZone() throws {
+        for origin in ["example.com.", "child.example.com.", "other.net.", "example."] {
+            let o = try DNSName(origin)
+            let parsed = try ZoneFileReader(origin: o).read(path: AuthorityFixtures.directory + "/" + String(origin.dropLast()) + ".zone")
+            let copied = try Zone(origin: o, records: parsed.records + parsed.records)
+            var taken = parsed.records
+            let zone = try Zone(origin: o, takingRecords: &taken)
+            XCTAssertTrue(taken.isEmpty)
+            XCTAssertEqual(zone.records, copied.records, origin)
+            XCTAssertEqual(zone.recordCount, parsed.records.count, origin)
+            XCTAssertEqual(Array(zone.recordBytes), Array(copied.recordBytes), origin)
+            XCTAssertEqual(zone.rrsets.count, copied.rrsets.count, origin)
+            XCTAssertEqual(zone.nameCount, copied.nameCount, origin)
+            XCTAssertEqual(zone.signatures.count, copied.signatures.count, origin)
+        }
+    }
 }
