@@ -385,10 +385,7 @@ struct ConfigFileParser {
             case "tcp-max-connections":
                 config.tcpMaxConnections = try integer(value, key, 1...1_000_000)
             case "tcp-idle-timeout":
-                guard case .scalar = value, let v = value.float, v > 0, v <= 86400 else {
-                    throw self.error(value, key, "must be a number of seconds above 0 and at most 86400, got \(show(value))")
-                }
-                config.tcpIdleTimeout = v
+                config.tcpIdleTimeout = try seconds(value, key, max: 86400)
             case "zones-dir":
                 config.zonesDir = resolve(try string(value, key))
             case "log-level":
@@ -428,6 +425,14 @@ struct ConfigFileParser {
             throw self.error(node, key, "must be a non-empty string, got \(show(node))")
         }
         return s.string
+    }
+
+    /// A duration in seconds (decimals allowed), above 0 and at most `max`.
+    func seconds(_ node: Node, _ key: String, max: Double) throws(ConfigError) -> Double {
+        guard case .scalar = node, let v = node.float, v > 0, v <= max else {
+            throw self.error(node, key, "must be a number of seconds above 0 and at most \(Int(max)), got \(show(node))")
+        }
+        return v
     }
 
     func integer(_ node: Node, _ key: String, _ range: ClosedRange<Int>) throws(ConfigError) -> Int {
@@ -624,10 +629,7 @@ extension ConfigFileParser {
         case "tcp-max-connections-per-client":
             config.tcpMaxConnectionsPerClient = try integer(value, key, 1...1_000_000)
         case "tcp-io-timeout":
-            guard case .scalar = value, let v = value.float, v > 0, v <= 3600 else {
-                throw self.error(value, key, "must be a number of seconds above 0 and at most 3600, got \(show(value))")
-            }
-            config.tcpIOTimeout = v
+            config.tcpIOTimeout = try seconds(value, key, max: 3600)
         case "tcp-max-inflight":
             config.tcpMaxInflight = try integer(value, key, 1...65535)
         default:

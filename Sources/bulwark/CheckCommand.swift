@@ -1,4 +1,5 @@
 import ArgumentParser
+import BulwarkServer
 import BulwarkZone
 
 #if canImport(Glibc)
@@ -90,6 +91,9 @@ struct CheckCommand: ParsableCommand {
     /// `root.zone` → `.`.
     static func origin(fromFileName path: String) -> String {
         var name = String(path.split(separator: "/").last ?? Substring(path))
+        // `NAME.zone`: the same rule as `serve --zones-dir`.
+        if let zone = ZonesDirectory.zoneName(forFileName: name) { return zone.description }
+        // BIND's habits: `db.NAME`, `NAME.db`.
         for suffix in [".zone", ".db"] where name.hasSuffix(suffix) {
             name.removeLast(suffix.count)
         }
