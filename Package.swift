@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "BulwarkWire", targets: ["BulwarkWire"]),
         .library(name: "BulwarkZone", targets: ["BulwarkZone"]),
         .library(name: "BulwarkDefences", targets: ["BulwarkDefences"]),
+        .library(name: "BulwarkTransfer", targets: ["BulwarkTransfer"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
     ],
     dependencies: [
@@ -18,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
@@ -26,11 +28,17 @@ let package = Package(
         .target(name: "BulwarkZone", dependencies: ["BulwarkWire"]),
         // Defences: response rate limiting, DNS cookies, access lists. Pure logic, no I/O.
         .target(name: "BulwarkDefences"),
+        // Transfers: AXFR/IXFR (RFC 5936, RFC 1995), NOTIFY (RFC 1996), TSIG (RFC 8945),
+        // the per-zone journal and zone differences.
+        .target(
+            name: "BulwarkTransfer",
+            dependencies: ["BulwarkWire", "BulwarkZone", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         // Server: query pipeline, transports, configuration, reload.
         .target(
             name: "BulwarkServer",
             dependencies: [
-                "BulwarkWire", "BulwarkZone", "BulwarkDefences",
+                "BulwarkWire", "BulwarkZone", "BulwarkDefences", "BulwarkTransfer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -55,6 +63,7 @@ let package = Package(
         .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire"]),
         .testTarget(name: "BulwarkZoneTests", dependencies: ["BulwarkZone", "BulwarkWire"], resources: [.copy("Fixtures")]),
         .testTarget(name: "BulwarkDefencesTests", dependencies: ["BulwarkDefences"]),
+        .testTarget(name: "BulwarkTransferTests", dependencies: ["BulwarkTransfer", "BulwarkZone", "BulwarkWire"]),
         .testTarget(
             name: "BulwarkServerTests",
             dependencies: [

@@ -1,6 +1,7 @@
-// Zone loading and reloading (SIGHUP). A new ZoneSet is built beside the one being
-// served and swapped in whole (ZoneStore.replace), so no query sees a half-loaded
-// state and none is dropped. A zone that fails to load keeps serving its old version.
+// Zone loading and reloading (SIGHUP). The zone files are read beside the zones being
+// served and published through the ZoneCatalog, which swaps a whole new set in, so no
+// query sees a half-loaded state and none is dropped. A zone that fails to load keeps
+// serving its old version.
 import Foundation
 import Logging
 
@@ -16,21 +17,22 @@ public struct ReloadReport: Sendable {
     public var removed: [DNSName] = []
     /// The configuration itself could not be read: nothing changed.
     public var configError: String?
+    /// Configured zone files whose name is served from another source (API, secondary).
+    public var conflicts: [DNSName] = []
     /// Zones served after the operation.
     public var served: Int = 0
 }
 
-/// Owns the last good version of every zone and the list of zones to serve.
+/// Loads the zone files and publishes them in the catalog (provenance `.file`).
 public final class ZoneReloader: @unchecked Sendable {
-    public let store: ZoneStore
+    public let catalog: ZoneCatalog
     private let sources: @Sendable () throws -> [ZoneSource]
     private let logger: Logger
     private let lock = NSLock()
-    private var zones: [DNSName: Zone] = [:]
 
     /// `sources` is evaluated on every load: it re-reads the configuration and zones-dir.
-    public init(store: ZoneStore, logger: Logger, sources: @escaping @Sendable () throws -> [ZoneSource]) {
-        self.store = store
+    public init(catalog: ZoneCatalog, logger: Logger, sources: @escaping @Sendable () throws -> [ZoneSource]) {
+        self.catalog = catalog
         self.sources = sources
         self.logger = logger
     }
@@ -42,12 +44,15 @@ public final class ZoneReloader: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         var report = ReloadReport()
+        let fileZones = catalog.all.filter { $0.provenance == .file }
+        var zones: [DNSName: Zone] = [:]
+        for e in fileZones { zones[e.name] = e.zone }
         let list: [ZoneSource]
         do {
             list = try sources()
         } catch {
             report.configError = "\(error)"
-            report.served = zones.count
+            report.served = catalog.all.count
             logger.error("reload: configuration not applied: \(error); still serving \(zones.count) zone(s)")
             return report
         }
@@ -71,9 +76,12 @@ public final class ZoneReloader: @unchecked Sendable {
         }
         report.removed = zones.keys.filter { next[$0] == nil }.sorted()
         for name in report.removed { logger.info("zone \(name) is no longer configured: removed") }
-        zones = next
-        report.served = next.count
-        store.replace(with: ZoneSet(zones: next.keys.sorted().map { next[$0]! }))
+        let (_, conflicts) = catalog.replaceAll(from: .file, with: next.keys.sorted().map { next[$0]! })
+        for name in conflicts {
+            logger.error("zone file for \(name) ignored: the zone is served from another source")
+        }
+        report.conflicts = conflicts
+        report.served = catalog.all.count
         return report
     }
 }

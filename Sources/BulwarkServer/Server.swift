@@ -16,6 +16,8 @@ public struct StartupError: Error, CustomStringConvertible {
 public final class DNSServer: @unchecked Sendable {
     public let config: ServerConfig
     public let store: ZoneStore
+    /// Every served zone and where it comes from; publish changes through it.
+    public let catalog: ZoneCatalog
     public let reloader: ZoneReloader
     public let udp: UDPServer
     public let tcp: TCPServer
@@ -28,7 +30,8 @@ public final class DNSServer: @unchecked Sendable {
         self.config = config
         self.logger = logger
         self.store = ZoneStore(ZoneSet(zones: []))
-        self.reloader = ZoneReloader(store: store, logger: logger, sources: sources)
+        self.catalog = ZoneCatalog(store: store)
+        self.reloader = ZoneReloader(catalog: catalog, logger: logger, sources: sources)
         // One cookie secret for every worker (and, when configured, every server sharing it).
         var defences = config.defences
         if defences.cookies.secret == nil { defences.cookies.secret = .random() }
