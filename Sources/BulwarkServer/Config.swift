@@ -161,6 +161,10 @@ public struct ServerConfig: Sendable, Equatable {
     /// Zones named one by one; they win over a zones-dir file of the same name.
     public var zones: [ZoneSource] = []
     public var logLevel: String = "info"
+    /// Where the server keeps its state: transfer journals, secondary zones' copies,
+    /// the control plane's SQLite database. Created on first use.
+    public var dataDir: String = ServerConfig.defaultDataDir
+    public static let defaultDataDir = "bulwark-data"
     /// Access lists, DNS cookies, response rate limiting.
     public var defences = DefenceSettings()
 
@@ -194,6 +198,7 @@ public struct ConfigOverrides: Sendable {
     /// `NAME=PATH` entries; added to the file's zones (replacing one of the same name).
     public var zones: [String] = []
     public var zonesDir: String?
+    public var dataDir: String?
     public var workers: Int?
     public var maxUDPSize: Int?
     public var tcpIdleTimeout: Double?
@@ -258,6 +263,10 @@ extension ServerConfig {
             }
         }
         if let v = overrides.zonesDir { config.zonesDir = v }
+        if let v = overrides.dataDir {
+            guard !v.isEmpty else { throw ConfigError(key: "--data-dir", "must not be empty") }
+            config.dataDir = v
+        }
         if let v = overrides.workers {
             guard v >= 1 && v <= 1024 else { throw ConfigError(key: "--workers", "must be between 1 and 1024, got \(v)") }
             config.workers = v
@@ -340,7 +349,7 @@ struct ConfigFileParser {
     var directory: String { (path as NSString).deletingLastPathComponent }
 
     static let knownKeys = ["listen", "workers", "max-udp-size", "tcp-idle-timeout", "tcp-max-connections",
-                            "zones-dir", "zones", "log-level", "rate-limit", "cookies", "acl", "transfer-acl"]
+                            "zones-dir", "data-dir", "zones", "log-level", "rate-limit", "cookies", "acl", "transfer-acl"]
 
     func error(_ node: Node?, _ key: String?, _ message: String) -> ConfigError {
         ConfigError(file: path, line: node?.mark?.line, key: key, message)
@@ -388,6 +397,10 @@ struct ConfigFileParser {
                 config.tcpIdleTimeout = try seconds(value, key, max: 86400)
             case "zones-dir":
                 config.zonesDir = resolve(try string(value, key))
+            case "data-dir":
+                let v = try string(value, key)
+                guard !v.isEmpty else { throw self.error(value, key, "must not be empty") }
+                config.dataDir = resolve(v)
             case "log-level":
                 let v = try string(value, key)
                 guard ServerConfig.logLevels.contains(v) else {

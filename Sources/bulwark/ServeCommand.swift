@@ -32,6 +32,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("zones-dir"), help: ArgumentHelp("Directory whose NAME.zone files are served as zone NAME.", valueName: "dir"))
     var zonesDir: String?
 
+    @Option(name: .customLong("data-dir"), help: ArgumentHelp("Directory for the server's state: transfer journals, secondary zones, the API's database (default: bulwark-data).", valueName: "dir"))
+    var dataDir: String?
+
     @Option(name: .long, help: "UDP worker threads per address (default: one per core).")
     var workers: Int?
 
@@ -90,6 +93,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.listen = listen
         o.zones = zone
         o.zonesDir = zonesDir
+        o.dataDir = dataDir
         o.workers = workers
         o.maxUDPSize = maxUDPSize
         o.tcpIdleTimeout = tcpIdleTimeout

@@ -45,6 +45,7 @@ final class ConfigTests: XCTestCase {
         tcp-idle-timeout: 2.5
         tcp-max-connections: 50
         zones-dir: zonefiles
+        data-dir: state
         log-level: debug
         zones:
           - name: example.com
@@ -60,6 +61,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.tcpMaxConnections, 50)
         XCTAssertEqual(config.logLevel, "debug")
         XCTAssertEqual(config.zonesDir, dir + "/zonefiles")
+        XCTAssertEqual(config.dataDir, dir + "/state")
         XCTAssertEqual(config.zones, [
             ZoneSource(name: try DNSName("example.com."), path: dir + "/zones/example.com.zone"),
             ZoneSource(name: try DNSName("example.org."), path: "/abs/example.org.zone"),
