@@ -30,8 +30,10 @@ struct ZoneFileLexer {
     /// The line the lexer is on (1-based).
     private(set) var line = 1
 
-    init(_ bytes: UnsafeRawBufferPointer) {
+    /// `line` numbers the first line of `bytes` (a piece of a larger file starts later).
+    init(_ bytes: UnsafeRawBufferPointer, line: Int = 1) {
         self.bytes = bytes
+        self.line = line
     }
 
     var isAtEnd: Bool { position >= bytes.count }

@@ -21,6 +21,10 @@ public struct ZoneFileReader: Sendable {
     public var maxIncludeDepth: Int
     /// Reading stops after this many errors.
     public var maxErrors: Int
+    /// Threads that read one large file in pieces (nil: one per CPU, at most 4; 1: sequential).
+    public var readThreads: Int?
+    /// Smallest piece worth a thread of its own.
+    var minimumPieceSize = 1 << 20
 
     public init(origin: DNSName, rrClass: RRClass = .in, defaultTTL: UInt32? = nil,
                 allowInclude: Bool = true, maxIncludeDepth: Int = 16, maxErrors: Int = 100) {
@@ -131,6 +135,8 @@ struct ZoneFileParser {
         includeStack.append(canonicalPath ?? name)
         defer { includeStack.removeLast() }
         bytes.withUnsafeBytes { buffer in
+            // A large top-level file is read on several cores (ZoneFileParallelRead.swift).
+            if fileIndex == 0, readInPieces(buffer, name: name, origin: origin) { return }
             if zone.records.isEmpty {
                 // One record a line is the common case: size the arrays once.
                 var lines = 0
@@ -174,8 +180,8 @@ struct ZoneFileParser {
         }
     }
 
-    mutating func parse(_ file: inout FileState) {
-        var lexer = ZoneFileLexer(file.bytes)
+    mutating func parse(_ file: inout FileState, firstLine: Int = 1) {
+        var lexer = ZoneFileLexer(file.bytes, line: firstLine)
         var entry = ZoneFileLexer.Entry()
         entry.tokens.reserveCapacity(16)
         while !gaveUp {
