@@ -1,4 +1,5 @@
 // The one place that calls the zone-file reader, the checker and the Zone builder.
+import Dispatch
 import Logging
 
 /// Why a zone could not be loaded; `description` leads with file:line when known.
@@ -21,28 +22,64 @@ public enum ZoneLoader {
         return zone
     }
 
+    /// Above this many records the checker and the builder run side by side.
+    static let concurrentCheckThreshold = 50_000
+
     private static func readAndBuild(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
         let reader = ZoneFileReader(origin: source.name)
         var parsed: ParsedZone
         do {
-            // Read, check (ZoneChecker), drop duplicates; any error throws.
             if let text = source.text {
-                parsed = try reader.readChecked(text: text, fileName: source.path)
+                parsed = try reader.read(text: text, fileName: source.path)
             } else {
-                parsed = try reader.readChecked(path: source.path)
+                parsed = try reader.read(path: source.path)
             }
         } catch {
             throw failure(source.name, error.errors)
         }
         for warning in parsed.warnings { logger.warning("zone \(source.name): \(warning)") }
-        do {
-            // Hand the records over (uniquely held) so the builder frees them as it goes.
+
+        let issues: [ZoneIssue]
+        let built: Result<Zone, ZoneError>?
+        if parsed.records.count < concurrentCheckThreshold {
+            // Check (dropping duplicates, RFC 2181 §5), then hand the records over
+            // uniquely held so the builder frees them as it goes.
+            issues = ZoneChecker.checkRemovingDuplicates(&parsed)
             var records = parsed.records
             parsed.records = []
-            return try Zone(origin: source.name, takingRecords: &records)
-        } catch {
-            throw ZoneLoadError(zone: source.name, description: "\(source.path): \(error)")
+            built = issues.contains(where: \.isError)
+                ? nil
+                : Result { () throws(ZoneError) in try Zone(origin: source.name, takingRecords: &records) }
+        } else {
+            // A large zone: the checker and the builder both only read the records, so they
+            // run on two cores at once; the checker's verdict decides whether the zone is kept.
+            (issues, built) = checkAndBuild(parsed, origin: source.name)
+            parsed.records = []
         }
+        for issue in issues where !issue.isError { logger.warning("zone \(source.name): \(issue)") }
+        if issues.contains(where: \.isError) { throw failure(source.name, issues.filter(\.isError)) }
+        switch built {
+        case .success(let zone): return zone
+        case .failure(let error): throw ZoneLoadError(zone: source.name, description: "\(source.path): \(error)")
+        case nil: throw failure(source.name, [])
+        }
+    }
+
+    private static func checkAndBuild(_ parsed: ParsedZone, origin: DNSName) -> ([ZoneIssue], Result<Zone, ZoneError>?) {
+        final class Outcome: @unchecked Sendable {
+            // Each slot is written by one thread and read after both have finished.
+            var issues: [ZoneIssue] = []
+            var built: Result<Zone, ZoneError>?
+        }
+        let outcome = Outcome()
+        DispatchQueue.concurrentPerform(iterations: 2) { k in
+            if k == 0 {
+                outcome.issues = ZoneChecker.check(parsed)
+            } else {
+                outcome.built = Result { () throws(ZoneError) in try Zone(origin: origin, records: parsed.records) }
+            }
+        }
+        return (outcome.issues, outcome.built)
     }
 
     private static func failure(_ zone: DNSName, _ errors: [ZoneIssue]) -> ZoneLoadError {
