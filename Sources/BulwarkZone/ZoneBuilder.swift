@@ -124,11 +124,24 @@ struct ZoneBuilder {
         var recordRank = ContiguousArray<Int32>()
         recordRank.reserveCapacity(input.count)
         var totalBytes = 0, sigBytes = 0, sigCount = 0
+        // Records of one owner usually follow each other and share the owner's storage
+        // (the reader reuses the previous owner): intern it once per run. `input` keeps
+        // every storage alive, so an address seen again is the same name.
+        var previousWire: UnsafeRawPointer? = nil
+        var previousOwner: Int32 = -1
         for rr in input {
             guard rr.rrClass == .in else {
                 throw ZoneError(.wrongClass, rr.owner, "record of class \(rr.rrClass), only IN is served")
             }
-            let owner = intern(rr.owner.wire[...])
+            let wire = rr.owner.wire.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
+            let owner: Int32
+            if let wire, wire == previousWire {
+                owner = previousOwner
+            } else {
+                owner = intern(rr.owner.wire[...])
+                previousWire = wire
+                previousOwner = owner
+            }
             guard names[Int(owner)].has(NameFlags.inZone) else {
                 throw ZoneError(.outOfZone, rr.owner, "record outside the zone \(origin)")
             }
