@@ -26,7 +26,7 @@ import dns.tsig
 import pytest
 
 import servers
-from conftest import require_tools, start_bulwark, stop_bulwark
+from conftest import SUBJECT, require_tools, start_bulwark, stop_bulwark
 
 ZONE = "xfr.test."
 SECRET = base64.b64encode(bytes(range(40, 72))).decode()
@@ -205,7 +205,9 @@ def log_text(b):
 
 
 @pytest.fixture(scope="module")
-def primary(bulwark_only, bulwark_bin, workdir, taken_ports):
+def primary(bulwark_bin, workdir, taken_ports):
+    if SUBJECT != "bulwark":
+        pytest.skip(f"Bulwark-specific test; BULWARK_TEST_SUBJECT={SUBJECT}")
     require_tools()
     d = os.path.join(workdir, "xfr-primary")
     os.makedirs(d, exist_ok=True)
@@ -331,8 +333,8 @@ def test_stale_time_is_badtime(primary, monkeypatch):
 
 def test_kdig_reports_tsig_errors(primary):
     b, *_ = primary
-    base = ["kdig", "@127.0.0.1", "-p", str(b.port), "AXFR", ZONE, "+time=3", "+tries=1"]
-    wrong_secret = subprocess.run(base + ["-y", f"hmac-sha256:{KEY}" + base64.b64encode(b"wrong").decode()],
+    base = ["kdig", "@127.0.0.1", "-p", str(b.port), "AXFR", ZONE, "+time=3", "+retry=0"]
+    wrong_secret = subprocess.run(base + ["-y", f"hmac-sha256:{KEY}:" + base64.b64encode(b"wrong secret").decode()],
                                   capture_output=True, text=True, timeout=20)
     assert "BADSIG" in wrong_secret.stdout + wrong_secret.stderr, wrong_secret.stdout + wrong_secret.stderr
     wrong_key = subprocess.run(base + ["-y", f"hmac-sha256:other-key.:{SECRET}"], capture_output=True, text=True, timeout=20)
@@ -355,6 +357,10 @@ def test_axfr_over_udp_is_notimp_and_small_ixfr_fits_udp(primary):
     # Up to date: the SOA alone (RFC 1995 §2).
     rcode, records = xfr(b.addr, rdtype=dns.rdatatype.IXFR, serial=serial, udp=True)
     assert rcode == dns.rcode.NOERROR and [r.rdtype for r in records] == [dns.rdatatype.SOA]
+    if serial == 2:  # after the SIGHUP test: the small change 1 → 2 fits one UDP message
+        rcode, records = xfr(b.addr, rdtype=dns.rdatatype.IXFR, serial=1, udp=True)
+        assert [r.serial for r in records if r.rdtype == dns.rdatatype.SOA] == [2, 1, 2, 2]
+        assert len(records) == 8  # SOA, SOA 1, www and h0 removed, SOA 2, www and new added, SOA
 
 
 def test_signed_query_gets_signed_answer(primary):
