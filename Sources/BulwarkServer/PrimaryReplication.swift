@@ -111,6 +111,8 @@ public final class PrimaryReplication: @unchecked Sendable {
                 try? j?.discard()
             } else if let j {
                 let diff = ZoneDiff.between(old, new)
+                // The comparison held both versions' records in sets: give the pages back.
+                if old.recordCount > 10_000 { trimMallocHeap() }
                 do {
                     try j.append(diff)
                     logger.info("journal of \(new.origin): \(old.serial) → \(new.serial), \(diff.removed.count) removed, \(diff.added.count) added")
