@@ -167,6 +167,8 @@ public struct ServerConfig: Sendable, Equatable {
     public static let defaultDataDir = "bulwark-data"
     /// Access lists, DNS cookies, response rate limiting.
     public var defences = DefenceSettings()
+    /// TSIG keys, NOTIFY targets, allow-transfer, journal size (Config+Transfer.swift).
+    public var transfer = TransferSettings()
 
     public init() {}
 
@@ -289,6 +291,7 @@ extension ServerConfig {
             config.logLevel = v
         }
         try applyDefenceFlags(overrides, to: &config.defences)
+        try config.transfer.validate()
         return config
     }
 
@@ -378,6 +381,7 @@ struct ConfigFileParser {
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
             if try parseTCPLimit(key, value, into: &config) { continue }
+            if try parseTransfer(key, value, into: &config) { continue }
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -418,7 +422,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys).joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys).joined(separator: ", ")))")
             }
         }
         return listen
@@ -599,6 +603,8 @@ struct ConfigFileParser {
                     }
                 case "file":
                     file = resolve(try string(v, "\(key).file"))
+                case .some(let k) where Self.zoneTransferKeys.contains(k):
+                    continue  // read by parseTransfer (Config+Transfer.swift)
                 default:
                     throw self.error(k, "\(key).\(k.string ?? "?")", "unknown key (known keys: name, file)")
                 }
