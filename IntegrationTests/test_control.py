@@ -35,8 +35,12 @@ class ControlServer(servers.Bulwark):
         taken = set()
         dns_port = dns_port or servers.pick_port(0, taken)
         self.api_port = api_port or servers.pick_port(0, taken)
+        os.makedirs(os.path.join(workdir, tag), exist_ok=True)
+        config = os.path.join(workdir, tag, "bulwark.yaml")
+        with open(config, "w") as f:
+            f.write("api:\n  rate-limit: 0\n")  # the batch stream must not be throttled
         super().__init__(binary, dns_port, workdir, zones, tag=tag, ipv6=False,
-                         extra_args=["--api-listen", f"127.0.0.1:{self.api_port}",
+                         extra_args=["--config", config, "--api-listen", f"127.0.0.1:{self.api_port}",
                                      "--data-dir", data_dir])
         self.api = f"http://127.0.0.1:{self.api_port}"
 
@@ -213,7 +217,6 @@ def test_sigkill_during_batches_leaves_one_whole_version(started, workdir):
     server = started(tag="crash0", data_dir=data)
     create_zone(server, "crash.test.")
     base_serial = call(server, "GET", "/v1/zones/crash.test")[1]["serial"]
-    dns_port, api_port = server.port, server.api_port
     batch = 0
     for round_ in range(3):
         acked = [batch]
@@ -239,7 +242,7 @@ def test_sigkill_during_batches_leaves_one_whole_version(started, workdir):
         server.kill()
         stop.set()
         t.join(timeout=15)
-        server = started(tag=f"crash{round_ + 1}", data_dir=data, dns_port=dns_port, api_port=api_port)
+        server = started(tag=f"crash{round_ + 1}", data_dir=data)
         values = set()
         for owner in ("a", "b", "c"):
             texts = answer_texts(query(server, f"{owner}.crash.test.", dns.rdatatype.TXT), dns.rdatatype.TXT)

@@ -130,7 +130,8 @@ public enum ZoneEditing {
                              fieldOf: (RRsetKey) -> String? = { _ in nil }) throws(APIError) -> (Zone, [ZoneIssue]) {
         var parsed = ParsedZone(origin: origin, files: ["zone", "request"])
         let reader = ZoneFileReader(origin: origin, allowInclude: false)
-        var fields: [String] = []
+        // Each record's "line" indexes `sources`, so an issue leads back to its RRset.
+        var sources: [(key: RRsetKey, field: String?)] = []
         for r in rrsets {
             let text = r.records.map { "\(r.name) \(r.ttl) IN \(r.type) \($0)\n" }.joined()
             let records: [ResourceRecord]
@@ -140,18 +141,23 @@ public enum ZoneEditing {
                 throw .invalid(fieldOf(r.key) ?? "zone", "stored RRset \(r.name) \(r.type) cannot be read: \(error)")
             }
             let field = fieldOf(r.key)
-            if let field {
-                fields.append(field)
-            }
+            sources.append((r.key, field))
             for rec in records {
-                parsed.append(rec, file: field == nil ? 0 : 1, line: field == nil ? 0 : fields.count)
+                parsed.append(rec, file: field == nil ? 0 : 1, line: sources.count)
             }
         }
         let issues = ZoneChecker.checkRemovingDuplicates(&parsed)
         if let error = issues.first(where: \.isError) {
             var field = "zone"
-            if let loc = error.location, loc.file == "request", loc.line >= 1, loc.line <= fields.count {
-                field = fields[loc.line - 1]
+            if let loc = error.location, loc.line >= 1, loc.line <= sources.count {
+                let source = sources[loc.line - 1]
+                if let f = source.field {
+                    field = f
+                } else if let touched = sources.first(where: { $0.field != nil && $0.key.name == source.key.name }) {
+                    // The rule broke at a name the request changed (a CNAME added beside
+                    // existing data): the change is at fault, not the data already there.
+                    field = touched.field!
+                }
             }
             throw .invalid(field, error.message)
         }
