@@ -7,8 +7,10 @@ final class SQLiteStoreTests: XCTestCase {
         let dir = NSTemporaryDirectory() + "bulwark-store-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let backend = try await SQLiteBackend.open(path: dir + "/sub/control.sqlite")
-        XCTAssertEqual(try await Migrations.run(on: backend), Migrations.all.map(\.version))
-        XCTAssertEqual(try await Migrations.run(on: backend), [])
+        let first = try await Migrations.run(on: backend)
+        XCTAssertEqual(first, Migrations.all.map(\.version))
+        let second = try await Migrations.run(on: backend)
+        XCTAssertEqual(second, [])
         let mode = try await backend.withSession { try await $0.query("PRAGMA journal_mode", []) }
         XCTAssertEqual(mode.first?.values.values.first?.text, "wal")
         let tables = try await backend.withSession {
