@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "BulwarkDefences", targets: ["BulwarkDefences"]),
         .library(name: "BulwarkTransfer", targets: ["BulwarkTransfer"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
+        .library(name: "BulwarkControl", targets: ["BulwarkControl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -20,6 +21,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        // Control plane (issue 6): HTTP API and its embedded SQLite store.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
         // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
@@ -49,10 +53,32 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
+        // Control plane (issue 6): HTTP API (tenants, keys, zones, RRsets, history), its
+        // storage protocol and the SQLite store; publishes zones through ZoneCatalog.
+        .target(
+            name: "BulwarkControl",
+            dependencies: [
+                "BulwarkWire", "BulwarkZone", "BulwarkServer",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(
+            name: "BulwarkControlTests",
+            dependencies: [
+                "BulwarkControl", "BulwarkServer", "BulwarkZone", "BulwarkWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         .executableTarget(
             name: "bulwark",
             dependencies: [
-                "BulwarkWire", "BulwarkZone", "BulwarkServer",
+                "BulwarkWire", "BulwarkZone", "BulwarkServer", "BulwarkControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -169,6 +169,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var defences = DefenceSettings()
     /// TSIG keys, NOTIFY targets, allow-transfer, journal size (Config+Transfer.swift).
     public var transfer = TransferSettings()
+    /// The control plane's HTTP API (Config+API.swift).
+    public var api = APISettings()
 
     public init() {}
 
@@ -225,6 +227,8 @@ public struct ConfigOverrides: Sendable {
     public var denyAction: String?
     /// `--example`: the default listen address becomes 127.0.0.1:5353.
     public var example = false
+    /// `--api-listen ADDR:PORT|off` (Config+API.swift).
+    public var apiListen: String?
     public init() {}
 }
 
@@ -292,6 +296,7 @@ extension ServerConfig {
         }
         try applyDefenceFlags(overrides, to: &config.defences)
         try config.transfer.validate()
+        try applyAPIFlags(overrides, to: &config)
         return config
     }
 
@@ -382,6 +387,7 @@ struct ConfigFileParser {
             guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
             if try parseTCPLimit(key, value, into: &config) { continue }
             if try parseTransfer(key, value, into: &config) { continue }
+            if try parseAPI(key, value, into: &config) { continue }
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -422,7 +428,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys).joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys + ["api"]).joined(separator: ", ")))")
             }
         }
         return listen

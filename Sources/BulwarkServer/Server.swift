@@ -59,10 +59,11 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     /// Loads the zones; fails when the configuration cannot be read or no zone loads.
-    public func loadZones() throws(StartupError) {
+    /// `allowNone`: no zone file configured is fine (the API will publish zones).
+    public func loadZones(allowNone: Bool = false) throws(StartupError) {
         let report = reloader.reload()
         if let e = report.configError { throw StartupError(description: e) }
-        if report.loaded.isEmpty {
+        if report.loaded.isEmpty && !(allowNone && report.failed.isEmpty) {
             throw StartupError(description: report.failed.isEmpty ? "no zones configured" : "no zone could be loaded")
         }
         if !report.failed.isEmpty {

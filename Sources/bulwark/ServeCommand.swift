@@ -1,5 +1,7 @@
 import ArgumentParser
+import BulwarkControl
 import BulwarkServer
+import Foundation
 import Logging
 import ServiceLifecycle
 #if canImport(Glibc)
@@ -85,6 +87,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("deny-action"), help: "What denied queries get: refuse (REFUSED with EDE 18, the default) or drop.")
     var denyAction: String?
 
+    // --- Control plane API (issue 6) ---
+    @Option(name: .customLong("api-listen"), help: ArgumentHelp("Address of the HTTP API (default 127.0.0.1:8053; off disables it). Its database is <data-dir>/control.sqlite; BULWARK_ADMIN_KEY sets an admin key.", valueName: "addr:port|off"))
+    var apiListen: String?
+    // --- end control plane API ---
+
     @Flag(name: .long, help: "Serve the built-in example.com zone (on 127.0.0.1:5353 unless --listen is given).")
     var example = false
 
@@ -111,6 +118,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.deny = deny
         o.denyAction = denyAction
         o.example = example
+        o.apiListen = apiListen
         return o
     }
 
@@ -127,7 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
             printError("bulwark: configuration error: \(error)")
             throw ExitCode(2)
         }
-        if sources.isEmpty && !example {
+        if sources.isEmpty && !example && config.api.listen == nil {
             printError("""
             bulwark: no zones to serve. Give --zone NAME=FILE, --zones-dir DIR, or a --config file with zones.
             To try Bulwark on a built-in zone: bulwark serve --example
@@ -150,9 +158,26 @@ struct ServeCommand: AsyncParsableCommand {
             return list
         }
         do {
-            try server.loadZones()
+            try server.loadZones(allowNone: config.api.listen != nil)
         } catch {
             logger.critical("cannot start: \(error)")
+            throw ExitCode.failure
+        }
+        let control: ControlService?
+        do {
+            control = try await ControlService.prepare(
+                config: config, catalog: server.catalog,
+                adminKey: ProcessInfo.processInfo.environment["BULWARK_ADMIN_KEY"], logger: logger,
+                onFirstKey: { token in
+                    print("API admin key (shown once; keep it, or set BULWARK_ADMIN_KEY): \(token)")
+                    fflush(nil)
+                },
+                onReady: { url in
+                    print("Control API on \(url) (OpenAPI description: \(url)/openapi.json)")
+                    fflush(nil)
+                })
+        } catch {
+            logger.critical("cannot start the API: \(error)")
             throw ExitCode.failure
         }
 
@@ -167,7 +192,7 @@ struct ServeCommand: AsyncParsableCommand {
             services: [
                 .init(service: service),
                 .init(service: ReloadOnHangupService(server: server, logger: logger)),
-            ],
+            ] + (control.map { [.init(service: $0)] } ?? []),
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

@@ -1,0 +1,278 @@
+// The control plane's operations, independent of HTTP: authentication, tenants, keys,
+// zones and RRsets. Every zone change is one store transaction (checked like a zone
+// file, SOA serial bumped, audited) followed, once durable, by a new snapshot published
+// through the ZoneCatalog: the DNS server answers with it as soon as the call returns.
+import BulwarkServer
+import BulwarkWire
+import BulwarkZone
+import Foundation
+import Logging
+
+public final class ControlPlane: Sendable {
+    /// The tenant created at first start; its admin keys manage the other tenants.
+    public static let operatorTenantID = "operator"
+
+    public let store: any ControlStore
+    public let catalog: ZoneCatalog
+    public let limiter: KeyRateLimiter
+    public let maxBodyBytes: Int
+    let logger: Logger
+
+    public init(store: any ControlStore, catalog: ZoneCatalog, limiter: KeyRateLimiter,
+                maxBodyBytes: Int, logger: Logger) {
+        self.store = store
+        self.catalog = catalog
+        self.limiter = limiter
+        self.maxBodyBytes = maxBodyBytes
+        self.logger = logger
+    }
+
+    // MARK: Startup
+
+    /// Makes sure the operator tenant and an admin key exist. With `adminKey` (from
+    /// BULWARK_ADMIN_KEY) that token becomes an operator admin key; otherwise, when the
+    /// database has no key at all, a new token is made and returned (to print once).
+    public func bootstrap(adminKey: String?) async throws -> String? {
+        if try await store.tenant(id: Self.operatorTenantID) == nil {
+            try await store.createTenant(Tenant(id: Self.operatorTenantID, name: "operator", createdMillis: Clock.nowMillis()))
+        }
+        if let adminKey, !adminKey.isEmpty {
+            let hash = KeyTokens.hash(adminKey)
+            if try await store.key(tokenHash: hash) == nil {
+                try await store.createKey(APIKey(id: KeyTokens.newID(), tenantID: Self.operatorTenantID, name: "bootstrap (BULWARK_ADMIN_KEY)",
+                                                 role: .admin, tokenHash: hash, createdMillis: Clock.nowMillis()))
+            }
+            return nil
+        }
+        guard try await store.keyCount() == 0 else { return nil }
+        let token = KeyTokens.generate()
+        try await store.createKey(APIKey(id: KeyTokens.newID(), tenantID: Self.operatorTenantID, name: "bootstrap",
+                                         role: .admin, tokenHash: KeyTokens.hash(token), createdMillis: Clock.nowMillis()))
+        return token
+    }
+
+    /// Publishes every zone in the database; returns how many are served. A zone that
+    /// cannot be built or whose name a zone file serves is logged and skipped.
+    @discardableResult
+    public func loadZones() async throws -> Int {
+        var served = 0
+        for z in try await store.zones(tenantID: nil) {
+            do {
+                let origin = try DNSName(z.name)
+                let (zone, _) = try ZoneEditing.build(origin: origin, rrsets: try await store.rrsets(zoneID: z.id))
+                try catalog.publish(zone, from: .api)
+                served += 1
+            } catch {
+                logger.error("API zone \(z.name) is not served: \(error)")
+            }
+        }
+        return served
+    }
+
+    // MARK: Authentication
+
+    /// The caller of a request bearing `token`; 401 without a valid one, 429 when its
+    /// key is over its rate.
+    public func authenticate(token: String?) async throws -> Caller {
+        guard let token, !token.isEmpty, token.utf8.count <= 512 else { throw APIError.unauthorized }
+        let hash = KeyTokens.hash(token)
+        guard let key = try await store.key(tokenHash: hash), KeyTokens.constantTimeEqual(key.tokenHash, hash) else {
+            throw APIError.unauthorized
+        }
+        if let wait = limiter.take(key.id) {
+            var e = APIError(.tooManyRequests, "rate_limited", "too many requests for this key; retry later")
+            e.headers[.retryAfter] = String(max(1, Int(wait.rounded(.up))))
+            throw e
+        }
+        return Caller(key: key, isOperator: key.tenantID == Self.operatorTenantID)
+    }
+
+    // MARK: Tenants and keys
+
+    func requireOperator(_ caller: Caller) throws(APIError) {
+        try caller.require(.admin)
+        guard caller.isOperator else {
+            throw APIError(.forbidden, "forbidden", "only admin keys of the operator tenant manage tenants")
+        }
+    }
+
+    public func createTenant(name: String, caller: Caller) async throws -> Tenant {
+        try requireOperator(caller)
+        let trimmed = name.trimmingSpaces
+        guard !trimmed.isEmpty, trimmed.count <= 100 else { throw APIError.invalid("name", "a tenant name of 1 to 100 characters is required") }
+        let t = Tenant(id: KeyTokens.newID(), name: trimmed, createdMillis: Clock.nowMillis())
+        do { try await store.createTenant(t) } catch StoreError.conflict(let m) { throw APIError.conflict(m) }
+        return t
+    }
+
+    /// The tenant a caller may act for: its own, or (operator only) the one named.
+    func tenantID(for caller: Caller, requested: String?) async throws -> String {
+        guard let requested, requested != caller.key.tenantID else { return caller.key.tenantID }
+        guard caller.isOperator && caller.key.role == .admin else { throw APIError.notFound("tenant") }
+        guard try await store.tenant(id: requested) != nil else { throw APIError.notFound("tenant") }
+        return requested
+    }
+
+    public func createKey(name: String, role: Role, tenant: String?, caller: Caller) async throws -> (APIKey, String) {
+        try caller.require(.admin)
+        let tenantID = try await tenantID(for: caller, requested: tenant)
+        let token = KeyTokens.generate()
+        let key = APIKey(id: KeyTokens.newID(), tenantID: tenantID, name: name, role: role,
+                         tokenHash: KeyTokens.hash(token), createdMillis: Clock.nowMillis())
+        try await store.createKey(key)
+        return (key, token)
+    }
+
+    // MARK: Zones
+
+    /// The zone `name` if the caller's tenant owns it; 404 otherwise (another tenant's
+    /// zone is indistinguishable from no zone).
+    public func ownedZone(_ name: DNSName, caller: Caller) async throws -> StoredZone {
+        guard let z = try await store.zone(named: name.description), z.tenantID == caller.key.tenantID else {
+            throw APIError.notFound("zone \(name)")
+        }
+        return z
+    }
+
+    public static func etag(_ z: StoredZone) -> String {
+        "\"\(z.id.prefix(8))-\(z.version)\""
+    }
+
+    /// RFC 9110 §13.1.1: If-Match is a list of entity tags or `*`.
+    static func matches(_ ifMatch: String?, _ zone: StoredZone?) -> Bool {
+        guard let ifMatch else { return true }
+        guard let zone else { return false }
+        let tags = ifMatch.split(separator: ",").map { String($0).trimmingSpaces }
+        if tags.contains("*") { return true }
+        let current = etag(zone)
+        return tags.contains { KeyTokens.constantTimeEqual($0, current) || $0 == "W/" + current }
+    }
+
+    /// The outcome of a zone change.
+    public struct Outcome: Sendable {
+        public var zone: StoredZone
+        public var rrsets: [StoredRRset]
+        public var snapshot: Zone?
+        public var warnings: [String]
+    }
+
+    /// What an edit produces from the current RRsets: the new full set, the RRsets it
+    /// touched with the request field each came from, and an audit description.
+    public struct Edit: Sendable {
+        public var rrsets: [RRsetKey: StoredRRset]
+        public var touched: [RRsetKey: String]
+        public var detail: [[String: String]]
+        /// A serial the request asked for (import, SOA replace): used if it moves forward.
+        public var requestedSerial: UInt32?
+    }
+
+    /// Runs one zone change: `edit` sees the committed RRsets (empty when the zone does
+    /// not exist yet and `create` is set) in the store's transaction.
+    public func change(
+        zone origin: DNSName, caller: Caller, ifMatch: String?, action: String, create: Bool = false,
+        mustCreate: Bool = false, edit: @escaping @Sendable ([RRsetKey: StoredRRset]) throws -> Edit
+    ) async throws -> Outcome {
+        try caller.require(.write)
+        if let existing = catalog.entry(named: origin), existing.provenance != .api {
+            // A name belongs to one provenance: a zone file or secondary serves it already.
+            throw APIError.conflict("zone \(origin) is served from a \(existing.provenance == .file ? "zone file" : "primary (secondary zone)"); it cannot be managed through the API")
+        }
+        let tenantID = caller.key.tenantID
+        let key = caller.key
+        let catalog = self.catalog
+        let logger = self.logger
+        return try await store.writeZone(named: origin.description, decide: { (current, stored) throws -> (ZoneWrite, Outcome) in
+            if let current {
+                guard current.tenantID == tenantID else {
+                    if mustCreate { throw APIError.conflict("zone \(origin) exists") }
+                    throw APIError.notFound("zone \(origin)")
+                }
+                if mustCreate { throw APIError.conflict("zone \(origin) exists") }
+            } else if !create {
+                throw APIError.notFound("zone \(origin)")
+            }
+            guard Self.matches(ifMatch, current) else {
+                throw current.map { APIError.preconditionFailed(Self.etag($0)) }
+                    ?? APIError(.preconditionFailed, "precondition_failed", "If-Match given but zone \(origin) does not exist")
+            }
+            var before: [RRsetKey: StoredRRset] = [:]
+            for r in stored { before[r.key] = r }
+            var e = try edit(before)
+            // The SOA serial moves forward on every change (RFC 1982 arithmetic).
+            let soaKey = RRsetKey(name: origin.description, type: "SOA")
+            guard var soa = e.rrsets[soaKey], let soaText = soa.records.first else {
+                throw APIError.invalid(e.touched[soaKey] ?? "zone", "the zone needs an SOA record at its apex (RFC 1035 §5.2)")
+            }
+            let proposed = ZoneEditing.serial(ofSOA: soaText) ?? 0
+            let serial: UInt32
+            if let current {
+                let requested = e.requestedSerial ?? (proposed != current.serial ? proposed : nil)
+                serial = ZoneEditing.nextSerial(old: current.serial, requested: requested)
+            } else {
+                serial = proposed == 0 ? Self.initialSerial() : proposed
+            }
+            soa.records = [ZoneEditing.settingSerial(serial, inSOA: soaText)]
+            e.rrsets[soaKey] = soa
+            let (snapshot, issues) = try ZoneEditing.build(origin: origin, rrsets: Array(e.rrsets.values),
+                                                          fieldOf: { e.touched[$0] })
+            let now = Clock.nowMillis()
+            let zone = StoredZone(id: current?.id ?? KeyTokens.newID(), tenantID: tenantID, name: origin.description,
+                                  version: (current?.version ?? 0) + 1, serial: serial,
+                                  createdMillis: current?.createdMillis ?? now, updatedMillis: now)
+            var upserts: [StoredRRset] = []
+            for (k, r) in e.rrsets where before[k] != r { upserts.append(r) }
+            let deletes = before.keys.filter { e.rrsets[$0] == nil }
+            let detailJSON = (try? JSONSerialization.data(withJSONObject: e.detail, options: [.sortedKeys]))
+                .map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+            let change = ChangeRecord(zoneID: zone.id, zoneName: zone.name, tenantID: tenantID, version: zone.version,
+                                      serial: serial, keyID: key.id, keyName: key.name, atMillis: now,
+                                      action: current == nil ? "create" : action, detail: detailJSON)
+            let outcome = Outcome(zone: zone, rrsets: e.rrsets.values.sorted { $0.key < $1.key }, snapshot: snapshot,
+                                  warnings: issues.filter { !$0.isError }.map(\.message))
+            return (.put(zone: zone, upserts: upserts, deletes: deletes, change: change), outcome)
+        }, afterCommit: { outcome in
+            guard let snapshot = outcome.snapshot else { return }
+            do {
+                try catalog.publish(snapshot, from: .api)
+            } catch {
+                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
+            }
+        })
+    }
+
+    public func deleteZone(_ origin: DNSName, caller: Caller, ifMatch: String?) async throws {
+        try caller.require(.write)
+        let tenantID = caller.key.tenantID
+        let key = caller.key
+        let catalog = self.catalog
+        let _: Bool = try await store.writeZone(named: origin.description, decide: { current, _ in
+            guard let current, current.tenantID == tenantID else { throw APIError.notFound("zone \(origin)") }
+            guard Self.matches(ifMatch, current) else { throw APIError.preconditionFailed(Self.etag(current)) }
+            let change = ChangeRecord(zoneID: current.id, zoneName: current.name, tenantID: tenantID,
+                                      version: current.version + 1, serial: current.serial, keyID: key.id,
+                                      keyName: key.name, atMillis: Clock.nowMillis(), action: "delete", detail: "[]")
+            return (.delete(zoneID: current.id, change: change), true)
+        }, afterCommit: { _ in
+            catalog.remove(origin, from: .api)
+        })
+    }
+
+    /// A serial for a new zone: today as YYYYMMDD01 (RFC 1912 §2.2's convention).
+    static func initialSerial() -> UInt32 {
+        let c = Calendar(identifier: .gregorian)
+        var utc = c
+        utc.timeZone = TimeZone(identifier: "UTC")!
+        let d = utc.dateComponents([.year, .month, .day], from: Date())
+        return UInt32(d.year! * 1_000_000 + d.month! * 10_000 + d.day! * 100 + 1)
+    }
+
+    /// The RRsets of a new zone: SOA (primary = the first name server) and NS.
+    public static func skeleton(origin: DNSName, nameservers: [DNSName], hostmaster: DNSName?, ttl: UInt32) -> [StoredRRset] {
+        let primary = nameservers.first ?? origin
+        let rname = hostmaster ?? ((try? origin.prepending(Array("hostmaster".utf8))) ?? origin)
+        let soa = StoredRRset(name: origin.description, type: "SOA", ttl: ttl,
+                              records: ["\(primary) \(rname) \(initialSerial()) 7200 3600 1209600 300"])
+        let ns = StoredRRset(name: origin.description, type: "NS", ttl: ttl, records: nameservers.map(\.description))
+        return nameservers.isEmpty ? [soa] : [soa, ns]
+    }
+}

@@ -1,0 +1,94 @@
+// MARK: Control plane API (issue 6): the `api:` section and --api-listen, kept in one block.
+import Yams
+
+/// Settings of the control plane's HTTP API (the BulwarkControl module runs it).
+public struct APISettings: Sendable, Equatable {
+    public static let defaultListen = "127.0.0.1:8053"
+    /// Where the API listens; nil when it is off.
+    public var listen: ListenAddress? = try! ListenAddress(parsing: APISettings.defaultListen)
+    /// `listen` is the built-in default: when its port is taken the server still starts
+    /// (DNS only) and says so, so that several servers can run on one host.
+    public var listenIsDefault = true
+    /// The database: `sqlite` (the default: `<data-dir>/control.sqlite`) or `sqlite:PATH`.
+    public var database: String = "sqlite"
+    /// Largest request body in octets (413 beyond).
+    public var maxBodyBytes: Int = 4 << 20
+    /// Requests per second per key (token bucket; 0 = unlimited) and the burst allowed.
+    public var rateLimit: Double = 50
+    public var rateBurst: Double = 100
+
+    public init() {}
+
+    /// The SQLite file, or nil when `database` names another backend.
+    public func sqlitePath(dataDir: String) -> String? {
+        if database == "sqlite" { return dataDir + "/control.sqlite" }
+        if database.hasPrefix("sqlite:") { return String(database.dropFirst("sqlite:".count)) }
+        return nil
+    }
+}
+
+extension ServerConfig {
+    /// `--api-listen ADDR:PORT|off`.
+    static func applyAPIFlags(_ overrides: ConfigOverrides, to config: inout ServerConfig) throws(ConfigError) {
+        guard let v = overrides.apiListen else { return }
+        config.api.listenIsDefault = false
+        if v == "off" {
+            config.api.listen = nil
+            return
+        }
+        do {
+            config.api.listen = try ListenAddress(parsing: v, defaultPort: 8053)
+        } catch {
+            throw ConfigError(key: "--api-listen", error.message)
+        }
+    }
+}
+
+extension ConfigFileParser {
+    static let apiKeys = ["listen", "database", "max-body", "rate-limit", "rate-burst"]
+
+    /// `api: {listen, database, max-body, rate-limit, rate-burst}`; false when `key` is not `api`.
+    func parseAPI(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+        guard key == "api" else { return false }
+        if case .scalar = value, value.string == "off" {
+            config.api.listen = nil
+            config.api.listenIsDefault = false
+            return true
+        }
+        for (k, v) in try mapping(value, key, known: Self.apiKeys) {
+            let full = "api.\(k)"
+            switch k {
+            case "listen":
+                let text = try string(v, full)
+                config.api.listenIsDefault = false
+                if text == "off" {
+                    config.api.listen = nil
+                } else {
+                    do { config.api.listen = try ListenAddress(parsing: text, defaultPort: 8053) } catch {
+                        throw self.error(v, full, error.message)
+                    }
+                }
+            case "database":
+                let text = try string(v, full)
+                if text == "sqlite" {
+                    config.api.database = text
+                } else if text.hasPrefix("sqlite:"), text.count > 7 {
+                    config.api.database = "sqlite:" + resolve(String(text.dropFirst(7)))
+                } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
+                    throw self.error(v, full, "PostgreSQL is not available in this build yet; use sqlite")
+                } else {
+                    throw self.error(v, full, "'\(text)' is not sqlite or sqlite:PATH")
+                }
+            case "max-body":
+                config.api.maxBodyBytes = try integer(v, full, 1024...(1 << 30))
+            case "rate-limit":
+                config.api.rateLimit = Double(try integer(v, full, 0...1_000_000))
+            case "rate-burst":
+                config.api.rateBurst = Double(try integer(v, full, 1...1_000_000))
+            default:
+                break
+            }
+        }
+        return true
+    }
+}
