@@ -167,6 +167,8 @@ public struct ServerConfig: Sendable, Equatable {
     public static let defaultDataDir = "bulwark-data"
     /// Access lists, DNS cookies, response rate limiting.
     public var defences = DefenceSettings()
+    /// Operations: the ops HTTP endpoint, counting, log limits (Config+Ops.swift).
+    public var ops = OpsSettings()
 
     public init() {}
 
@@ -223,6 +225,9 @@ public struct ConfigOverrides: Sendable {
     public var denyAction: String?
     /// `--example`: the default listen address becomes 127.0.0.1:5353.
     public var example = false
+    // operations (issue 7): --ops-listen, --query-log
+    public var opsListen: String?
+    public var queryLog: String?
     public init() {}
 }
 
@@ -289,6 +294,7 @@ extension ServerConfig {
             config.logLevel = v
         }
         try applyDefenceFlags(overrides, to: &config.defences)
+        try applyOpsFlags(overrides, to: &config)  // operations (issue 7)
         return config
     }
 
@@ -378,6 +384,7 @@ struct ConfigFileParser {
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
             if try parseTCPLimit(key, value, into: &config) { continue }
+            if try parseOps(key, value, into: &config) { continue }  // operations (issue 7)
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -418,7 +425,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys).joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.opsKeys).joined(separator: ", ")))")
             }
         }
         return listen

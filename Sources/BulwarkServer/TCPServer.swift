@@ -4,6 +4,7 @@
 // answers in flight per connection, and one QueryResponder per event loop.
 import Atomics
 import BulwarkDefences
+import BulwarkOps
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -19,8 +20,9 @@ final class TCPWorkspace: @unchecked Sendable {
     /// Two octets of length prefix, then up to 65535 of response.
     let buffer: UnsafeMutableRawBufferPointer
 
-    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, logger: Logger) {
-        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
+    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, logger: Logger, counters: QueryCounters? = nil) {
+        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger,
+                                   counters: counters)
         buffer = .allocate(byteCount: 2 + 65535, alignment: 16)
     }
 
@@ -308,6 +310,7 @@ final class TCPConnectionTable: @unchecked Sendable {
     let refusedPerClient = ManagedAtomic<Int>(0)
     let evicted = ManagedAtomic<Int>(0)
     let ioTimeouts = ManagedAtomic<Int>(0)
+    let accepted = ManagedAtomic<Int>(0)  // operations (issue 7)
 
     init(maxConnections: Int, maxPerClient: Int) {
         limiter = TCPConnectionLimiter(maxConnections: maxConnections, maxPerClient: maxPerClient)
@@ -326,7 +329,7 @@ final class TCPConnectionTable: @unchecked Sendable {
             return (a, evicting.flatMap { channels.removeValue(forKey: $0) })
         }
         switch admission {
-        case .accept: break
+        case .accept: accepted.wrappingIncrement(ordering: .relaxed)  // operations (issue 7)
         case .refuseFull: refusedFull.wrappingIncrement(ordering: .relaxed)
         case .refusePerClient: refusedPerClient.wrappingIncrement(ordering: .relaxed)
         }
@@ -394,9 +397,11 @@ public final class TCPServer: @unchecked Sendable {
     private let workspaces = ThreadSpecificVariable<TCPWorkspace>()
     private let table: TCPConnectionTable
     private var channels: [Channel] = []
+    private let opsHub: OpsHub?  // operations (issue 7)
 
     public init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
-                settings: TCPSettings, threads: Int, logger: Logger) {
+                settings: TCPSettings, threads: Int, logger: Logger, opsHub: OpsHub? = nil) {
+        self.opsHub = opsHub
         self.store = store
         self.maxUDPSize = maxUDPSize
         self.defences = defences
@@ -432,6 +437,9 @@ public final class TCPServer: @unchecked Sendable {
         public var refusedFull, refusedPerClient, evicted, ioTimeouts: Int
     }
 
+    /// Connections accepted since start (operations, issue 7).
+    public var acceptedCount: Int { table.accepted.load(ordering: .relaxed) }
+
     public var limitCounters: LimitCounters {
         LimitCounters(refusedFull: table.refusedFull.load(ordering: .relaxed),
                       refusedPerClient: table.refusedPerClient.load(ordering: .relaxed),
@@ -442,7 +450,8 @@ public final class TCPServer: @unchecked Sendable {
     /// The workspace of the calling event-loop thread, created on first use.
     private func workspace() -> TCPWorkspace {
         if let w = workspaces.currentValue { return w }
-        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
+        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger,
+                             counters: opsHub?.makeWorker(.tcp))  // operations (issue 7)
         workspaces.currentValue = w
         return w
     }
