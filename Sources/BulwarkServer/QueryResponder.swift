@@ -269,7 +269,13 @@ public final class QueryResponder {
         guard allowed else { return }
         let length = client.family == .v6 ? rrl.ipv6PrefixLength : rrl.ipv4PrefixLength
         let more = suppressed > 0 ? " (\(suppressed) similar lines suppressed)" : ""
-        logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)")
+        // Structured (operations, issue 7): the client prefix and, when known, the zone.
+        var metadata: Logger.Metadata = ["client": "\(rrl.prefix(of: client))/\(length)", "class": "\(kind)"]
+        if countedZone >= 0 && Int(countedZone) < zones.zones.count {
+            metadata["zone"] = "\(zones.zones[Int(countedZone)].origin)"
+        }
+        logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)",
+                    metadata: metadata)
     }
 
     /// Appends our COOKIE option (the client cookie and a fresh server cookie, RFC 7873
