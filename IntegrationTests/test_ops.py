@@ -228,7 +228,7 @@ def chromium():
 def browser(url, *extra, budget=6000, timeout=90):
     argv = [chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
             "--no-first-run", "--hide-scrollbars", f"--virtual-time-budget={budget}",
-            "--window-size=1400,1000", *extra, url]
+            "--window-size=1400,1100", *extra, url]
     p = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
     return p
 

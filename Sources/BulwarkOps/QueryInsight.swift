@@ -186,7 +186,9 @@ public final class QueryInsight: @unchecked Sendable {
         }
         let every = UInt64(hub.settings.sampleEvery)
         func heavy(_ sketch: SpaceSaving, _ text: ([UInt8]) -> String) -> [InsightReport.Heavy] {
-            sketch.top(n).map {
+            // Only keys seen at least twice for sure: a key that entered by evicting the
+            // minimum carries that minimum as error (the tail of a random-name flood).
+            sketch.top().filter { $0.count - $0.error >= 2 }.prefix(n).map {
                 .init(key: text($0.key), estimate: $0.count * every, error: $0.error * every,
                       share: samples > 0 ? Double($0.count) / Double(samples) : 0)
             }

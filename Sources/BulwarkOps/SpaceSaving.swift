@@ -63,12 +63,13 @@ public struct SpaceSaving: Sendable {
         return h | 1
     }
 
-    public mutating func add(_ key: [UInt8], weight: UInt64 = 1) {
-        key.withUnsafeBytes { add($0, weight: weight) }
+    public mutating func add(_ key: [UInt8], weight: UInt64 = 1, error: UInt64 = 0) {
+        key.withUnsafeBytes { add($0, weight: weight, error: error) }
     }
 
-    /// Counts `key` (cut to `keyCapacity` octets) with `weight`.
-    public mutating func add(_ keyIn: UnsafeRawBufferPointer, weight: UInt64 = 1) {
+    /// Counts `key` (cut to `keyCapacity` octets) with `weight`, of which up to `error`
+    /// may be overestimate already (when merging another sketch's item).
+    public mutating func add(_ keyIn: UnsafeRawBufferPointer, weight: UInt64 = 1, error: UInt64 = 0) {
         let key = UnsafeRawBufferPointer(rebasing: keyIn[0..<min(keyIn.count, keyCapacity)])
         total &+= weight
         let h = Self.hash(key)
@@ -79,6 +80,7 @@ public struct SpaceSaving: Sendable {
             if c < 0 { break }
             if hashes[c] == h && equal(c, key) {
                 counts[c] &+= weight
+                errors[c] &+= error
                 siftDown(Int(heapPos[c]))
                 return
             }
@@ -89,7 +91,7 @@ public struct SpaceSaving: Sendable {
             used += 1
             store(c, key, h)
             counts[c] = weight
-            errors[c] = 0
+            errors[c] = error
             index[s] = Int32(c)
             heap[c] = Int32(c)
             heapPos[c] = Int32(c)
@@ -102,7 +104,7 @@ public struct SpaceSaving: Sendable {
         let minCount = counts[c]
         store(c, key, h)
         counts[c] = minCount &+ weight
-        errors[c] = minCount
+        errors[c] = minCount &+ error
         // Re-probe: removal may have moved entries.
         var t = Int(truncatingIfNeeded: h) & mask
         while index[t] >= 0 { t = (t + 1) & mask }
@@ -125,7 +127,7 @@ public struct SpaceSaving: Sendable {
     /// Adds every monitored key of `other` (merging slices or workers; the result keeps
     /// the guarantee with the summed errors).
     public mutating func merge(_ other: SpaceSaving) {
-        for item in other.top() { add(item.key, weight: item.count) }
+        for item in other.top() { add(item.key, weight: item.count, error: item.error) }
     }
 
     public mutating func reset() {

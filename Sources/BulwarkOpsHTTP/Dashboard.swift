@@ -28,6 +28,7 @@ enum Dashboard {
   .wide { grid-column: span 8; }
   .side { grid-column: span 4; }
   .half { grid-column: span 6; }
+  .full { grid-column: span 12; }
   canvas { width:100%; height:150px; display:block; }
   table { width:100%; border-collapse:collapse; font-variant-numeric: tabular-nums; }
   th, td { text-align:left; padding:4px 6px; border-bottom:1px solid var(--line); white-space:nowrap; overflow:hidden; text-overflow:ellipsis; max-width:340px; }
@@ -62,7 +63,9 @@ enum Dashboard {
 
   <section class="card half"><h2>Top client prefixes (sampled)</h2>
     <table id="topclients"><thead><tr><th>prefix</th><th class="n">queries</th><th class="n">share</th></tr></thead><tbody></tbody></table></section>
-  <section class="card half"><h2>Zones</h2>
+  <section class="card half"><h2>NXDOMAIN names by parent (sampled) <span class="sub">— random-subdomain floods</span></h2>
+    <table id="topnx"><thead><tr><th>parent of the missing names</th><th class="n">queries</th><th class="n">share</th></tr></thead><tbody></tbody></table></section>
+  <section class="card full"><h2>Zones</h2>
     <table id="zones"><thead><tr><th>zone</th><th class="n">serial</th><th>source</th><th class="n">queries</th><th class="n">NXDOMAIN</th></tr></thead><tbody></tbody></table></section>
 </main>
 <script>
@@ -115,13 +118,14 @@ async function refresh() {
     graph(s.qps_history, rl.history);
     const rc = Object.entries(s.rcodes).sort((a, b) => b[1] - a[1]);
     const total = rc.reduce((t, x) => t + x[1], 0) || 1;
-    rows("rcodes", rc, ([k, v]) => [`<td>${esc(k)}</td>`, `<td class="n">${fmt(v)}</td>`,
+    rows("rcodes", rc, ([k, v]) => [`<td>${k == "none" ? "no response" : esc(k)}</td>`, `<td class="n">${fmt(v)}</td>`,
       `<td class="n">${fmt(s.rcode_rates[k] || 0)}/s</td>`,
       `<td style="width:35%"><div class="bar ${k == "NOERROR" ? "ok" : k == "NXDOMAIN" ? "nx" : "err"}" style="width:${(v/total*100).toFixed(1)}%"></div></td>`]);
     rows("topzones", ins.zones.slice(0, 10), z => [`<td>${esc(z.zone)}</td>`, `<td class="n">${fmt(z.qps)}</td>`,
       `<td class="n${z.nxdomain_ratio > 0.5 && z.nxdomain_per_second > 1 ? " hot" : ""}">${fmt(z.nxdomain_per_second)}</td>`,
       `<td class="n">${(z.nxdomain_ratio*100).toFixed(0)}%</td>`]);
     rows("topnames", ins.top_names, x => [`<td>${esc(x.key)}</td>`, `<td class="n">${fmt(x.estimate)}</td>`, `<td class="n">${(x.share*100).toFixed(1)}%</td>`]);
+    rows("topnx", ins.top_nx_domain_parents, x => [`<td>${esc(x.key)}</td>`, `<td class="n">${fmt(x.estimate)}</td>`, `<td class="n">${(x.share*100).toFixed(1)}%</td>`]);
     rows("topclients", ins.top_clients, x => [`<td>${esc(x.key)}</td>`, `<td class="n">${fmt(x.estimate)}</td>`, `<td class="n">${(x.share*100).toFixed(1)}%</td>`]);
     rows("zones", s.zones, z => [`<td>${esc(z.name)}</td>`, `<td class="n serial">${z.serial}</td>`, `<td>${esc(z.provenance)}</td>`,
       `<td class="n">${fmt(z.queries)}</td>`, `<td class="n">${fmt(z.nxdomain)}</td>`]);

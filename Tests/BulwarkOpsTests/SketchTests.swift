@@ -88,6 +88,15 @@ final class SpaceSavingTests: XCTestCase {
         for _ in 0..<7 { b.add(key("x")); b.add(key("y")) }
         a.merge(b)
         XCTAssertEqual(a.top(2).map(\.count), [12, 7])
+        // Errors carry over: a key that entered a slice by eviction stays uncertain.
+        var full = SpaceSaving(capacity: 1, keyCapacity: 16)
+        full.add(key("old"))
+        full.add(key("old"))
+        full.add(key("new"))  // evicts: count 3, error 2
+        var merged = SpaceSaving(capacity: 4, keyCapacity: 16)
+        merged.merge(full)
+        XCTAssertEqual(merged.top(1)[0].count, 3)
+        XCTAssertEqual(merged.top(1)[0].error, 2)
     }
 }
 
