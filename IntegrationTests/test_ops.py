@@ -40,11 +40,13 @@ def ops(bulwark_bin, workdir, taken_ports):
         pytest.skip(f"Bulwark-specific test; BULWARK_TEST_SUBJECT={SUBJECT}")
     files = zones.write_zone_set("main", os.path.join(workdir, "ops", "zones"))
     port = free_port()
+    query_log = os.path.join(workdir, "ops", "queries.log")
     b = start_bulwark(bulwark_bin, os.path.join(workdir, "ops"), files, 0, taken_ports,
                       extra_args=["--ops-listen", f"127.0.0.1:{port}", "--rate-limit", str(RATE),
-                                  "--workers", "2"],
+                                  "--workers", "2", "--query-log", query_log],
                       tag="bulwark-ops")
     b.ops_port = port
+    b.query_log = query_log
     deadline = time.time() + 15
     while True:
         try:
@@ -180,6 +182,27 @@ def test_random_subdomain_flood_tops_insight(ops):
     dropped = after.get('bulwark_rate_limited_total{transport="udp",action="dropped"}', 0)
     assert slipped - before.get('bulwark_rate_limited_total{transport="udp",action="slipped"}', 0) > 100
     assert dropped - before.get('bulwark_rate_limited_total{transport="udp",action="dropped"}', 0) > 100
+
+
+def test_sampled_query_log(ops):
+    """--query-log: sampled queries, one line each, at most 100 lines a second."""
+    deadline = time.time() + 5
+    lines = []
+    while time.time() < deadline:
+        with open(ops.query_log) as f:
+            lines = f.read().splitlines()
+        if any(".other.test. A NXDOMAIN" in l for l in lines) and any("www.example. A NOERROR" in l for l in lines):
+            break
+        time.sleep(0.3)
+    assert any(re.match(r"^\d+\.\d{3} udp 127\.0\.0\.1 [0-9a-f]+\.other\.test\. A NXDOMAIN$", l) for l in lines), lines[:20]
+    assert any(l.endswith("udp 127.0.0.1 www.example. A NOERROR") for l in lines), lines[:20]
+    # The flood sent ~8,500 queries in ~2 s: the sample is 1 in 16, capped at 100 lines/s.
+    per_second = {}
+    for l in lines:
+        if l.split()[1] in ("udp", "tcp"):
+            sec = l.split(".")[0]
+            per_second[sec] = per_second.get(sec, 0) + 1
+    assert max(per_second.values()) <= 200, per_second  # a second's budget plus the burst
 
 
 def test_status_command_prints_summary(ops, bulwark_bin):
