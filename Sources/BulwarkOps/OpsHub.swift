@@ -105,8 +105,9 @@ public final class OpsHub: Sendable {
 
     public var workers: [QueryCounters] { state.withLock { $0.workers } }
 
-    /// Sums every worker now.
-    public func snapshot() -> CountersSnapshot {
+    /// Sums every worker now; `zones: false` leaves the per-zone sums out (they cost
+    /// O(zones), the rest is fixed).
+    public func snapshot(zones withZones: Bool = true) -> CountersSnapshot {
         var snap = CountersSnapshot()
         state.withLock { s in
             for (wi, w) in s.workers.enumerated() {
@@ -125,6 +126,7 @@ public final class OpsHub: Sendable {
                     }
                     return tables.first
                 }
+                guard withZones else { continue }
                 for (name, counts) in s.retired[wi] { Self.add(counts, to: name, into: &snap.zones) }
                 if let live { Self.add(live, into: &snap.zones) }
             }

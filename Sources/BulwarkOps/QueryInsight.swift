@@ -77,7 +77,9 @@ public final class QueryInsight: @unchecked Sendable {
     }
     struct State {
         var slices: [Slice] = []
-        var seconds: [SecondSample] = []  // the last 2 minutes, oldest first
+        var seconds: [SecondSample] = []  // the last 2 minutes, oldest first, without zones
+        /// Per-zone sums at each slice start (the window's bases), oldest first.
+        var zoneHistory: [(time: Double, zones: [String: [UInt64]])] = []
         var lastSecond: Double = 0
     }
     private let state: Mutex<State>
@@ -125,6 +127,10 @@ public final class QueryInsight: @unchecked Sendable {
             if s.slices.isEmpty || now - s.slices[s.slices.count - 1].start >= settings.sliceSeconds {
                 s.slices.append(newSlice(now))
                 if s.slices.count > settings.slices { s.slices.removeFirst(s.slices.count - settings.slices) }
+                s.zoneHistory.append((now, hub.snapshot().zones))
+                if s.zoneHistory.count > settings.slices + 1 {
+                    s.zoneHistory.removeFirst(s.zoneHistory.count - settings.slices - 1)
+                }
             }
             let last = s.slices.count - 1
             for w in hub.workers {
@@ -143,7 +149,7 @@ public final class QueryInsight: @unchecked Sendable {
             }
             if now - s.lastSecond >= 1 {
                 s.lastSecond = now
-                s.seconds.append(SecondSample(time: now, snapshot: hub.snapshot()))
+                s.seconds.append(SecondSample(time: now, snapshot: hub.snapshot(zones: false)))
                 if s.seconds.count > 121 { s.seconds.removeFirst(s.seconds.count - 121) }
             }
         }
@@ -157,16 +163,16 @@ public final class QueryInsight: @unchecked Sendable {
     public func report(top n: Int = 20) -> InsightReport {
         let now = clock()
         let live = hub.snapshot()
-        let (slices, seconds) = state.withLock { ($0.slices, $0.seconds) }
+        let (slices, history) = state.withLock { ($0.slices, $0.zoneHistory) }
         let window = Double(settings.slices) * settings.sliceSeconds
         // Per-zone exact rates: now against the oldest snapshot inside the window, or
         // against zero while the server has been counting for less than the window.
-        let covered = seconds.first.map { now - $0.time > window } ?? false
-        let base = covered ? seconds.first { now - $0.time <= window + 0.5 } : nil
+        let covered = history.first.map { now - $0.time > window } ?? false
+        let base = covered ? history.first { now - $0.time <= window + 0.5 } : nil
         let elapsed = max(1, now - (base?.time ?? started))
         var zones: [InsightReport.ZoneRate] = []
         for (name, counts) in live.zones {
-            let before = base?.snapshot.zones[name] ?? [UInt64](repeating: 0, count: ZoneBucket.count)
+            let before = base?.zones[name] ?? [UInt64](repeating: 0, count: ZoneBucket.count)
             let q = counts.reduce(0, +) &- before.reduce(0, +)
             let nx = counts[ZoneBucket.nxdomain] &- before[ZoneBucket.nxdomain]
             zones.append(.init(zone: name, queries: q, qps: Double(q) / elapsed, nxdomain: nx,
