@@ -24,6 +24,10 @@ let package = Package(
         // Control plane (issue 6): HTTP API and its embedded SQLite store.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        // --- operations (issue 7): metrics, Prometheus (the ops endpoint uses Hummingbird too) ---
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        // --- end operations ---
     ],
     targets: [
         // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
@@ -38,11 +42,36 @@ let package = Package(
             name: "BulwarkTransfer",
             dependencies: ["BulwarkWire", "BulwarkZone", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // --- operations (issue 7) ---
+        // Ops: per-worker query counters (allocation-free), heavy-hitter sketches and the
+        // query-insight view, the log rate limiter, the Prometheus publisher. No sockets.
+        .target(
+            name: "BulwarkOps",
+            dependencies: [
+                "BulwarkDefences",
+                .product(name: "Atomics", package: "swift-atomics"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        // The ops HTTP endpoint (Hummingbird): /metrics, /insight, /status, /dashboard.
+        .target(
+            name: "BulwarkOpsHTTP",
+            dependencies: [
+                "BulwarkOps", "BulwarkServer", "BulwarkZone", "BulwarkWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // --- end operations ---
         // Server: query pipeline, transports, configuration, reload.
         .target(
             name: "BulwarkServer",
             dependencies: [
                 "BulwarkWire", "BulwarkZone", "BulwarkDefences", "BulwarkTransfer",
+                "BulwarkOps",  // operations (issue 7)
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -79,6 +108,9 @@ let package = Package(
             name: "bulwark",
             dependencies: [
                 "BulwarkWire", "BulwarkZone", "BulwarkServer", "BulwarkControl",
+                "BulwarkOps", "BulwarkOpsHTTP",  // operations (issue 7)
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -91,10 +123,12 @@ let package = Package(
         .testTarget(name: "BulwarkDefencesTests", dependencies: ["BulwarkDefences"]),
         // Vectors/: the dnspython script that wrote TSIGVectors.swift.
         .testTarget(name: "BulwarkTransferTests", dependencies: ["BulwarkTransfer", "BulwarkZone", "BulwarkWire"], exclude: ["Vectors"]),
+        .testTarget(name: "BulwarkOpsTests", dependencies: ["BulwarkOps"]),  // operations (issue 7)
         .testTarget(
             name: "BulwarkServerTests",
             dependencies: [
                 "BulwarkServer", "BulwarkZone", "BulwarkWire", "BulwarkDefences", "CMallocCounter",
+                "BulwarkOps",  // operations (issue 7)
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -14,7 +14,7 @@
 #   --micro      only the micro-benchmarks (Benchmarks/, ordo-one/benchmark): parse,
 #                lookup, encode, with malloc counts; nothing else runs
 #   --no-build   use the release binary already built
-# Env: SECS (seconds per measurement, default 8), REPEAT (measurements per row, the
+# Env: BULWARK_ARGS (extra `bulwark serve` flags), SECS (seconds per measurement, default 8), REPEAT (measurements per row, the
 #   median by us_per_query is kept; default 1), NAMES (default 100000), KEEP=1 keeps
 #   the work directory, PORT_BASE (default 5401: NSD on it, Knot on +1, Bulwark on +2;
 #   another base moves the servers peers.sh starts, for when a test run holds 5401-5403).
@@ -131,7 +131,9 @@ start_peers() {
 start_nsd() { nsd -c "$1/nsd/nsd.conf"; }
 start_knot() { knotd -d -c "$1/knot/knot.conf"; }
 start_bulwark() {  # ZONEFILE WORKERS -> sets BPID
-  "$BIN" serve --listen 127.0.0.1:$BPORT --zone "bench.test=$1" --workers "$2" --log-level warning \
+  # BULWARK_ARGS: extra serve flags, e.g. "--ops-listen off" against "--ops-listen 127.0.0.1:9199".
+  # shellcheck disable=SC2086
+  "$BIN" serve --listen 127.0.0.1:$BPORT --zone "bench.test=$1" --workers "$2" --log-level warning ${BULWARK_ARGS:-} \
     >>"$WORK/bulwark.log" 2>&1 &
   BPID=$!; BPIDS+=("$BPID")
 }

@@ -171,6 +171,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var transfer = TransferSettings()
     /// The control plane's HTTP API (Config+API.swift).
     public var api = APISettings()
+    /// Operations: the ops HTTP endpoint, counting, log limits (Config+Ops.swift).
+    public var ops = OpsSettings()
 
     public init() {}
 
@@ -229,6 +231,9 @@ public struct ConfigOverrides: Sendable {
     public var example = false
     /// `--api-listen ADDR:PORT|off` (Config+API.swift).
     public var apiListen: String?
+    // operations (issue 7): --ops-listen, --query-log
+    public var opsListen: String?
+    public var queryLog: String?
     public init() {}
 }
 
@@ -297,6 +302,7 @@ extension ServerConfig {
         try applyDefenceFlags(overrides, to: &config.defences)
         try config.transfer.validate()
         try applyAPIFlags(overrides, to: &config)
+        try applyOpsFlags(overrides, to: &config)  // operations (issue 7)
         return config
     }
 
@@ -388,6 +394,7 @@ struct ConfigFileParser {
             if try parseTCPLimit(key, value, into: &config) { continue }
             if try parseTransfer(key, value, into: &config) { continue }
             if try parseAPI(key, value, into: &config) { continue }
+            if try parseOps(key, value, into: &config) { continue }  // operations (issue 7)
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -428,7 +435,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys + ["api"]).joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys + ["api"] + Self.opsKeys).joined(separator: ", ")))")
             }
         }
         return listen

@@ -1,4 +1,5 @@
 import BulwarkDefences
+import BulwarkOps
 import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone
@@ -55,8 +56,18 @@ public final class QueryResponder {
     /// What `respond` returns when the answer is a stream: take it with `takeStream()`.
     public static let streamPending = -1
 
+    // --- operations (issue 7): this worker's counters (nil: counting off) ---
+    public let counters: QueryCounters?
+    private var countedNameLength = 0
+    private var countedQType: UInt16? = nil
+    private var countedZone: Int32 = -1
+    /// The rcode of the zone's answer before rate limiting could drop or slip it.
+    private var countedAnswerRCode = -1
+    // --- end operations ---
+
     public init(store: ZoneStore, maxUDPSize: Int = 1232, defences: DefenceSettings = DefenceSettings(),
-                slowPath: SlowPathRouter? = nil, logger: Logger = Logger(label: "bulwark.policy")) {
+                slowPath: SlowPathRouter? = nil, logger: Logger = Logger(label: "bulwark.policy"),
+                counters: QueryCounters? = nil) {
         self.store = store
         self.slowPath = slowPath
         (zones, generation) = store.snapshot()
@@ -70,21 +81,57 @@ public final class QueryResponder {
                                 rotateSeconds: defences.cookies.rotateSeconds)
         rateLimiter = defences.rateLimit.map { RateLimiter(settings: $0) }
         self.logger = logger
+        self.counters = counters
+        counters?.zonesChanged(names: zones.zones.map { $0.origin.description })
     }
 
+    // --- operations (issue 7): count every query after answering it ---
     /// Answers one query from `client`: writes the response into `response` (capacity
     /// ≥ 65535) and returns its length; 0 means send nothing; `streamPending` (TCP only)
-    /// means the answer is a stream of messages, to be taken with `takeStream()`.
+    /// means the answer is a stream of messages, to be taken with `takeStream()`. With
+    /// counters, also counts the query (type, rcode sent, zone) and samples 1 in N for the
+    /// insight view: fixed worker-owned cells, no allocation, no lock.
     public func respond(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
                         into response: UnsafeMutableRawBufferPointer) -> Int {
+        guard let c = counters else {
+            return respondUncounted(to: query, transport: transport, client: client, into: response)
+        }
+        countedNameLength = 0
+        countedQType = nil
+        countedZone = -1
+        countedAnswerRCode = -1
+        let length = respondUncounted(to: query, transport: transport, client: client, into: response)
+        // A transfer streamed over TCP (`streamPending`) counts as answered.
+        let rcode = length >= 12 ? Int(response[3] & 0x0F) : (length == Self.streamPending ? 0 : RCodeBucket.none)
+        // Zones and samples see what the zone answered (a random-subdomain flood is NXDOMAIN
+        // even when rate limiting drops most of it); the wire counters see what was sent.
+        let answerRCode = countedAnswerRCode >= 0 ? countedAnswerRCode : rcode
+        let nameEnd = 12 + countedNameLength
+        if countedQType == nil && countedNameLength > 0 && query.count >= nameEnd + 2 {
+            countedQType = UInt16(query[nameEnd]) << 8 | UInt16(query[nameEnd + 1])
+        }
+        c.count(qtype: countedQType, rcode: rcode, zone: countedZone, zoneRCode: answerRCode)
+        if c.shouldSample() && countedNameLength > 0 && query.count >= nameEnd {
+            c.sample(name: UnsafeRawBufferPointer(rebasing: query[12..<nameEnd]), qtype: countedQType ?? 0,
+                     rcode: answerRCode, family: client.family.rawValue, high: client.high, low: client.low)
+        }
+        return length
+    }
+    // --- end operations ---
+
+    @inline(__always)
+    private func respondUncounted(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
+                                  into response: UnsafeMutableRawBufferPointer) -> Int {
         if store.generation != generation {
             (zones, generation) = store.snapshot()
+            counters?.zonesChanged(names: zones.zones.map { $0.origin.description })  // operations (issue 7)
         }
         let ourPayload = UInt16(maxUDPSize)
         switch QueryParser.parse(query) {
         case .drop:
             return 0
         case .error(let rcode, let id, let flags, let qnameLength, let edns):
+            countedNameLength = qnameLength  // operations (issue 7)
             if slowPath != nil && UInt8((flags & HeaderFlags.opcodeMask) >> 11) == Opcode.notify.rawValue {
                 return notifyToSlowPath(query: query, id: id, flags: flags, qnameLength: qnameLength, edns: edns,
                                         transport: transport, client: client, into: response)
@@ -96,6 +143,8 @@ public final class QueryResponder {
             return rateLimit(length, query: query, qnameLength: qnameLength, qtype: 0, edns: edns,
                              cookie: nil, client: client, into: response)
         case .query(let q):
+            countedNameLength = q.qnameLength  // operations (issue 7)
+            countedQType = q.qtype.rawValue
             return answer(q, query: query, transport: transport, client: client, into: response)
         }
     }
@@ -106,6 +155,7 @@ public final class QueryResponder {
         let ourPayload = UInt16(maxUDPSize)
         // Policy 1: the access list.
         if checkACL && !queryACL.allows(client) {
+            counters?.count(.aclDenied)  // operations (issue 7)
             if dropDenied { return 0 }
             var length = ResponseHeader.writeError(
                 into: response, query: query, rcode: .refused, id: q.id, queryFlags: q.flags,
@@ -134,6 +184,7 @@ public final class QueryResponder {
                                         client: client, now: now)
             cookie = verdict
             if requireCookie && transport == .udp && verdict != .valid {
+                counters?.count(.badCookie)  // operations (issue 7)
                 var length = ResponseHeader.writeError(
                     into: response, query: query, rcode: .badCookie, id: q.id, queryFlags: q.flags,
                     qnameLength: q.qnameLength, edns: q.edns, ourPayloadSize: ourPayload)
@@ -160,6 +211,12 @@ public final class QueryResponder {
         if cookie != nil { limit -= ServerCookies.optionLength }  // room for our COOKIE option
         var length = zones.respond(to: q, message: query, into: response, maxSize: limit,
                                    ourPayloadSize: ourPayload, scratch: &scratch)
+        // operations (issue 7): the zone that answered (the encoder returns early, before
+        // planning, for other classes and transfers: no zone then).
+        if counters != nil && (q.qclass == .in || q.qclass == .any) && q.qtype != .axfr && q.qtype != .ixfr {
+            countedZone = scratch.answeringZone
+            if length >= 12 { countedAnswerRCode = Int(response[3] & 0x0F) }
+        }
         if cookie != nil, let e = q.edns {
             length = appendCookie(query: query, edns: e, client: client, now: now, into: response, length: length)
         }
@@ -298,8 +355,10 @@ public final class QueryResponder {
         case .send:
             return length
         case .drop:
+            counters?.count(.rateLimitDropped)  // operations (issue 7)
             return 0
         case .slip:
+            counters?.count(.rateLimitSlipped)  // operations (issue 7)
             // An empty, truncated answer: a real resolver retries over TCP (BIND's "slip").
             var n = ResponseHeader.writeError(
                 into: response, query: query, rcode: .noError, id: response.loadU16(at: 0),
@@ -322,7 +381,13 @@ public final class QueryResponder {
         guard allowed else { return }
         let length = client.family == .v6 ? rrl.ipv6PrefixLength : rrl.ipv4PrefixLength
         let more = suppressed > 0 ? " (\(suppressed) similar lines suppressed)" : ""
-        logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)")
+        // Structured (operations, issue 7): the client prefix and, when known, the zone.
+        var metadata: Logger.Metadata = ["client": "\(rrl.prefix(of: client))/\(length)", "class": "\(kind)"]
+        if countedZone >= 0 && Int(countedZone) < zones.zones.count {
+            metadata["zone"] = "\(zones.zones[Int(countedZone)].origin)"
+        }
+        logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)",
+                    metadata: metadata)
     }
 
     /// Appends our COOKIE option (the client cookie and a fresh server cookie, RFC 7873

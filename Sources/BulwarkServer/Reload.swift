@@ -62,15 +62,17 @@ public final class ZoneReloader: @unchecked Sendable {
                 let zone = try ZoneLoader.load(source, logger: logger)
                 next[source.name] = zone
                 report.loaded.append(source.name)
-                logger.info("loaded zone \(source.name) serial \(zone.serial), \(ZoneLoader.recordCount(zone)) records from \(source.path)")
+                logger.info("loaded zone \(source.name) serial \(zone.serial), \(ZoneLoader.recordCount(zone)) records from \(source.path)",
+                            metadata: ["zone": "\(source.name)", "serial": "\(zone.serial)"])
             } catch {
                 report.failed.append((source.name, error.description))
                 if let old = zones[source.name] {
                     next[source.name] = old
                     report.kept.append(source.name)
-                    logger.error("zone \(source.name) failed to load, still serving serial \(old.serial): \(error.description)")
+                    logger.error("zone \(source.name) failed to load, still serving serial \(old.serial): \(error.description)",
+                                 metadata: ["zone": "\(source.name)"])
                 } else {
-                    logger.error("zone \(source.name) failed to load: \(error.description)")
+                    logger.error("zone \(source.name) failed to load: \(error.description)", metadata: ["zone": "\(source.name)"])
                 }
             }
         }

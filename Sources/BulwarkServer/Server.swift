@@ -1,5 +1,6 @@
 // The server: zones, the UDP and TCP transports on every listen address, and the
 // services that run them under swift-service-lifecycle (SIGTERM/SIGINT stop, SIGHUP reloads).
+import BulwarkOps
 import Dispatch
 import Logging
 import NIOCore
@@ -26,6 +27,9 @@ public final class DNSServer: @unchecked Sendable {
     /// Outgoing AXFR/IXFR, the journal and NOTIFY (PrimaryReplication.swift).
     public let replication: PrimaryReplication
     private let logger: Logger
+    /// Operations (issue 7): the workers' counters and the server's events; nil when the
+    /// ops endpoint is off (then nothing is counted).
+    public let ops: OpsHub?
     /// The addresses actually bound (port 0 replaced by the chosen port), after `start`.
     public private(set) var boundAddresses: [ListenAddress] = []
 
@@ -36,12 +40,18 @@ public final class DNSServer: @unchecked Sendable {
         self.store = ZoneStore(ZoneSet(zones: []))
         self.catalog = ZoneCatalog(store: store)
         self.reloader = ZoneReloader(catalog: catalog, logger: logger, sources: sources)
+        // --- operations (issue 7) ---
+        var counting = CountingSettings()
+        counting.sampleEvery = config.ops.sampleEvery
+        let ops = config.ops.listen == nil ? nil : OpsHub(settings: counting)
+        self.ops = ops
+        // --- end operations ---
         // One cookie secret for every worker (and, when configured, every server sharing it).
         var defences = config.defences
         if defences.cookies.secret == nil { defences.cookies.secret = .random() }
         self.slowPath = SlowPathRouter(keyring: config.transfer.keyring)
         self.udp = UDPServer(store: store, workers: config.workers, maxUDPSize: config.maxUDPSize,
-                             defences: defences, slowPath: slowPath, logger: logger)
+                             defences: defences, slowPath: slowPath, logger: logger, opsHub: ops)
         self.tcp = TCPServer(
             store: store, maxUDPSize: config.maxUDPSize, defences: defences,
             settings: TCPSettings(idleTimeout: .nanoseconds(Int64(config.tcpIdleTimeout * 1e9)),
@@ -49,8 +59,13 @@ public final class DNSServer: @unchecked Sendable {
                                   maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
                                   ioTimeout: .nanoseconds(Int64(config.tcpIOTimeout * 1e9)),
                                   maxInflight: config.tcpMaxInflight),
-            threads: min(config.workers, 2), slowPath: slowPath, logger: logger)
+            threads: min(config.workers, 2), slowPath: slowPath, logger: logger, opsHub: ops)
         self.replication = PrimaryReplication(config: config, catalog: catalog, slowPath: slowPath, logger: logger)
+        if let ops {  // operations (issue 7): zone loads, by provenance
+            catalog.observe { changes in
+                for c in changes where c.new != nil { ops.events.zoneLoaded(provenance: c.provenance.rawValue) }
+            }
+        }
     }
 
     /// Convenience: the zones of `config` (its zones-dir re-scanned on each reload).
@@ -61,7 +76,7 @@ public final class DNSServer: @unchecked Sendable {
     /// Loads the zones; fails when the configuration cannot be read or no zone loads.
     /// `allowNone`: no zone file configured is fine (the API will publish zones).
     public func loadZones(allowNone: Bool = false) throws(StartupError) {
-        let report = reloader.reload()
+        let report = reload()
         if let e = report.configError { throw StartupError(description: e) }
         if report.loaded.isEmpty && !(allowNone && report.failed.isEmpty) {
             throw StartupError(description: report.failed.isEmpty ? "no zones configured" : "no zone could be loaded")
@@ -129,7 +144,13 @@ public final class DNSServer: @unchecked Sendable {
     /// Reloads zones (what SIGHUP does).
     @discardableResult
     public func reload() -> ReloadReport {
-        reloader.reload()
+        let report = reloader.reload()
+        // operations (issue 7): count reloads and failed zones.
+        if let ops {
+            ops.events.reloaded(ok: report.configError == nil && report.failed.isEmpty)
+            for f in report.failed { ops.events.zoneLoadFailed(zone: f.zone.description) }
+        }
+        return report
     }
 }
 

@@ -4,6 +4,7 @@
 // answers in flight per connection, and one QueryResponder per event loop.
 import Atomics
 import BulwarkDefences
+import BulwarkOps
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -19,9 +20,10 @@ final class TCPWorkspace: @unchecked Sendable {
     /// Two octets of length prefix, then up to 65535 of response.
     let buffer: UnsafeMutableRawBufferPointer
 
-    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, slowPath: SlowPathRouter? = nil, logger: Logger) {
+    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, slowPath: SlowPathRouter? = nil, logger: Logger,
+         counters: QueryCounters? = nil) {
         responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, slowPath: slowPath,
-                                   logger: logger)
+                                   logger: logger, counters: counters)
         buffer = .allocate(byteCount: 2 + 65535, alignment: 16)
     }
 
@@ -369,6 +371,7 @@ final class TCPConnectionTable: @unchecked Sendable {
     let refusedPerClient = ManagedAtomic<Int>(0)
     let evicted = ManagedAtomic<Int>(0)
     let ioTimeouts = ManagedAtomic<Int>(0)
+    let accepted = ManagedAtomic<Int>(0)  // operations (issue 7)
 
     init(maxConnections: Int, maxPerClient: Int) {
         limiter = TCPConnectionLimiter(maxConnections: maxConnections, maxPerClient: maxPerClient)
@@ -387,7 +390,7 @@ final class TCPConnectionTable: @unchecked Sendable {
             return (a, evicting.flatMap { channels.removeValue(forKey: $0) })
         }
         switch admission {
-        case .accept: break
+        case .accept: accepted.wrappingIncrement(ordering: .relaxed)  // operations (issue 7)
         case .refuseFull: refusedFull.wrappingIncrement(ordering: .relaxed)
         case .refusePerClient: refusedPerClient.wrappingIncrement(ordering: .relaxed)
         }
@@ -456,9 +459,12 @@ public final class TCPServer: @unchecked Sendable {
     private let workspaces = ThreadSpecificVariable<TCPWorkspace>()
     private let table: TCPConnectionTable
     private var channels: [Channel] = []
+    private let opsHub: OpsHub?  // operations (issue 7)
 
     public init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
-                settings: TCPSettings, threads: Int, slowPath: SlowPathRouter? = nil, logger: Logger) {
+                settings: TCPSettings, threads: Int, slowPath: SlowPathRouter? = nil, logger: Logger,
+                opsHub: OpsHub? = nil) {
+        self.opsHub = opsHub
         self.store = store
         self.slowPath = slowPath
         self.maxUDPSize = maxUDPSize
@@ -495,6 +501,9 @@ public final class TCPServer: @unchecked Sendable {
         public var refusedFull, refusedPerClient, evicted, ioTimeouts: Int
     }
 
+    /// Connections accepted since start (operations, issue 7).
+    public var acceptedCount: Int { table.accepted.load(ordering: .relaxed) }
+
     public var limitCounters: LimitCounters {
         LimitCounters(refusedFull: table.refusedFull.load(ordering: .relaxed),
                       refusedPerClient: table.refusedPerClient.load(ordering: .relaxed),
@@ -505,7 +514,8 @@ public final class TCPServer: @unchecked Sendable {
     /// The workspace of the calling event-loop thread, created on first use.
     private func workspace() -> TCPWorkspace {
         if let w = workspaces.currentValue { return w }
-        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, slowPath: slowPath, logger: logger)
+        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, slowPath: slowPath, logger: logger,
+                             counters: opsHub?.makeWorker(.tcp))  // operations (issue 7)
         workspaces.currentValue = w
         return w
     }

@@ -3,6 +3,7 @@
 // Nothing on this path allocates per packet.
 import Atomics
 import BulwarkDefences
+import BulwarkOps
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -122,6 +123,7 @@ final class UDPWorkerLoop {
                 continue
             }
             counters.received.wrappingIncrement(by: Int(got), ordering: .relaxed)
+            let batchStart = queryCounters != nil ? Self.monotonicNanos() : 0  // operations (issue 7)
             var out = 0
             for i in 0..<Int(got) {
                 let header = receiveMessages[i].msg_hdr
@@ -161,8 +163,21 @@ final class UDPWorkerLoop {
                 }
             }
             counters.sent.wrappingIncrement(by: out, ordering: .relaxed)
+            // operations (issue 7): one latency sample per batch, receive to send.
+            queryCounters?.recordBatch(queries: Int(got), nanoseconds: Self.monotonicNanos() &- batchStart)
         }
     }
+
+    // --- operations (issue 7) ---
+    var queryCounters: QueryCounters? { responder.counters }
+
+    @inline(__always)
+    static func monotonicNanos() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
+    }
+    // --- end operations ---
 }
 
 /// All UDP sockets and threads of a server.
@@ -173,6 +188,7 @@ public final class UDPServer: @unchecked Sendable {
     private let workers: Int
     private let logger: Logger
     private let slowPath: SlowPathRouter?
+    private let opsHub: OpsHub?  // operations (issue 7): per-worker counters when set
     private let stopFlag = ManagedAtomic<Bool>(false)
     private var sockets: [Int32] = []
     private var threads: [PosixThread] = []
@@ -190,7 +206,8 @@ public final class UDPServer: @unchecked Sendable {
 
     /// The policy state (RRL table, cookie secrets) is per worker; `defences` configures it.
     public init(store: ZoneStore, workers: Int, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
-                slowPath: SlowPathRouter? = nil, logger: Logger) {
+                slowPath: SlowPathRouter? = nil, logger: Logger, opsHub: OpsHub? = nil) {
+        self.opsHub = opsHub
         self.store = store
         self.slowPath = slowPath
         self.workers = max(1, workers)
@@ -220,9 +237,10 @@ public final class UDPServer: @unchecked Sendable {
             let store = self.store, maxUDPSize = self.maxUDPSize, stop = self.stopFlag, defences = self.defences
             let logger = self.logger, counters = UDPCounters(), packetInfo = address.isWildcard, slowPath = self.slowPath
             workerCounters.append(counters)
+            let queryCounters = opsHub?.makeWorker(.udp)  // operations (issue 7)
             threads.append(try PosixThread(name: "bulwark-udp\(i)") {
                 let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences,
-                                               slowPath: slowPath, logger: logger)
+                                               slowPath: slowPath, logger: logger, counters: queryCounters)
                 UDPWorkerLoop(fd: fd, responder: responder, packetInfo: packetInfo, counters: counters)
                     .run(stop: stop, logger: logger)
             })

@@ -152,6 +152,10 @@ public struct AnswerScratch {
         plan.wildcardZone >= 0 ? UInt64(UInt32(bitPattern: plan.wildcardZone)) | 1 << 62 : 0
     }
 
+    /// The index (in the ZoneSet's `zones`) of the zone that answered the last query name,
+    /// -1 when none did (REFUSED). For per-zone counters (operations).
+    public var answeringZone: Int32 { plan.firstZone }
+
     /// Grows the compression table to `count` names (once per zone-set size).
     @inline(__always)
     mutating func prepareCompression(names count: Int) {

@@ -1,8 +1,12 @@
 import ArgumentParser
 import BulwarkControl
+import BulwarkOps
+import BulwarkOpsHTTP
 import BulwarkServer
 import Foundation
 import Logging
+import Metrics
+import Prometheus
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
@@ -91,6 +95,13 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("api-listen"), help: ArgumentHelp("Address of the HTTP API (default 127.0.0.1:8053; off disables it). Its database is <data-dir>/control.sqlite; BULWARK_ADMIN_KEY sets an admin key.", valueName: "addr:port|off"))
     var apiListen: String?
     // --- end control plane API ---
+    // --- operations (issue 7) ---
+    @Option(name: .customLong("ops-listen"), help: ArgumentHelp("The ops HTTP endpoint (/metrics, /insight, /status, /dashboard), or off (no counting either). Default 127.0.0.1:9153.", valueName: "addr:port|off"))
+    var opsListen: String?
+
+    @Option(name: .customLong("query-log"), help: ArgumentHelp("Write sampled queries (1 in ops.sample-every, at most 100 lines/s, rotated at 64 MiB) to this file.", valueName: "path"))
+    var queryLog: String?
+    // --- end operations ---
 
     @Flag(name: .long, help: "Serve the built-in example.com zone (on 127.0.0.1:5353 unless --listen is given).")
     var example = false
@@ -119,6 +130,8 @@ struct ServeCommand: AsyncParsableCommand {
         o.denyAction = denyAction
         o.example = example
         o.apiListen = apiListen
+        o.opsListen = opsListen  // operations (issue 7)
+        o.queryLog = queryLog
         return o
     }
 
@@ -144,10 +157,17 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
+        // operations (issue 7): log lines rate limited (ops.log-rate a second, bursts of 4x).
+        let makeHandler: @Sendable (String) -> any LogHandler = { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
+        }
+        if config.ops.logRate > 0 {
+            LoggingSystem.bootstrap(RateLimitedLogHandler.factory(
+                linesPerSecond: Double(config.ops.logRate), burst: Double(config.ops.logRate * 4), inner: makeHandler))
+        } else {
+            LoggingSystem.bootstrap(makeHandler)
         }
         let logger = Logger(label: "bulwark")
 
@@ -181,6 +201,29 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
+        // --- operations (issue 7): the ops endpoint and its metrics ---
+        var opsServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let hub = server.ops, let address = config.ops.listen {
+            // Anything counted through swift-metrics' global factory lands in /metrics too.
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: hub.registry))
+            var queryLog: QueryLog? = nil
+            if let path = config.ops.queryLog {
+                var settings = QueryLogSettings(path: path)
+                settings.linesPerSecond = Double(config.ops.queryLogLinesPerSecond)
+                settings.maxBytes = config.ops.queryLogMaxSize
+                do {
+                    queryLog = try QueryLog(settings: settings)
+                } catch {
+                    logger.critical("cannot open the query log \(path): \(error)")
+                    throw ExitCode.failure
+                }
+            }
+            let endpoint = OpsEndpoint(server: server, hub: hub, queryLog: queryLog, logger: Logger(label: "bulwark.ops"))
+            opsServices.append(.init(service: OpsService(app: endpoint.application(address: address), address: address,
+                                                         logger: logger)))
+        }
+        // --- end operations ---
+
         let service = ServerService(server: server) { addresses in
             if example, let first = addresses.first {
                 print(ExampleZone.banner(port: first.port, host: first.host))
@@ -192,7 +235,8 @@ struct ServeCommand: AsyncParsableCommand {
             services: [
                 .init(service: service),
                 .init(service: ReloadOnHangupService(server: server, logger: logger)),
-            ] + (control.map { [.init(service: $0)] } ?? []),
+            ] + (control.map { [.init(service: $0)] } ?? [])
+              + opsServices,  // operations (issue 7)
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

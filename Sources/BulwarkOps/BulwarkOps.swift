@@ -1,0 +1,1 @@
+// BulwarkOps: counters, sketches, insight, log limiting.
