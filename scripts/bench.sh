@@ -133,7 +133,7 @@ start_knot() { knotd -d -c "$1/knot/knot.conf"; }
 start_bulwark() {  # ZONEFILE WORKERS -> sets BPID
   # BULWARK_ARGS: extra serve flags, e.g. "--ops-listen off" against "--ops-listen 127.0.0.1:9199".
   # shellcheck disable=SC2086
-  "$BIN" serve --listen 127.0.0.1:$BPORT --zone "bench.test=$1" --workers "$2" --log-level warning ${BULWARK_ARGS:-} \
+  "$BIN" serve --listen 127.0.0.1:$BPORT --zone "bench.test=$1" --workers "$2" --log-level warning --data-dir "$WORK/bulwark-data" ${BULWARK_ARGS:-} \
     >>"$WORK/bulwark.log" 2>&1 &
   BPID=$!; BPIDS+=("$BPID")
 }

@@ -15,11 +15,25 @@ public enum ZoneLoader {
     /// Reads, checks and builds one zone. The checker's errors are load failures;
     /// the reader's and the checker's warnings are logged. Duplicates are dropped (RFC 2181 §5).
     public static func load(_ source: ZoneSource, logger: Logger) throws(ZoneLoadError) -> Zone {
-        let zone = try readAndBuild(source, logger: logger)
-        // The parsed records (a few hundred bytes apiece) are gone now; hand their pages
-        // back so the resident size is the packed zone's, not the reader's high-water mark.
-        trimMallocHeap()
-        return zone
+        try readAndBuild(source, logger: logger)
+    }
+
+    /// Frees the parsed records of a large zone (millions of small arrays) and trims the
+    /// heap on a thread of its own, so the new zone is served meanwhile; the resident size
+    /// then falls to the packed zone's, not the reader's high-water mark.
+    private final class Leftovers: @unchecked Sendable {
+        // Touched by the loading thread until handed over, then only by the cleanup.
+        var records: [ResourceRecord]
+        init(_ records: [ResourceRecord]) { self.records = records }
+    }
+
+    private static func disposeInBackground(_ records: inout [ResourceRecord]) {
+        let leftovers = Leftovers(records)
+        records = []
+        DispatchQueue.global(qos: .utility).async {
+            leftovers.records = []
+            trimMallocHeap()
+        }
     }
 
     /// Above this many records the checker and the builder run side by side.
@@ -50,11 +64,14 @@ public enum ZoneLoader {
             built = issues.contains(where: \.isError)
                 ? nil
                 : Result { () throws(ZoneError) in try Zone(origin: source.name, takingRecords: &records) }
+            // The parsed records are gone now: hand their pages back.
+            records = []
+            trimMallocHeap()
         } else {
             // A large zone: the checker and the builder both only read the records, so they
             // run on two cores at once; the checker's verdict decides whether the zone is kept.
             (issues, built) = checkAndBuild(parsed, origin: source.name)
-            parsed.records = []
+            disposeInBackground(&parsed.records)
         }
         for issue in issues where !issue.isError { logger.warning("zone \(source.name): \(issue)") }
         if issues.contains(where: \.isError) { throw failure(source.name, issues.filter(\.isError)) }
