@@ -13,86 +13,59 @@ import Musl
 import Darwin
 #endif
 
-/// Finds where a zone file can be cut: at the start of a line that begins a new
-/// entry with an explicit owner (not blank: RFC 1035 §5.1 would give it the previous
-/// owner), outside parentheses and quoted strings, with the directives before it.
+/// Finds where a zone file can be cut without reading it first: at the start of a
+/// line that begins with an owner name (not blank, which RFC 1035 §5.1 would give the
+/// previous owner; not a comment or a directive). Whether the cut really falls between
+/// two entries is checked afterwards: a cut inside parentheses or a quoted string makes
+/// the pieces on both sides fail to lex, and the caller then reads the file in one go.
 struct ZoneFileCutter {
-    struct Cut {
-        /// Byte offset of the line the piece starts with.
-        var offset: Int
-        /// Its line number (1-based).
-        var line: Int
-        /// Byte ranges of the directive entries (`$...` lines) before the cut, in order.
-        var directives: [Range<Int>]
-    }
-
-    /// Up to `pieces - 1` cuts spread evenly, or none when the text before a cut is not
-    /// cleanly lexable (the sequential reader then reports what is wrong).
-    static func cuts(_ bytes: UnsafeRawBufferPointer, pieces: Int, minimumPiece: Int) -> [Cut] {
+    /// Up to `pieces - 1` cut offsets spread evenly (fewer when pieces would be smaller
+    /// than `minimumPiece`, or no line near a target starts with an owner).
+    static func cuts(_ bytes: UnsafeRawBufferPointer, pieces: Int, minimumPiece: Int) -> [Int] {
         let n = bytes.count
         guard pieces > 1, n >= 2 * minimumPiece else { return [] }
         let pieceCount = min(pieces, n / minimumPiece)
-        var targets: [Int] = (1..<pieceCount).map { n / pieceCount * $0 }
-        var cuts: [Cut] = []
-        var directives: [Range<Int>] = []
-        var depth = 0
-        var line = 1
-        var position = 0
-        var atLineStart = true
-        var directiveStart = -1
-        while position < n, !targets.isEmpty {
-            if atLineStart {
-                atLineStart = false
-                if depth == 0 {
-                    let c = bytes[position]
-                    if position >= targets[0], c != 0x20, c != 0x09, c != 0x0D, c != 0x0A,
-                       c != UInt8(ascii: ";"), c != UInt8(ascii: "$") {
-                        cuts.append(Cut(offset: position, line: line, directives: directives))
-                        targets.removeFirst()
-                        continue
-                    }
-                    if c == UInt8(ascii: "$") { directiveStart = position }
+        var cuts: [Int] = []
+        for k in 1..<pieceCount {
+            var p = n / pieceCount * k
+            let limit = min(n, p + minimumPiece / 2)
+            while p < limit {
+                guard let newline = find(0x0A, in: bytes, from: p, to: limit) else { break }
+                p = newline + 1
+                if p < n && startsOwner(bytes[p]) && p > (cuts.last ?? 0) {
+                    cuts.append(p)
+                    break
                 }
-            }
-            let c = bytes[position]
-            switch c {
-            case 0x0A:
-                position += 1
-                line += 1
-                atLineStart = true
-                if depth == 0 && directiveStart >= 0 {
-                    directives.append(directiveStart..<position)
-                    directiveStart = -1
-                }
-            case UInt8(ascii: ";"):
-                while position < n && bytes[position] != 0x0A { position += 1 }
-            case UInt8(ascii: "("):
-                depth += 1
-                position += 1
-            case UInt8(ascii: ")"):
-                guard depth > 0 else { return [] }  // the lexer reports this
-                depth -= 1
-                position += 1
-            case UInt8(ascii: "\""):
-                position += 1
-                while true {
-                    guard position < n, bytes[position] != 0x0A else { return [] }  // unterminated
-                    let b = bytes[position]
-                    if b == UInt8(ascii: "\"") { break }
-                    if b == UInt8(ascii: "\\") && position + 1 < n && bytes[position + 1] != 0x0A {
-                        position += 2
-                    } else {
-                        position += 1
-                    }
-                }
-                position += 1
-            case UInt8(ascii: "\\"):
-                position += (position + 1 < n && bytes[position + 1] != 0x0A) ? 2 : 1
-            default:
-                position += 1
             }
         }
         return cuts
+    }
+
+    static func startsOwner(_ c: UInt8) -> Bool {
+        c != 0x20 && c != 0x09 && c != 0x0D && c != 0x0A && c != UInt8(ascii: ";") && c != UInt8(ascii: "$")
+    }
+
+    /// The lines before `end` that start with `$`: the directives whose state ($ORIGIN,
+    /// $TTL) a piece starting at `end` inherits. A `$` line that is really inside a
+    /// multi-line entry is caught by the caller's check of each piece's end state.
+    static func directiveLines(_ bytes: UnsafeRawBufferPointer, before end: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var p = 0
+        while p < end, let dollar = find(UInt8(ascii: "$"), in: bytes, from: p, to: end) {
+            p = dollar + 1
+            guard dollar == 0 || bytes[dollar - 1] == 0x0A else { continue }
+            let lineEnd = find(0x0A, in: bytes, from: dollar, to: end).map { $0 + 1 } ?? end
+            result.append(dollar..<lineEnd)
+            p = lineEnd
+        }
+        return result
+    }
+
+    /// The first `byte` in `bytes[from..<to]` (memchr).
+    static func find(_ byte: UInt8, in bytes: UnsafeRawBufferPointer, from: Int, to: Int) -> Int? {
+        guard from < to, let base = bytes.baseAddress else { return nil }
+        guard let hit = memchr(base + from, Int32(byte), to - from) else { return nil }
+        return UnsafeRawPointer(hit) - base
     }
 }
 
@@ -108,19 +81,23 @@ extension ZoneFileParser {
         let threads = readThreads
         guard threads > 1, zone.records.isEmpty, issues.isEmpty else { return false }
         let cuts = ZoneFileCutter.cuts(buffer, pieces: threads, minimumPiece: max(1, options.minimumPieceSize))
-        guard !cuts.isEmpty else { return false }
+        guard let lastCut = cuts.last else { return false }
 
-        // The state in force at each cut: replay the directives before it.
-        var starts: [(offset: Int, line: Int, origin: DNSName, dollarTTL: UInt32?)] = [(0, 1, origin, dollarTTL)]
+        // The state assumed at each cut: the directives before it replayed. Checked below
+        // against the state the piece before actually ends with.
+        let directives = ZoneFileCutter.directiveLines(buffer, before: lastCut)
+        var starts: [(offset: Int, origin: DNSName, dollarTTL: UInt32?)] = [(0, origin, dollarTTL)]
+        var state = (origin: origin, ttl: dollarTTL)
+        var next = 0
         for cut in cuts {
-            var state = (origin: origin, ttl: dollarTTL)
-            for range in cut.directives {
-                guard Self.replay(UnsafeRawBufferPointer(rebasing: buffer[range]), into: &state) else { return false }
+            while next < directives.count && directives[next].lowerBound < cut {
+                guard Self.replay(UnsafeRawBufferPointer(rebasing: buffer[directives[next]]), into: &state) else { return false }
+                next += 1
             }
             // RFC 1035 §5.1: without $TTL an omitted TTL is the previous record's, which
             // only the piece before knows.
             guard state.ttl != nil else { return false }
-            starts.append((cut.offset, cut.line, state.origin, state.ttl))
+            starts.append((cut, state.origin, state.ttl))
         }
 
         let pieceCount = starts.count
@@ -139,9 +116,21 @@ extension ZoneFileParser {
         struct Shared: @unchecked Sendable {
             let buffer: UnsafeRawBufferPointer
             let results: UnsafeMutableBufferPointer<ZoneFileParser?>
-            let starts: [(offset: Int, line: Int, origin: DNSName, dollarTTL: UInt32?)]
+            let starts: [(offset: Int, origin: DNSName, dollarTTL: UInt32?)]
+            /// Per piece: its newline count and the origin in force at its end.
+            let lineCounts: UnsafeMutableBufferPointer<Int>
+            let endOrigins: UnsafeMutableBufferPointer<DNSName?>
         }
-        let shared = Shared(buffer: buffer, results: results, starts: starts)
+        let lineCounts = UnsafeMutableBufferPointer<Int>.allocate(capacity: pieceCount)
+        lineCounts.initialize(repeating: 0)
+        let endOrigins = UnsafeMutableBufferPointer<DNSName?>.allocate(capacity: pieceCount)
+        endOrigins.initialize(repeating: nil)
+        defer {
+            lineCounts.deallocate()
+            endOrigins.deinitialize()
+            endOrigins.deallocate()
+        }
+        let shared = Shared(buffer: buffer, results: results, starts: starts, lineCounts: lineCounts, endOrigins: endOrigins)
         DispatchQueue.concurrentPerform(iterations: pieceCount) { k in
             let starts = shared.starts, buffer = shared.buffer, results = shared.results
             let start = starts[k]
@@ -155,17 +144,37 @@ extension ZoneFileParser {
             for b in piece where b == 0x0A { lines += 1 }
             parser.zone.records.reserveCapacity(lines + 1)
             parser.zone.recordSources.reserveCapacity(lines + 1)
+            // Lines are numbered from the piece's start, and moved once all pieces are counted.
             var file = FileState(name: name, index: fileIndex, origin: start.origin, bytes: piece)
-            parser.parse(&file, firstLine: start.line)
+            parser.parse(&file)
+            shared.lineCounts[k] = lines
+            shared.endOrigins[k] = file.origin
             results[k] = parser
         }
 
         // Any error: read again sequentially, so messages and the error limit are exactly
         // the sequential reader's.
         guard results.allSatisfy({ $0!.errorCount == 0 }) else { return false }
+        // Each piece must have started in the state the one before it ended in (a `$` line
+        // taken for a directive that was not one would show here).
+        for k in 1..<pieceCount {
+            guard endOrigins[k - 1]!.wire == starts[k].origin.wire,
+                  results[k - 1]!.dollarTTL == starts[k].dollarTTL else { return false }
+        }
+        var lineBase = 0
         for k in 0..<pieceCount {
             var piece = results[k]!
             results[k] = nil
+            if lineBase > 0 {
+                let mainFile = UInt64(fileIndex)
+                for i in piece.zone.recordSources.indices where piece.zone.recordSources[i] >> 32 == mainFile {
+                    piece.zone.recordSources[i] += UInt64(lineBase)
+                }
+                for i in piece.issues.indices where piece.issues[i].location?.file == name {
+                    piece.issues[i].location!.line += lineBase
+                }
+            }
+            lineBase += lineCounts[k]
             // Files $INCLUDEd by this piece follow those of the pieces before.
             let shift = UInt64(zone.files.count - (fileIndex + 1))
             zone.files.append(contentsOf: piece.zone.files[(fileIndex + 1)...])
