@@ -187,7 +187,7 @@ extension ZoneFileParser {
                 zone.records = piece.zone.records
                 zone.recordSources = piece.zone.recordSources
             } else {
-                zone.records.append(contentsOf: piece.zone.records)
+                Self.moveRecords(from: &piece.zone.records, to: &zone.records)
                 zone.recordSources.append(contentsOf: piece.zone.recordSources)
             }
             piece.zone.records = []
@@ -198,6 +198,23 @@ extension ZoneFileParser {
             }
         }
         return true
+    }
+
+    /// Appends `source`'s records to `destination` by moving them: a plain copy would
+    /// retain and later release two arrays per record, touching every one of millions of
+    /// small heap objects. The moved-from slots are refilled with a record of empty
+    /// arrays (the shared empty storage, which needs no reference counting).
+    static func moveRecords(from source: inout [ResourceRecord], to destination: inout [ResourceRecord]) {
+        destination.reserveCapacity(destination.count + source.count)
+        let hollow = ResourceRecord(owner: DNSName(uncheckedWire: []), type: .a, ttl: 0, rdata: [])
+        source.withUnsafeMutableBufferPointer { slots in
+            guard let base = slots.baseAddress else { return }
+            for i in 0..<slots.count {
+                destination.append((base + i).move())
+                (base + i).initialize(to: hollow)
+            }
+        }
+        source = []
     }
 
     /// Applies a `$ORIGIN` or `$TTL` directive to the state; false for anything else
