@@ -24,6 +24,8 @@ let package = Package(
         // Control plane (issue 6): HTTP API and its embedded SQLite store.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        // Control plane on PostgreSQL (issue 6): several API nodes on one database.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
@@ -61,6 +63,7 @@ let package = Package(
                 "BulwarkWire", "BulwarkZone", "BulwarkServer",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
