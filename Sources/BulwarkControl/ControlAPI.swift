@@ -43,12 +43,12 @@ public enum ControlAPI {
         }
         route(router, .get, "/v1/tenants/:tenant", cp) { _, ctx, caller, _ in
             try cp.requireOperator(caller)
-            guard let t = try await cp.store.tenant(id: ctx.parameters.get("tenant") ?? "") else { throw APIError.notFound("tenant") }
+            guard let t = try await cp.store.tenant(id: param(ctx, "tenant")) else { throw APIError.notFound("tenant") }
             return Reply(json: tenantJSON(t))
         }
         route(router, .delete, "/v1/tenants/:tenant", cp) { _, ctx, caller, _ in
             try cp.requireOperator(caller)
-            let id = ctx.parameters.get("tenant") ?? ""
+            let id = param(ctx, "tenant")
             guard id != ControlPlane.operatorTenantID else { throw APIError.conflict("the operator tenant cannot be deleted") }
             do {
                 guard try await cp.store.deleteTenant(id: id) else { throw APIError.notFound("tenant") }
@@ -79,7 +79,7 @@ public enum ControlAPI {
         route(router, .delete, "/v1/keys/:key", cp) { req, ctx, caller, _ in
             try caller.require(.admin)
             let tenant = try await cp.tenantID(for: caller, requested: req.uri.queryParameters["tenant"].map(String.init))
-            guard try await cp.store.deleteKey(id: ctx.parameters.get("key") ?? "", tenantID: tenant) else { throw APIError.notFound("key") }
+            guard try await cp.store.deleteKey(id: param(ctx, "key"), tenantID: tenant) else { throw APIError.notFound("key") }
             return Reply(status: .noContent)
         }
 
@@ -285,13 +285,19 @@ public enum ControlAPI {
         return Response(status: e.status, headers: headers, body: .init(byteBuffer: JSONOut.buffer(e.json)))
     }
 
+    /// A path parameter, percent-decoded (RFC 3986 §2.1).
+    static func param(_ ctx: Context, _ name: String) -> String {
+        let raw = ctx.parameters.get(name) ?? ""
+        return raw.removingPercentEncoding ?? raw
+    }
+
     static func zoneParam(_ ctx: Context) throws(APIError) -> DNSName {
-        try ZoneEditing.zoneName(ctx.parameters.get("zone") ?? "", field: "zone")
+        try ZoneEditing.zoneName(param(ctx, "zone"), field: "zone")
     }
 
     static func rrsetParams(_ ctx: Context, origin: DNSName) throws(APIError) -> RRsetKey {
-        let name = try ZoneEditing.ownerName(ctx.parameters.get("name") ?? "", origin: origin, field: "name")
-        let type = try ZoneEditing.rrType(ctx.parameters.get("type") ?? "", field: "type")
+        let name = try ZoneEditing.ownerName(param(ctx, "name"), origin: origin, field: "name")
+        let type = try ZoneEditing.rrType(param(ctx, "type"), field: "type")
         return RRsetKey(name: name.description, type: type.description)
     }
 

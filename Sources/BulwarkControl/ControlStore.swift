@@ -19,6 +19,12 @@ public struct Tenant: Sendable, Hashable {
     public var id: String
     public var name: String
     public var createdMillis: Int64
+
+    public init(id: String, name: String, createdMillis: Int64) {
+        self.id = id
+        self.name = name
+        self.createdMillis = createdMillis
+    }
 }
 
 public struct APIKey: Sendable, Hashable {
@@ -29,6 +35,15 @@ public struct APIKey: Sendable, Hashable {
     /// Hex SHA-256 of the token.
     public var tokenHash: String
     public var createdMillis: Int64
+
+    public init(id: String, tenantID: String, name: String, role: Role, tokenHash: String, createdMillis: Int64) {
+        self.id = id
+        self.tenantID = tenantID
+        self.name = name
+        self.role = role
+        self.tokenHash = tokenHash
+        self.createdMillis = createdMillis
+    }
 }
 
 public struct StoredZone: Sendable, Hashable {
@@ -40,6 +55,17 @@ public struct StoredZone: Sendable, Hashable {
     public var serial: UInt32
     public var createdMillis: Int64
     public var updatedMillis: Int64
+
+    public init(id: String, tenantID: String, name: String, version: Int64, serial: UInt32,
+                createdMillis: Int64, updatedMillis: Int64) {
+        self.id = id
+        self.tenantID = tenantID
+        self.name = name
+        self.version = version
+        self.serial = serial
+        self.createdMillis = createdMillis
+        self.updatedMillis = updatedMillis
+    }
 }
 
 /// Identifies an RRset in a zone: owner (lower case, final dot) and type mnemonic.
@@ -87,6 +113,20 @@ public struct ChangeRecord: Sendable, Hashable {
     public var action: String
     /// JSON describing what changed.
     public var detail: String
+
+    public init(zoneID: String, zoneName: String, tenantID: String, version: Int64, serial: UInt32, keyID: String,
+                keyName: String, atMillis: Int64, action: String, detail: String) {
+        self.zoneID = zoneID
+        self.zoneName = zoneName
+        self.tenantID = tenantID
+        self.version = version
+        self.serial = serial
+        self.keyID = keyID
+        self.keyName = keyName
+        self.atMillis = atMillis
+        self.action = action
+        self.detail = detail
+    }
 }
 
 /// What a zone transaction decided to write.

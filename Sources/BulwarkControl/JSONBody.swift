@@ -36,8 +36,9 @@ struct JSONObject {
 
     func optionalInt(_ name: String) throws(APIError) -> Int64? {
         guard let raw = values[name], !(raw is NSNull) else { return nil }
-        if raw is Bool { throw .invalid(field(name), "must be an integer") }
-        guard let n = raw as? NSNumber, let i = Int64(exactly: n.doubleValue), n.doubleValue.rounded() == n.doubleValue else {
+        // JSON true/false also arrive as NSNumber (type encoding "c"): not integers.
+        guard let n = raw as? NSNumber, String(cString: n.objCType) != "c",
+              let i = Int64(exactly: n.doubleValue), n.doubleValue.rounded() == n.doubleValue else {
             throw .invalid(field(name), "must be an integer")
         }
         return i

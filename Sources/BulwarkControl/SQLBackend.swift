@@ -74,6 +74,7 @@ public protocol SQLBackend: Sendable {
 }
 
 extension SQLBackend {
+    @discardableResult
     public func withTransaction<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
         try await withTransaction(body, afterCommit: { _ in })
     }

@@ -29,11 +29,12 @@ public final class SQLiteBackend: SQLBackend {
         quiet.logLevel = max(logger.logLevel, .notice)  // sqlite-nio logs every statement at debug
         let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: quiet)
         let backend = SQLiteBackend(path: path, connection: connection)
+        // Wait for another process's write lock instead of failing at once.
+        _ = try await connection.query("PRAGMA busy_timeout=5000")
         // WAL: readers never block the writer; FULL: a commit is on disk before COMMIT returns.
         _ = try await connection.query("PRAGMA journal_mode=WAL")
         _ = try await connection.query("PRAGMA synchronous=FULL")
         _ = try await connection.query("PRAGMA foreign_keys=ON")
-        _ = try await connection.query("PRAGMA busy_timeout=5000")
         return backend
     }
 

@@ -128,30 +128,43 @@ public enum ZoneEditing {
     /// snapshot. `fieldOf` names the request field an RRset came from (nil: unchanged).
     public static func build(origin: DNSName, rrsets: [StoredRRset],
                              fieldOf: (RRsetKey) -> String? = { _ in nil }) throws(APIError) -> (Zone, [ZoneIssue]) {
-        var parsed = ParsedZone(origin: origin, files: ["zone", "request"])
-        let reader = ZoneFileReader(origin: origin, allowInclude: false)
-        var fields: [String] = []
+        // One read of the whole zone's text (much faster than one read per RRset);
+        // each record's "line" then indexes `sources`, so an issue leads back to its RRset.
+        var sources: [(key: RRsetKey, field: String?)] = []
+        var index: [RRsetKey: Int] = [:]
+        var text = ""
         for r in rrsets {
-            let text = r.records.map { "\(r.name) \(r.ttl) IN \(r.type) \($0)\n" }.joined()
-            let records: [ResourceRecord]
-            do {
-                records = try reader.read(text: text).records
-            } catch {
-                throw .invalid(fieldOf(r.key) ?? "zone", "stored RRset \(r.name) \(r.type) cannot be read: \(error)")
-            }
-            let field = fieldOf(r.key)
-            if let field {
-                fields.append(field)
-            }
-            for rec in records {
-                parsed.append(rec, file: field == nil ? 0 : 1, line: field == nil ? 0 : fields.count)
-            }
+            sources.append((r.key, fieldOf(r.key)))
+            index[r.key] = sources.count
+            for data in r.records { text += "\(r.name) \(r.ttl) IN \(r.type) \(data)\n" }
+        }
+        let read: ParsedZone
+        do {
+            read = try ZoneFileReader(origin: origin, allowInclude: false).read(text: text, fileName: "zone")
+        } catch {
+            let line = error.errors.first?.location?.line ?? 0
+            throw .invalid("zone", "stored zone data cannot be read (line \(line)): \(error)")
+        }
+        var parsed = ParsedZone(origin: origin, files: ["zone", "request"])
+        parsed.records.reserveCapacity(read.records.count)
+        parsed.recordSources.reserveCapacity(read.records.count)
+        for rec in read.records {
+            let key = RRsetKey(name: rec.owner.lowercased().description, type: rec.type.description)
+            let i = index[key] ?? 0
+            parsed.append(rec, file: i > 0 && sources[i - 1].field != nil ? 1 : 0, line: i)
         }
         let issues = ZoneChecker.checkRemovingDuplicates(&parsed)
         if let error = issues.first(where: \.isError) {
             var field = "zone"
-            if let loc = error.location, loc.file == "request", loc.line >= 1, loc.line <= fields.count {
-                field = fields[loc.line - 1]
+            if let loc = error.location, loc.line >= 1, loc.line <= sources.count {
+                let source = sources[loc.line - 1]
+                if let f = source.field {
+                    field = f
+                } else if let touched = sources.first(where: { $0.field != nil && $0.key.name == source.key.name }) {
+                    // The rule broke at a name the request changed (a CNAME added beside
+                    // existing data): the change is at fault, not the data already there.
+                    field = touched.field!
+                }
             }
             throw .invalid(field, error.message)
         }

@@ -171,6 +171,10 @@ struct ServeCommand: AsyncParsableCommand {
                 onFirstKey: { token in
                     print("API admin key (shown once; keep it, or set BULWARK_ADMIN_KEY): \(token)")
                     fflush(nil)
+                },
+                onReady: { url in
+                    print("Control API on \(url) (OpenAPI description: \(url)/openapi.json)")
+                    fflush(nil)
                 })
         } catch {
             logger.critical("cannot start the API: \(error)")
