@@ -125,14 +125,19 @@ final class TestPostgres: Sendable {
             p.executableURL = URL(fileURLWithPath: argv[0])
             p.arguments = Array(argv.dropFirst())
         }
+        // A file, not a pipe: the server pg_ctl leaves running would hold a pipe open.
+        let errPath = dir + "/command.err"
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        defer { try? err.close() }
         p.standardOutput = FileHandle.nullDevice
-        let err = Pipe()
         p.standardError = err
+        p.standardInput = FileHandle.nullDevice
         try p.run()
-        let out = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         if p.terminationStatus != 0 {
-            throw TestPostgresError(description: "\(argv.joined(separator: " ")) failed: \(String(decoding: out, as: UTF8.self))")
+            let out = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            throw TestPostgresError(description: "\(argv.joined(separator: " ")) failed: \(out)")
         }
     }
 
