@@ -21,7 +21,7 @@ enum TestDatabase {
         }
         let server = try TestPostgres.shared()
         let name = "t_" + String(UInt64(truncatingIfNeeded: stableHash(dir)), radix: 16)
-        let admin = try await PostgresBackend.open(url: server.url(database: "postgres"), logger: logger)
+        let admin = try await PostgresBackend.open(url: server.url(database: "postgres"), wait: .seconds(60), logger: logger)
         do {
             try await admin.withSession { s in try await s.execute("CREATE DATABASE \(name)") }
         } catch {
@@ -105,8 +105,10 @@ final class TestPostgres: Sendable {
         let server = TestPostgres(bin: bin, dir: dir, port: port, user: user, asRoot: asRoot)
         try server.run(["\(bin)/initdb", "-D", "\(dir)/data", "-U", user, "--auth=trust", "--encoding=UTF8",
                         "--locale=C", "--no-sync"])
-        try server.run(["\(bin)/pg_ctl", "start", "-w", "-t", "60", "-D", "\(dir)/data", "-l", "\(dir)/postgres.log",
-                        "-o", "-h 127.0.0.1 -p \(port) -k \(dir) -c max_connections=200 -c shared_buffers=32MB"])
+        // `postgres` itself as a child (not `pg_ctl start`: Foundation's Process never sees
+        // pg_ctl exit while the daemon it leaves holds the descriptors it inherited).
+        try server.launch(["\(bin)/postgres", "-D", "\(dir)/data", "-h", "127.0.0.1", "-p", "\(port)", "-k", dir,
+                           "-c", "max_connections=200", "-c", "shared_buffers=32MB"])
         runningDataDir.withLockedValue { $0 = server }
         atexit {
             guard let s = runningDataDir.withLockedValue({ $0 }) else { return }
@@ -114,6 +116,24 @@ final class TestPostgres: Sendable {
             try? FileManager.default.removeItem(atPath: s.dir)
         }
         return server
+    }
+
+    func launch(_ argv: [String]) throws {
+        let p = Process()
+        if asRoot {
+            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
+            p.arguments = ["-u", "postgres", "--"] + argv
+        } else {
+            p.executableURL = URL(fileURLWithPath: argv[0])
+            p.arguments = Array(argv.dropFirst())
+        }
+        let logPath = dir + "/postgres.log"
+        FileManager.default.createFile(atPath: logPath, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
+        p.standardOutput = log
+        p.standardError = log
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
     }
 
     func run(_ argv: [String]) throws {
