@@ -14,6 +14,8 @@ public struct ControlService: Service {
     let listen: ListenAddress
     let logger: Logger
     let onReady: @Sendable (String) -> Void
+    /// With PostgreSQL: follows the zone changes other API nodes make.
+    var zoneSync: PostgresZoneSync? = nil
 
     /// Opens the store and loads its zones into `catalog`; nil when the API is off.
     /// `adminKey` (BULWARK_ADMIN_KEY) becomes an admin key; without it the first start
@@ -23,8 +25,14 @@ public struct ControlService: Service {
         onFirstKey: @Sendable (String) -> Void, onReady: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> ControlService? {
         guard let listen = config.api.listen else { return nil }
+        if let url = config.api.postgresURL {  // several API nodes on one PostgreSQL
+            let (plane, sync) = try await preparePostgres(url: url, config: config, catalog: catalog, adminKey: adminKey,
+                                                          logger: logger, onFirstKey: onFirstKey)
+            return ControlService(plane: plane, settings: config.api, listen: listen, logger: logger, onReady: onReady,
+                                  zoneSync: sync)
+        }
         guard let path = config.api.sqlitePath(dataDir: config.dataDir) else {
-            throw ControlStartupError(description: "api.database: only SQLite is available in this build")
+            throw ControlStartupError(description: "api.database: '\(config.api.database)' is not a database this build knows")
         }
         let backend = try await SQLiteBackend.open(path: path, logger: logger)
         let store = SQLControlStore(backend: backend)
@@ -56,6 +64,7 @@ public struct ControlService: Service {
             },
             logger: appLogger
         )
+        let syncTask = zoneSync.map { sync in Task { await sync.run() } }
         do {
             try await app.run()
         } catch {
@@ -63,6 +72,10 @@ public struct ControlService: Service {
             // The default address is taken (another server on this host): serve DNS only.
             logger.warning("API not started: cannot listen on \(listen): \(error); give --api-listen to choose another address")
             try? await gracefulShutdown()
+        }
+        if let syncTask {
+            syncTask.cancel()
+            await syncTask.value
         }
         await plane.store.close()
     }

@@ -9,7 +9,8 @@ public struct APISettings: Sendable, Equatable {
     /// `listen` is the built-in default: when its port is taken the server still starts
     /// (DNS only) and says so, so that several servers can run on one host.
     public var listenIsDefault = true
-    /// The database: `sqlite` (the default: `<data-dir>/control.sqlite`) or `sqlite:PATH`.
+    /// The database: `sqlite` (the default: `<data-dir>/control.sqlite`), `sqlite:PATH`
+    /// or a PostgreSQL URL (`postgres://USER@HOST:PORT/DATABASE`, see `PostgresURL`).
     public var database: String = "sqlite"
     /// Largest request body in octets (413 beyond).
     public var maxBodyBytes: Int = 4 << 20
@@ -75,9 +76,10 @@ extension ConfigFileParser {
                 } else if text.hasPrefix("sqlite:"), text.count > 7 {
                     config.api.database = "sqlite:" + resolve(String(text.dropFirst(7)))
                 } else if text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") {
-                    throw self.error(v, full, "PostgreSQL is not available in this build yet; use sqlite")
+                    do { _ = try PostgresURL(parsing: text) } catch { throw self.error(v, full, error.message) }
+                    config.api.database = text
                 } else {
-                    throw self.error(v, full, "'\(text)' is not sqlite or sqlite:PATH")
+                    throw self.error(v, full, "'\(text)' is not sqlite, sqlite:PATH or postgres://USER@HOST/DATABASE")
                 }
             case "max-body":
                 config.api.maxBodyBytes = try integer(v, full, 1024...(1 << 30))

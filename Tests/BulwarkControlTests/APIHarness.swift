@@ -41,7 +41,7 @@ final class APIHarness: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var logger = Logger(label: "test")
         logger.logLevel = .warning
-        let backend = try await SQLiteBackend.open(path: dir + "/control.sqlite", logger: logger)
+        let backend = try await TestDatabase.open(dir: dir, logger: logger)  // SQLite, or BULWARK_TEST_DATABASE=postgres
         let store = SQLControlStore(backend: backend)
         try await store.migrate()
         let catalog = catalog ?? ZoneCatalog(store: ZoneStore(ZoneSet(zones: [])))
