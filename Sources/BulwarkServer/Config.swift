@@ -167,6 +167,8 @@ public struct ServerConfig: Sendable, Equatable {
     public static let defaultDataDir = "bulwark-data"
     /// Access lists, DNS cookies, response rate limiting.
     public var defences = DefenceSettings()
+    /// Zones transferred in from primaries (Config+Secondary.swift).
+    public var secondaryZones: [SecondaryZoneConfig] = []
 
     public init() {}
 
@@ -223,6 +225,8 @@ public struct ConfigOverrides: Sendable {
     public var denyAction: String?
     /// `--example`: the default listen address becomes 127.0.0.1:5353.
     public var example = false
+    /// `--secondary NAME=PRIMARY[,PRIMARY...]` (repeatable; Config+Secondary.swift).
+    public var secondaries: [String] = []
     public init() {}
 }
 
@@ -289,6 +293,7 @@ extension ServerConfig {
             config.logLevel = v
         }
         try applyDefenceFlags(overrides, to: &config.defences)
+        try applySecondaryFlags(overrides, to: &config)
         return config
     }
 
@@ -378,6 +383,7 @@ struct ConfigFileParser {
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
             if try parseTCPLimit(key, value, into: &config) { continue }
+            if try parseSecondary(key, value, into: &config) { continue }
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -418,7 +424,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys).joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.secondaryKeys).joined(separator: ", ")))")
             }
         }
         return listen

@@ -19,6 +19,8 @@ public final class DNSServer: @unchecked Sendable {
     /// Every served zone and where it comes from; publish changes through it.
     public let catalog: ZoneCatalog
     public let reloader: ZoneReloader
+    /// Zones transferred in from primaries (Secondary/SecondaryZones.swift).
+    public let secondaries: SecondaryZones
     public let udp: UDPServer
     public let tcp: TCPServer
     private let logger: Logger
@@ -32,6 +34,8 @@ public final class DNSServer: @unchecked Sendable {
         self.store = ZoneStore(ZoneSet(zones: []))
         self.catalog = ZoneCatalog(store: store)
         self.reloader = ZoneReloader(catalog: catalog, logger: logger, sources: sources)
+        self.secondaries = SecondaryZones(zones: config.secondaryZones, catalog: catalog, dataDir: config.dataDir,
+                                          logger: logger, authenticator: SecondaryZones.authenticator(for: config))
         // One cookie secret for every worker (and, when configured, every server sharing it).
         var defences = config.defences
         if defences.cookies.secret == nil { defences.cookies.secret = .random() }
@@ -56,7 +60,8 @@ public final class DNSServer: @unchecked Sendable {
     public func loadZones() throws(StartupError) {
         let report = reloader.reload()
         if let e = report.configError { throw StartupError(description: e) }
-        if report.loaded.isEmpty {
+        secondaries.loadCopies()  // before listening: a restart answers at once
+        if report.loaded.isEmpty && config.secondaryZones.isEmpty {
             throw StartupError(description: report.failed.isEmpty ? "no zones configured" : "no zone could be loaded")
         }
         if !report.failed.isEmpty {
@@ -81,6 +86,7 @@ public final class DNSServer: @unchecked Sendable {
                 boundAddresses.append(bound)
                 logger.info("listening on \(bound) (UDP, \(config.workers) worker(s); TCP)")
             }
+            secondaries.start()
         } catch {
             await stop()
             throw error
@@ -115,6 +121,7 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     public func stop() async {
+        secondaries.stop()
         udp.stop()
         await tcp.stop()
     }

@@ -85,6 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("deny-action"), help: "What denied queries get: refuse (REFUSED with EDE 18, the default) or drop.")
     var denyAction: String?
 
+    @Option(name: .long, help: ArgumentHelp("A secondary zone and its primaries, tried in order (repeatable): example.com=192.0.2.1:53,192.0.2.2.", valueName: "name=addr[,addr]"))
+    var secondary: [String] = []
+
     @Flag(name: .long, help: "Serve the built-in example.com zone (on 127.0.0.1:5353 unless --listen is given).")
     var example = false
 
@@ -111,6 +114,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.deny = deny
         o.denyAction = denyAction
         o.example = example
+        o.secondaries = secondary
         return o
     }
 
@@ -127,7 +131,7 @@ struct ServeCommand: AsyncParsableCommand {
             printError("bulwark: configuration error: \(error)")
             throw ExitCode(2)
         }
-        if sources.isEmpty && !example {
+        if sources.isEmpty && !example && config.secondaryZones.isEmpty {
             printError("""
             bulwark: no zones to serve. Give --zone NAME=FILE, --zones-dir DIR, or a --config file with zones.
             To try Bulwark on a built-in zone: bulwark serve --example

@@ -1,0 +1,267 @@
+"""Bulwark as a secondary (RFC 1034 §4.3.5, RFC 5936, RFC 1995, RFC 1996, RFC 8945):
+AXFR then IXFR from Knot and from BIND, the on-disk copy answering after a restart with
+the primary down, expiry, and transfers that must leave the old zone serving (oversized
+from Knot; cut, malformed and badly signed from a scripted dnspython primary)."""
+import os
+import shutil
+import time
+
+import dns.message
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+import servers
+from conftest import IN_CI, _running
+from xfrpeers import (BindPrimary, BulwarkSecondary, FakePrimary, KnotPrimary, query,
+                      secondary_yaml, serial_of, wait_serial, write, zone_text)
+
+ZONE = "xfr.test."
+
+
+def need(tool, package):
+    if shutil.which(tool) is None:
+        msg = f"{tool} not installed (apt-get install {package}; .ci/run installs it)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+
+
+@pytest.fixture
+def started(request):
+    """Starts servers and always stops them (newest first)."""
+    mine = []
+
+    def start(server, wait=True):
+        server.start()
+        mine.append(server)
+        _running.append(server)
+        return server
+
+    def fin():
+        for s in reversed(mine):
+            if s in _running:
+                _running.remove(s)
+            try:
+                s.stop()
+            except Exception:
+                pass
+    request.addfinalizer(fin)
+    return start
+
+
+def stop(server):
+    if server in _running:
+        _running.remove(server)
+    return server.stop()
+
+
+def a_record(port, name):
+    r = query(port, name, "A")
+    return r.rcode(), sorted(rr.to_text() for rrset in r.answer for rr in rrset)
+
+
+def log_count(secondary, text):
+    return secondary.log_text().count(text)
+
+
+def wait_log(secondary, text, count=1, limit=15.0):
+    deadline = time.time() + limit
+    while time.time() < deadline:
+        if log_count(secondary, text) >= count:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"'{text}' not logged {count} time(s) within {limit}s\n{secondary.log_tail(40)}")
+
+
+# ---------------------------------------------------------------- real primaries
+
+def test_secondary_of_knot_axfr_then_ixfr(bulwark_bin, workdir, taken_ports, started):
+    need("knotd", "knot")
+    base = os.path.join(workdir, "sec-knot")
+    os.makedirs(base, exist_ok=True)
+    zf = os.path.join(base, "xfr.test.zone")
+    write(zf, zone_text(ZONE, 1))
+    kport = servers.pick_port(0, taken_ports)
+    bport = servers.pick_port(0, taken_ports)
+    knot = started(KnotPrimary(kport, base, ZONE, zf, notify_port=bport, tsig=False))
+    sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{kport}"])))
+    wait_serial(bport, ZONE, 1, proc=sec)
+    assert "AXFR serial 1" in sec.log_text()
+    assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])
+
+    # A change: one record replaced, one added, one deleted. The SOA REFRESH is an hour,
+    # so only a NOTIFY (or our own check) can bring it quickly; IXFR must carry it.
+    write(zf, zone_text(ZONE, 2, ["new IN A 192.0.2.77"]).replace("www IN A 192.0.2.1", "www IN A 192.0.2.2")
+          .replace('txt IN TXT "hello" "world"\n', ""))
+    knot.reload()
+    wait_serial(kport, ZONE, 2)
+    # Without NOTIFY support merged, restart the secondary's check by restarting it.
+    if log_count(sec, "IXFR serial 1 -> 2") == 0:
+        try:
+            wait_serial(bport, ZONE, 2, limit=5, proc=sec)
+        except AssertionError:
+            stop(sec)
+            sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{kport}"])))
+            wait_serial(bport, ZONE, 2, proc=sec)
+    wait_serial(bport, ZONE, 2, proc=sec)
+    assert "IXFR serial 1 -> 2" in sec.log_text(), sec.log_tail()
+    assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.2"])
+    assert a_record(bport, "new." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.77"])
+    assert query(bport, "txt." + ZONE, "TXT").rcode() == dns.rcode.NXDOMAIN
+
+
+def test_secondary_of_bind_axfr_then_ixfr(bulwark_bin, workdir, taken_ports, started):
+    need("named", "bind9")
+    base = os.path.join(workdir, "sec-bind")
+    os.makedirs(base, exist_ok=True)
+    zf = os.path.join(base, "xfr.test.zone")
+    # REFRESH 1 s: the secondary checks BIND every second (BIND here sends no NOTIFY).
+    write(zf, zone_text(ZONE, 10, refresh=1, retry=1))
+    nport = servers.pick_port(0, taken_ports)
+    bport = servers.pick_port(0, taken_ports)
+    named = started(BindPrimary(nport, base, ZONE, zf))
+    sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{nport}"])))
+    wait_serial(bport, ZONE, 10, proc=sec)
+    assert "AXFR serial 10" in sec.log_text()
+    named.update_zone(zone_text(ZONE, 11, ["bind-new IN A 192.0.2.88"], refresh=1, retry=1)
+                      .replace("mx IN MX 10 mail\n", ""))
+    wait_serial(nport, ZONE, 11)
+    wait_serial(bport, ZONE, 11, proc=sec)
+    assert "IXFR serial 10 -> 11" in sec.log_text(), sec.log_tail()
+    assert a_record(bport, "bind-new." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.88"])
+    assert query(bport, "mx." + ZONE, "MX").rcode() == dns.rcode.NXDOMAIN
+    # The same records as BIND's own AXFR.
+    assert zone_records(nport) == zone_records_by_query(bport, zone_records(nport))
+
+
+def zone_records(port):
+    """The zone as BIND serves it by AXFR: a set of (name, type, rdata) texts."""
+    xfr = dns.query.xfr("127.0.0.1", ZONE, port=port, lifetime=10)
+    out = set()
+    for m in xfr:
+        for rrset in m.answer:
+            for rr in rrset:
+                out.add((rrset.name.to_text(), dns.rdatatype.to_text(rrset.rdtype), rr.to_text()))
+    return out
+
+
+def zone_records_by_query(port, like):
+    """The same names and types asked one by one from `port`."""
+    out = set()
+    for name, rdtype, _ in like:
+        r = query(port, name, rdtype, tcp=True)
+        for rrset in r.answer:
+            if rrset.rdtype == dns.rdatatype.from_text(rdtype):
+                for rr in rrset:
+                    out.add((rrset.name.to_text(), rdtype, rr.to_text()))
+    return out
+
+
+def test_restart_answers_from_disk_copy_with_primary_down(bulwark_bin, workdir, taken_ports, started):
+    need("knotd", "knot")
+    base = os.path.join(workdir, "sec-restart")
+    os.makedirs(base, exist_ok=True)
+    zf = os.path.join(base, "xfr.test.zone")
+    write(zf, zone_text(ZONE, 5, ["disk IN A 192.0.2.5"]))
+    kport = servers.pick_port(0, taken_ports)
+    bport = servers.pick_port(0, taken_ports)
+    knot = started(KnotPrimary(kport, base, ZONE, zf, tsig=False))
+    yaml = secondary_yaml(ZONE, [f"127.0.0.1:{kport}"])
+    sec = started(BulwarkSecondary(bulwark_bin, bport, base, yaml))
+    wait_serial(bport, ZONE, 5, proc=sec)
+    copy = os.path.join(sec.data_dir, "secondary", "xfr.test.zone.bin")
+    assert os.path.exists(copy)
+    stop(sec)
+    stop(knot)
+    t0 = time.time()
+    sec2 = started(BulwarkSecondary(bulwark_bin, bport, base, yaml, tag="bulwark-secondary-2"))
+    wait_serial(bport, ZONE, 5, limit=10, proc=sec2)
+    assert time.time() - t0 < 10
+    assert a_record(bport, "disk." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.5"])
+    assert "from the on-disk copy" in sec2.log_text()
+    wait_log(sec2, "no primary could be refreshed from")  # and it keeps serving
+    assert serial_of(bport, ZONE) == 5
+
+
+def test_oversized_transfer_keeps_old_zone(bulwark_bin, workdir, taken_ports, started):
+    need("knotd", "knot")
+    base = os.path.join(workdir, "sec-oversized")
+    os.makedirs(base, exist_ok=True)
+    zf = os.path.join(base, "xfr.test.zone")
+    write(zf, zone_text(ZONE, 1, refresh=1, retry=1))
+    kport = servers.pick_port(0, taken_ports)
+    bport = servers.pick_port(0, taken_ports)
+    knot = started(KnotPrimary(kport, base, ZONE, zf, tsig=False))
+    sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(
+        ZONE, [f"127.0.0.1:{kport}"], zone_extra="max-transfer-size: 20000")))
+    wait_serial(bport, ZONE, 1, proc=sec)
+    big = [f"big{i} IN TXT \"{'x' * 60}\"" for i in range(600)]  # ~50 kB
+    write(zf, zone_text(ZONE, 2, big, refresh=1, retry=1))
+    knot.reload()
+    wait_serial(kport, ZONE, 2)
+    wait_log(sec, "exceeds the limit of 20000 octets", limit=20)
+    assert serial_of(bport, ZONE) == 1
+    assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])
+    # A small change afterwards goes through.
+    write(zf, zone_text(ZONE, 3, ["small IN A 192.0.2.3"], refresh=1, retry=1))
+    knot.reload()
+    wait_serial(bport, ZONE, 3, proc=sec)
+    assert a_record(bport, "small." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.3"])
+
+
+# ---------------------------------------------------------------- a scripted primary
+
+@pytest.mark.parametrize("mode,logged", [
+    ("cut", "closed the connection in the middle of a message"),
+    ("garbage", "malformed"),
+    ("bad-closing-soa", "closing SOA serial"),
+    ("out-of-zone", "outside the zone"),
+    ("wrong-id", "does not match the query"),
+])
+def test_broken_transfer_keeps_old_zone(bulwark_bin, workdir, taken_ports, started, mode, logged):
+    base = os.path.join(workdir, f"sec-broken-{mode}")
+    fake = FakePrimary(ZONE).start()
+    try:
+        fake.set_zone(zone_text(ZONE, 1, refresh=1, retry=1))
+        bport = servers.pick_port(0, taken_ports)
+        sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{fake.port}"])))
+        wait_serial(bport, ZONE, 1, proc=sec)
+        fake.mode = mode
+        fake.set_zone(zone_text(ZONE, 2, ["bad IN A 192.0.2.66"], refresh=1, retry=1))
+        wait_log(sec, logged, limit=15)
+        assert serial_of(bport, ZONE) == 1
+        assert query(bport, "bad." + ZONE, "A").rcode() == dns.rcode.NXDOMAIN
+        assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])
+        fake.mode = "good"
+        wait_serial(bport, ZONE, 2, proc=sec)
+        assert a_record(bport, "bad." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.66"])
+        assert sec.alive()
+    finally:
+        fake.stop()
+
+
+def test_expired_zone_servfail_unless_serve_expired(bulwark_bin, workdir, taken_ports, started):
+    base = os.path.join(workdir, "sec-expire")
+    fake = FakePrimary(ZONE).start()
+    try:
+        fake.set_zone(zone_text(ZONE, 1, refresh=1, retry=1, expire=4))
+        p1 = servers.pick_port(0, taken_ports)
+        p2 = servers.pick_port(0, taken_ports)
+        strict = started(BulwarkSecondary(bulwark_bin, p1, base, secondary_yaml(ZONE, [f"127.0.0.1:{fake.port}"]),
+                                          tag="sec-strict"))
+        lenient = started(BulwarkSecondary(bulwark_bin, p2, base, secondary_yaml(
+            ZONE, [f"127.0.0.1:{fake.port}"], zone_extra="serve-expired: true"), tag="sec-lenient"))
+        wait_serial(p1, ZONE, 1, proc=strict)
+        wait_serial(p2, ZONE, 1, proc=lenient)
+    finally:
+        fake.stop()
+    # RFC 1034 §4.3.5: no refresh within EXPIRE (4 s): the zone stops being answered.
+    deadline = time.time() + 15
+    while time.time() < deadline and query(p1, "www." + ZONE, "A").rcode() != dns.rcode.SERVFAIL:
+        time.sleep(0.2)
+    assert query(p1, "www." + ZONE, "A").rcode() == dns.rcode.SERVFAIL
+    assert query(p1, "www." + ZONE, "A", tcp=True).rcode() == dns.rcode.SERVFAIL
+    assert "expired" in strict.log_text()
+    assert a_record(p2, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])

@@ -1,0 +1,135 @@
+import BulwarkTransfer
+import Foundation
+import XCTest
+@testable import BulwarkServer
+
+final class SecondaryTests: XCTestCase {
+    let origin = try! DNSName("example.")
+
+    func soaRecord(_ serial: UInt32, refresh: UInt32 = 100, retry: UInt32 = 10, expire: UInt32 = 1000) -> ResourceRecord {
+        var w = WireWriter()
+        w.writeName(try! DNSName("ns1.example."))
+        w.writeName(try! DNSName("admin.example."))
+        for v in [serial, refresh, retry, expire, 300] { w.writeU32(v) }
+        return ResourceRecord(owner: origin, type: .soa, ttl: 3600, rdata: w.bytes)
+    }
+
+    func testTimers() throws {
+        let t0 = Date(timeIntervalSince1970: 1_000_000)
+        var t = SecondaryTimers(now: t0)
+        XCTAssertEqual(t.nextCheck, t0)
+        XCTAssertNil(t.expiresAt)
+        // Before any transfer: back off 5, 10, 20 ... up to 300 s.
+        t.failed(now: t0)
+        XCTAssertEqual(t.nextCheck, t0 + 5)
+        t.failed(now: t0)
+        XCTAssertEqual(t.nextCheck, t0 + 10)
+        for _ in 0..<10 { t.failed(now: t0) }
+        XCTAssertEqual(t.nextCheck, t0 + 300)
+        // RFC 1034 §4.3.5: REFRESH after a success, RETRY after a failure, EXPIRE after the last success.
+        let soa = try SOAFields(record: soaRecord(1))
+        t.refreshed(soa, now: t0)
+        XCTAssertEqual(t.nextCheck, t0 + 100)
+        XCTAssertEqual(t.expiresAt, t0 + 1000)
+        t.failed(now: t0 + 100)
+        XCTAssertEqual(t.nextCheck, t0 + 110)
+        XCTAssertEqual(t.expiresAt, t0 + 1000)  // failures do not move expiry
+        XCTAssertFalse(t.isExpired(now: t0 + 999))
+        XCTAssertTrue(t.isExpired(now: t0 + 1000))
+        t.notified(now: t0 + 120)
+        XCTAssertEqual(t.nextCheck, t0 + 120)
+        // A zero REFRESH cannot spin.
+        t.refreshed(try SOAFields(record: soaRecord(2, refresh: 0)), now: t0)
+        XCTAssertEqual(t.nextCheck, t0 + 1)
+    }
+
+    func testDiskCopyRoundTripAndDamage() throws {
+        let dir = NSTemporaryDirectory() + "bulwark-sec-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let disk = SecondaryDiskCopy(dataDir: dir)
+        XCTAssertNil(try disk.read(origin))
+        let records = [
+            soaRecord(42),
+            ResourceRecord(owner: origin, type: .ns, ttl: 3600, rdata: try DNSName("ns1.example.").wire),
+            ResourceRecord(owner: try DNSName("WWW.example."), type: .a, ttl: 60, rdata: [192, 0, 2, 1]),
+            ResourceRecord(owner: try DNSName("x.example."), type: RRType(65280), ttl: 60, rdata: [1, 2, 3]),
+        ]
+        let zone = try Zone(origin: origin, records: records)
+        try disk.write(zone)
+        try disk.writeState(zone: origin, serial: 42, lastRefresh: Date(timeIntervalSince1970: 1234))
+        let back = try XCTUnwrap(try disk.read(origin))
+        XCTAssertEqual(back.serial, 42)
+        XCTAssertEqual(back.records, zone.records)  // case of owners kept too
+        XCTAssertEqual(disk.readState(origin)?.serial, 42)
+        XCTAssertEqual(disk.readState(origin)?.lastRefresh, Date(timeIntervalSince1970: 1234))
+        // A damaged copy is refused, not half-read.
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: disk.zonePath(origin))))
+        bytes[bytes.count / 2] ^= 0xFF
+        try Data(bytes).write(to: URL(fileURLWithPath: disk.zonePath(origin)))
+        XCTAssertThrowsError(try disk.read(origin))
+        XCTAssertTrue(disk.zonePath(try DNSName("a/b.example.")).hasSuffix("/a%2Fb.example.zone.bin"))
+    }
+
+    func testExpiredStandInAnswersServfail() throws {
+        let zone = try Zone(origin: origin, records: [
+            soaRecord(7), ResourceRecord(owner: try DNSName("www.example."), type: .a, ttl: 60, rdata: [192, 0, 2, 1]),
+        ])
+        let standIn = Zone(expiredStandInFor: zone)
+        XCTAssertTrue(standIn.isExpired)
+        XCTAssertEqual(standIn.serial, 7)
+        let live = ZoneSet(zones: [zone]).lookup(qname: try DNSName("www.example."), qtype: .a)
+        XCTAssertEqual(live.rcode, .noError)
+        let plan = ZoneSet(zones: [standIn]).lookup(qname: try DNSName("www.example."), qtype: .a)
+        XCTAssertEqual(plan.rcode, .servFail)
+        XCTAssertTrue(plan.answer.isEmpty)
+    }
+
+    func testConfig() throws {
+        let dir = NSTemporaryDirectory() + "bulwark-seccfg-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/b.yaml"
+        func load(_ text: String, _ o: ConfigOverrides = ConfigOverrides()) throws -> ServerConfig {
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return try ServerConfig.load(configFile: path, overrides: o)
+        }
+        let c = try load("""
+        secondary-zones:
+          - name: example.com
+            primaries: ["192.0.2.1", {address: "[2001:db8::1]:5300", key: k1}]
+            max-transfer-size: 1048576
+            serve-expired: true
+            allow-notify: [198.51.100.0/24]
+          - name: example.net
+            primaries: 192.0.2.2:5353
+        """)
+        XCTAssertEqual(c.secondaryZones.count, 2)
+        let z = c.secondaryZones[0]
+        XCTAssertEqual(z.name, try DNSName("example.com."))
+        XCTAssertEqual(z.primaries.map(\.description), ["192.0.2.1:53", "[2001:db8::1]:5300 key k1"])
+        XCTAssertEqual(z.maxTransferSize, 1 << 20)
+        XCTAssertTrue(z.serveExpired)
+        XCTAssertEqual(z.allowNotify.count, 1)
+        XCTAssertEqual(c.secondaryZones[1].maxTransferSize, SecondaryZoneConfig.defaultMaxTransferSize)
+        XCTAssertFalse(c.secondaryZones[1].serveExpired)
+
+        func fails(_ text: String, _ fragment: String, line: UInt = #line) {
+            XCTAssertThrowsError(try load(text), line: line) { e in
+                XCTAssertTrue("\(e)".contains(fragment), "\(e)", line: line)
+            }
+        }
+        fails("secondary-zones:\n  - name: a.example\n", "primaries")
+        fails("secondary-zones:\n  - primaries: [192.0.2.1]\n", "missing 'name'")
+        fails("secondary-zones:\n  - name: a.example\n    primaries: [nonsense]\n", "secondary-zones[0].primaries[0]")
+        fails("secondary-zones:\n  - name: a.example\n    primaries: [192.0.2.1]\n    colour: red\n", "unknown key")
+        fails("secondary-zones:\n  - name: a.example\n    primaries: [192.0.2.1]\n    serve-expired: maybe\n", ":4")
+        fails("zones: [{name: a.example, file: a.zone}]\nsecondary-zones:\n  - name: a.example\n    primaries: [192.0.2.1]\n", "both")
+
+        var o = ConfigOverrides()
+        o.secondaries = ["example.org=127.0.0.1:5300,[::1]:5301"]
+        let f = try load("", o)
+        XCTAssertEqual(f.secondaryZones.first?.primaries.map(\.description), ["127.0.0.1:5300", "[::1]:5301"])
+        o.secondaries = ["example.org"]
+        XCTAssertThrowsError(try load("", o))
+    }
+}
