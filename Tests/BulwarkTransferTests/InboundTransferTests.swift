@@ -217,3 +217,35 @@ final class InboundTransferTests: XCTestCase {
         XCTAssertEqual(records.count, 2)
     }
 }
+
+final class NotifyMessageTests: XCTestCase {
+    func testParseAndAnswer() throws {
+        let zone = try DNSName("example.")
+        var w = WireWriter()
+        w.writeU16(0xBEEF); w.writeU16(0x2000 | 0x0400)  // opcode 4, AA
+        w.writeU16(1); w.writeU16(1); w.writeU16(0); w.writeU16(0)
+        w.writeName(zone); w.writeU16(6); w.writeU16(1)
+        w.writeBytes([0xC0, 12]); w.writeU16(6); w.writeU16(1); w.writeU32(60)
+        var soa = WireWriter()
+        soa.writeName(try DNSName("ns.example.")); soa.writeName(try DNSName("h.example."))
+        for v: UInt32 in [2026, 1, 2, 3, 4] { soa.writeU32(v) }
+        w.writeU16(UInt16(soa.bytes.count)); w.writeBytes(soa.bytes)
+        let n = try NotifyRequest(parsing: w.bytes)
+        XCTAssertEqual(n.zone, zone)
+        XCTAssertEqual(n.serial, 2026)
+        let r = n.response(rcode: .noError)
+        XCTAssertEqual(Array(r[0..<4]), [0xBE, 0xEF, 0xA4, 0x00])  // QR, opcode 4, AA, NOERROR
+        XCTAssertEqual(Array(r[4..<6]), [0, 1])
+        XCTAssertEqual(Array(r[12...]), zone.wire + [0, 6, 0, 1])
+        XCTAssertEqual(n.response(rcode: .refused)[3] & 0xF, 5)
+        // Not a NOTIFY, a response, two questions, truncated.
+        var q = w.bytes; q[2] = 0x00
+        XCTAssertThrowsError(try NotifyRequest(parsing: q))
+        q = w.bytes; q[2] |= 0x80
+        XCTAssertThrowsError(try NotifyRequest(parsing: q))
+        q = w.bytes; q[5] = 2
+        XCTAssertThrowsError(try NotifyRequest(parsing: q))
+        XCTAssertThrowsError(try NotifyRequest(parsing: Array(w.bytes.dropLast(3))))
+        XCTAssertEqual(NotifyRequest.headerOnlyResponse(to: w.bytes, rcode: .formErr)?[3], 0x01)
+    }
+}
