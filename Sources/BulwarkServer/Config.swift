@@ -167,6 +167,8 @@ public struct ServerConfig: Sendable, Equatable {
     public static let defaultDataDir = "bulwark-data"
     /// Access lists, DNS cookies, response rate limiting.
     public var defences = DefenceSettings()
+    /// TSIG keys, NOTIFY targets, allow-transfer, journal size (Config+Transfer.swift).
+    public var transfer = TransferSettings()
     /// Zones transferred in from primaries (Config+Secondary.swift).
     public var secondaryZones: [SecondaryZoneConfig] = []
 
@@ -294,6 +296,7 @@ extension ServerConfig {
         }
         try applyDefenceFlags(overrides, to: &config.defences)
         try applySecondaryFlags(overrides, to: &config)
+        try config.transfer.validate()
         return config
     }
 
@@ -383,6 +386,7 @@ struct ConfigFileParser {
         for (keyNode, value) in mapping {
             guard let key = keyNode.string else { throw self.error(keyNode, nil, "keys must be strings") }
             if try parseTCPLimit(key, value, into: &config) { continue }
+            if try parseTransfer(key, value, into: &config) { continue }
             if try parseSecondary(key, value, into: &config) { continue }
             switch key {
             case "listen":
@@ -424,7 +428,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.secondaryKeys).joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys + Self.secondaryKeys).joined(separator: ", ")))")
             }
         }
         return listen
@@ -605,6 +609,8 @@ struct ConfigFileParser {
                     }
                 case "file":
                     file = resolve(try string(v, "\(key).file"))
+                case .some(let k) where Self.zoneTransferKeys.contains(k):
+                    continue  // read by parseTransfer (Config+Transfer.swift)
                 default:
                     throw self.error(k, "\(key).\(k.string ?? "?")", "unknown key (known keys: name, file)")
                 }

@@ -1,4 +1,5 @@
 import BulwarkDefences
+import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone
 import Logging
@@ -46,10 +47,18 @@ public final class QueryResponder {
     public let rateLimiter: RateLimiter?
     private let logger: Logger
     private var logThrottle = LogThrottle(linesPerSecond: 10)
+    /// Where TSIG-signed messages, transfers and NOTIFY go (SlowPath.swift); nil: the
+    /// fast path answers them (transfers refused, NOTIFY NOTIMP, TSIG ignored).
+    private let slowPath: SlowPathRouter?
+    /// The stream the last `respond` started (TCP), for the transport to take.
+    private var pendingStream: (any ResponseStream)?
+    /// What `respond` returns when the answer is a stream: take it with `takeStream()`.
+    public static let streamPending = -1
 
     public init(store: ZoneStore, maxUDPSize: Int = 1232, defences: DefenceSettings = DefenceSettings(),
-                logger: Logger = Logger(label: "bulwark.policy")) {
+                slowPath: SlowPathRouter? = nil, logger: Logger = Logger(label: "bulwark.policy")) {
         self.store = store
+        self.slowPath = slowPath
         (zones, generation) = store.snapshot()
         self.maxUDPSize = max(512, min(maxUDPSize, 65535))
         queryACL = defences.queryACL
@@ -64,7 +73,8 @@ public final class QueryResponder {
     }
 
     /// Answers one query from `client`: writes the response into `response` (capacity
-    /// ≥ 65535) and returns its length; 0 means send nothing.
+    /// ≥ 65535) and returns its length; 0 means send nothing; `streamPending` (TCP only)
+    /// means the answer is a stream of messages, to be taken with `takeStream()`.
     public func respond(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
                         into response: UnsafeMutableRawBufferPointer) -> Int {
         if store.generation != generation {
@@ -75,6 +85,10 @@ public final class QueryResponder {
         case .drop:
             return 0
         case .error(let rcode, let id, let flags, let qnameLength, let edns):
+            if slowPath != nil && UInt8((flags & HeaderFlags.opcodeMask) >> 11) == Opcode.notify.rawValue {
+                return notifyToSlowPath(query: query, id: id, flags: flags, qnameLength: qnameLength, edns: edns,
+                                        transport: transport, client: client, into: response)
+            }
             let length = ResponseHeader.writeError(
                 into: response, query: query, rcode: rcode, id: id, queryFlags: flags,
                 qnameLength: qnameLength, edns: edns, ourPayloadSize: ourPayload)
@@ -103,6 +117,11 @@ public final class QueryResponder {
             guard transport == .udp, rateLimiter != nil else { return length }
             return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
                              edns: q.edns, cookie: nil, client: client, into: response)
+        }
+        // TSIG-signed queries and transfers leave the fast path (SlowPath.swift).
+        if slowPath != nil && (q.hasTSIG || q.qtype == .axfr || q.qtype == .ixfr) {
+            let kind: SlowPathKind = q.qtype == .axfr || q.qtype == .ixfr ? .transfer : .signedQuery
+            return toSlowPath(kind, query: query, parsed: q, transport: transport, client: client, into: response)
         }
         // Policy 2: cookies (RFC 7873 §5.2). The parser has already answered FORMERR to a
         // COOKIE option of a bad length (§5.2.2).
@@ -148,6 +167,96 @@ public final class QueryResponder {
         guard transport == .udp, rateLimiter != nil, cookie != .valid else { return length }
         return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
                          edns: q.edns, cookie: cookie, client: client, into: response)
+    }
+
+    // MARK: The slow path (may allocate)
+
+    /// The stream started by the last `respond` that returned `streamPending`.
+    public func takeStream() -> (any ResponseStream)? {
+        defer { pendingStream = nil }
+        return pendingStream
+    }
+
+    @inline(never)
+    private func notifyToSlowPath(query: UnsafeRawBufferPointer, id: UInt16, flags: UInt16, qnameLength: Int,
+                                  edns: EDNSRequest?, transport: Transport, client: ClientAddress,
+                                  into response: UnsafeMutableRawBufferPointer) -> Int {
+        var parsed: ParsedQuery? = nil
+        if qnameLength > 0 && query.count >= 12 + qnameLength + 4 {
+            let at = 12 + qnameLength
+            parsed = ParsedQuery(id: id, flags: flags, qnameLength: qnameLength,
+                                 qtype: RRType(UInt16(query[at]) << 8 | UInt16(query[at + 1])),
+                                 qclass: RRClass(UInt16(query[at + 2]) << 8 | UInt16(query[at + 3])), edns: edns)
+        }
+        return toSlowPath(.notify, query: query, parsed: parsed, transport: transport, client: client, into: response)
+    }
+
+    @inline(never)
+    private func toSlowPath(_ kind: SlowPathKind, query: UnsafeRawBufferPointer, parsed: ParsedQuery?,
+                            transport: Transport, client: ClientAddress,
+                            into response: UnsafeMutableRawBufferPointer) -> Int {
+        guard let router = slowPath else { return 0 }
+        let message = Array(query)
+        let verdict = router.verify(message)
+        if case .rejected(let rejection) = verdict {
+            return Self.copy(rejection.response(to: message), into: response)
+        }
+        let maxSize: Int
+        if transport == .tcp {
+            maxSize = 65535
+        } else if let e = parsed?.edns {
+            maxSize = min(Int(e.udpPayloadSize), maxUDPSize)
+        } else {
+            maxSize = 512
+        }
+        let request = SlowPathRequest(kind: kind, message: message, transport: transport, client: client,
+                                      query: parsed, tsig: verdict, maxResponseSize: maxSize)
+        let reply = router.handler(for: kind)?.handle(request) ?? .notHandled
+        switch reply {
+        case .drop:
+            return 0
+        case .message(let m):
+            return Self.copy(m, into: response)
+        case .stream(let stream):
+            if transport == .tcp {
+                pendingStream = stream
+                return Self.streamPending
+            }
+            return stream.next().map { Self.copy($0, into: response) } ?? 0
+        case .notHandled:
+            return answerAsFastPath(request, into: response)
+        }
+    }
+
+    /// What the fast path answers to the request without its TSIG, signed when the TSIG
+    /// verified (RFC 8945 §5.3: the answer to a signed request is signed), with room for
+    /// the signature kept out of the size limit.
+    private func answerAsFastPath(_ request: SlowPathRequest, into response: UnsafeMutableRawBufferPointer) -> Int {
+        let stripped = strippingTSIG(request.message)
+        var signer: TSIGResponseSigner? = nil
+        if case .verified(let s) = request.tsig { signer = s }
+        let limit = request.maxResponseSize - (signer?.reservedLength ?? 0)
+        let ourPayload = UInt16(maxUDPSize)
+        let length = stripped.withUnsafeBytes { q -> Int in
+            switch QueryParser.parse(q) {
+            case .drop:
+                return 0
+            case .error(let rcode, let id, let flags, let qnameLength, let edns):
+                return ResponseHeader.writeError(into: response, query: q, rcode: rcode, id: id, queryFlags: flags,
+                                                 qnameLength: qnameLength, edns: edns, ourPayloadSize: ourPayload)
+            case .query(let pq):
+                return zones.respond(to: pq, message: q, into: response, maxSize: limit,
+                                     ourPayloadSize: ourPayload, scratch: &scratch)
+            }
+        }
+        guard length > 0, var s = signer else { return length }
+        return Self.copy(s.sign(Array(UnsafeRawBufferPointer(rebasing: response[0..<length]))), into: response)
+    }
+
+    private static func copy(_ message: [UInt8], into response: UnsafeMutableRawBufferPointer) -> Int {
+        guard !message.isEmpty, message.count <= response.count else { return 0 }
+        message.withUnsafeBytes { response.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: message.count) }
+        return message.count
     }
 
     /// Classifies the response in `response[0..<length]`, accounts it to the client's

@@ -23,6 +23,10 @@ public final class DNSServer: @unchecked Sendable {
     public let secondaries: SecondaryZones
     public let udp: UDPServer
     public let tcp: TCPServer
+    /// Where TSIG-signed messages, transfers and NOTIFY go: register handlers on it.
+    public let slowPath: SlowPathRouter
+    /// Outgoing AXFR/IXFR, the journal and NOTIFY (PrimaryReplication.swift).
+    public let replication: PrimaryReplication
     private let logger: Logger
     /// The addresses actually bound (port 0 replaced by the chosen port), after `start`.
     public private(set) var boundAddresses: [ListenAddress] = []
@@ -39,8 +43,9 @@ public final class DNSServer: @unchecked Sendable {
         // One cookie secret for every worker (and, when configured, every server sharing it).
         var defences = config.defences
         if defences.cookies.secret == nil { defences.cookies.secret = .random() }
+        self.slowPath = SlowPathRouter(keyring: config.transfer.keyring)
         self.udp = UDPServer(store: store, workers: config.workers, maxUDPSize: config.maxUDPSize,
-                             defences: defences, logger: logger)
+                             defences: defences, slowPath: slowPath, logger: logger)
         self.tcp = TCPServer(
             store: store, maxUDPSize: config.maxUDPSize, defences: defences,
             settings: TCPSettings(idleTimeout: .nanoseconds(Int64(config.tcpIdleTimeout * 1e9)),
@@ -48,7 +53,9 @@ public final class DNSServer: @unchecked Sendable {
                                   maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
                                   ioTimeout: .nanoseconds(Int64(config.tcpIOTimeout * 1e9)),
                                   maxInflight: config.tcpMaxInflight),
-            threads: min(config.workers, 2), logger: logger)
+            threads: min(config.workers, 2), slowPath: slowPath, logger: logger)
+        self.replication = PrimaryReplication(config: config, catalog: catalog, slowPath: slowPath, logger: logger)
+        slowPath.register(NotifyReceiver(secondaries: secondaries, logger: logger), for: [.notify])
     }
 
     /// Convenience: the zones of `config` (its zones-dir re-scanned on each reload).

@@ -19,8 +19,9 @@ final class TCPWorkspace: @unchecked Sendable {
     /// Two octets of length prefix, then up to 65535 of response.
     let buffer: UnsafeMutableRawBufferPointer
 
-    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, logger: Logger) {
-        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
+    init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, slowPath: SlowPathRouter? = nil, logger: Logger) {
+        responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, slowPath: slowPath,
+                                   logger: logger)
         buffer = .allocate(byteCount: 2 + 65535, alignment: 16)
     }
 
@@ -87,6 +88,10 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private var held: ByteBuffer?
     private var heldCount = 0
     private var reported: TCPConnectionLimiter.Activity = .idle
+    /// A multi-message answer (zone transfer) being written; no other query is answered
+    /// until it ends, so answers stay in order (RFC 7766 §7: a transfer's messages are
+    /// not interleaved with other answers here).
+    private var stream: (any ResponseStream)?
 
     init(workspace: TCPWorkspace, client: ClientAddress, settings: TCPSettings, table: TCPConnectionTable,
          id: TCPConnectionLimiter.ConnectionID) {
@@ -111,6 +116,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         timerTask = nil
         cumulation = nil
         held = nil
+        stream = nil
         context.fireChannelInactive()
     }
 
@@ -165,7 +171,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     /// the connection is doing.
     private func answerBuffered(_ context: ChannelHandlerContext) {
         var answered = 0
-        while inflight < settings.maxInflight, let frame = nextFrame() {
+        while stream == nil, inflight < settings.maxInflight, let frame = nextFrame() {
             answered += 1
             answer(frame, context: context)
         }
@@ -226,6 +232,10 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             workspace.responder.respond(to: query, transport: .tcp, client: client,
                                         into: UnsafeMutableRawBufferPointer(rebasing: out[2...]))
         }
+        if length == QueryResponder.streamPending, let s = workspace.responder.takeStream() {
+            startStream(s, context: context)
+            return
+        }
         guard length > 0 else { return }
         out.storeU16(UInt16(length), at: 0)
         var response = context.channel.allocator.buffer(capacity: length + 2)
@@ -234,6 +244,38 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         held = response
         heldCount += 1
         inflight += 1
+    }
+
+    // MARK: multi-message answers
+
+    private func startStream(_ s: any ResponseStream, context: ChannelHandlerContext) {
+        flushHeld(context)  // earlier answers go first
+        stream = s
+        inflight += 1  // the stream counts as one answer in flight until its end
+        pumpStream(context)
+    }
+
+    /// Writes the stream's next messages while the socket takes them; resumes when it
+    /// becomes writable again. Each message written counts as activity (a long transfer
+    /// is not idle).
+    private func pumpStream(_ context: ChannelHandlerContext) {
+        while let s = stream, context.channel.isActive, context.channel.isWritable {
+            guard let message = s.next() else {
+                stream = nil
+                inflight -= 1
+                answerBuffered(context)
+                flushHeld(context)
+                resumeReadingIfPossible(context)
+                report()
+                return
+            }
+            guard message.count <= 65535 else { continue }
+            var buffer = context.channel.allocator.buffer(capacity: message.count + 2)
+            buffer.writeInteger(UInt16(message.count))
+            buffer.writeBytes(message)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            lastQuery = context.eventLoop.now
+        }
     }
 
     /// Writes the held answer with a promise and flushes; when that write completes, the
@@ -269,7 +311,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         context.fireChannelReadComplete()
     }
 
-    private var mayRead: Bool { inflight < settings.maxInflight }
+    private var mayRead: Bool { inflight < settings.maxInflight && stream == nil }
 
     func read(context: ChannelHandlerContext) {
         if context.channel.isWritable && mayRead {
@@ -287,6 +329,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if stream != nil && context.channel.isWritable { pumpStream(context) }
         resumeReadingIfPossible(context)
         context.fireChannelWritabilityChanged()
     }
@@ -390,14 +433,16 @@ public final class TCPServer: @unchecked Sendable {
     private let defences: DefenceSettings
     private let settings: TCPSettings
     private let logger: Logger
+    private let slowPath: SlowPathRouter?
     private let group: MultiThreadedEventLoopGroup
     private let workspaces = ThreadSpecificVariable<TCPWorkspace>()
     private let table: TCPConnectionTable
     private var channels: [Channel] = []
 
     public init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
-                settings: TCPSettings, threads: Int, logger: Logger) {
+                settings: TCPSettings, threads: Int, slowPath: SlowPathRouter? = nil, logger: Logger) {
         self.store = store
+        self.slowPath = slowPath
         self.maxUDPSize = maxUDPSize
         self.defences = defences
         self.settings = settings
@@ -442,7 +487,7 @@ public final class TCPServer: @unchecked Sendable {
     /// The workspace of the calling event-loop thread, created on first use.
     private func workspace() -> TCPWorkspace {
         if let w = workspaces.currentValue { return w }
-        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
+        let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, slowPath: slowPath, logger: logger)
         workspaces.currentValue = w
         return w
     }

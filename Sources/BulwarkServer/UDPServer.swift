@@ -172,6 +172,7 @@ public final class UDPServer: @unchecked Sendable {
     private let defences: DefenceSettings
     private let workers: Int
     private let logger: Logger
+    private let slowPath: SlowPathRouter?
     private let stopFlag = ManagedAtomic<Bool>(false)
     private var sockets: [Int32] = []
     private var threads: [PosixThread] = []
@@ -189,8 +190,9 @@ public final class UDPServer: @unchecked Sendable {
 
     /// The policy state (RRL table, cookie secrets) is per worker; `defences` configures it.
     public init(store: ZoneStore, workers: Int, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
-                logger: Logger) {
+                slowPath: SlowPathRouter? = nil, logger: Logger) {
         self.store = store
+        self.slowPath = slowPath
         self.workers = max(1, workers)
         self.maxUDPSize = maxUDPSize
         self.defences = defences
@@ -216,10 +218,11 @@ public final class UDPServer: @unchecked Sendable {
         sockets += fds
         for (i, fd) in fds.enumerated() {
             let store = self.store, maxUDPSize = self.maxUDPSize, stop = self.stopFlag, defences = self.defences
-            let logger = self.logger, counters = UDPCounters(), packetInfo = address.isWildcard
+            let logger = self.logger, counters = UDPCounters(), packetInfo = address.isWildcard, slowPath = self.slowPath
             workerCounters.append(counters)
             threads.append(try PosixThread(name: "bulwark-udp\(i)") {
-                let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, logger: logger)
+                let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences,
+                                               slowPath: slowPath, logger: logger)
                 UDPWorkerLoop(fd: fd, responder: responder, packetInfo: packetInfo, counters: counters)
                     .run(stop: stop, logger: logger)
             })

@@ -94,6 +94,8 @@ final class SecondaryTests: XCTestCase {
             return try ServerConfig.load(configFile: path, overrides: o)
         }
         let c = try load("""
+        keys:
+          - {name: k1, algorithm: hmac-sha256, secret: YnVsd2Fyay1zZWNvbmRhcnktdGVzdC1rZXktMzJvY3Q=}
         secondary-zones:
           - name: example.com
             primaries: ["192.0.2.1", {address: "[2001:db8::1]:5300", key: k1}]
@@ -119,6 +121,7 @@ final class SecondaryTests: XCTestCase {
             }
         }
         fails("secondary-zones:\n  - name: a.example\n", "primaries")
+        fails("secondary-zones:\n  - name: a.example\n    primaries: [{address: 192.0.2.1, key: nokey}]\n", "not defined under 'keys'")
         fails("secondary-zones:\n  - primaries: [192.0.2.1]\n", "missing 'name'")
         fails("secondary-zones:\n  - name: a.example\n    primaries: [nonsense]\n", "secondary-zones[0].primaries[0]")
         fails("secondary-zones:\n  - name: a.example\n    primaries: [192.0.2.1]\n    colour: red\n", "unknown key")

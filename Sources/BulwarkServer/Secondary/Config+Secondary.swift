@@ -17,6 +17,11 @@ public struct SecondaryPrimary: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { address.description + (keyName.map { " key \($0)" } ?? "") }
+
+    /// A key name as configured (absolute or not) as the name keys are stored under.
+    public static func keyDNSName(_ name: String) -> DNSName? {
+        (try? DNSName(name.hasSuffix(".") ? name : name + "."))?.lowercased()
+    }
 }
 
 /// A zone this server holds as a secondary (RFC 1034 §4.3.5, RFC 1995, RFC 1996).
@@ -73,6 +78,15 @@ extension ServerConfig {
         }
         for z in config.secondaryZones where config.zones.contains(where: { $0.name == z.name }) {
             throw ConfigError(key: "secondary-zones", "zone \(z.name) is both a secondary zone and a zone file")
+        }
+        // Every key a primary names must be defined under `keys:` (Config+Transfer.swift).
+        let keyring = config.transfer.keyring
+        for z in config.secondaryZones {
+            for p in z.primaries {
+                if let k = p.keyName, SecondaryPrimary.keyDNSName(k).flatMap({ keyring.key(named: $0) }) == nil {
+                    throw ConfigError(key: "secondary-zones[\(z.name)].primaries", "key '\(k)' is not defined under 'keys'")
+                }
+            }
         }
     }
 }

@@ -109,8 +109,7 @@ public final class SecondaryZones: @unchecked Sendable {
                 logger.info("secondary zone \(name): no copy on disk yet; transferring from \(e.config.primaries.map(\.description).joined(separator: ", "))")
                 continue
             }
-            guard let soaRecord = zone.records.first(where: { $0.type == .soa }),
-                  let soa = try? SOAFields(record: soaRecord) else { continue }
+            guard let soa = try? SOAFields(record: zone.soaRecord) else { continue }
             let state = disk.readState(name)
             cond.lock()
             e.zone = zone
@@ -345,7 +344,7 @@ public final class SecondaryZones: @unchecked Sendable {
         defer { stream.close() }
         let soaRecord = try client.querySOA(on: stream)
         let primarySOA = try SOAFields(record: soaRecord)
-        let heldSOARecord = held?.records.first(where: { $0.type == .soa })
+        let heldSOARecord = held?.soaRecord
         if let held, let heldSOARecord {
             let heldSOA = try SOAFields(record: heldSOARecord)
             // RFC 1982 comparison: transfer only when the primary's serial is newer.
@@ -394,9 +393,12 @@ public final class SecondaryZones: @unchecked Sendable {
 }
 
 extension SecondaryZones {
-    /// TSIG for transfers in: the configured keys by name (filled in once the `keys:`
-    /// configuration exists).
+    /// TSIG for transfers in: the configured keys (`keys:`) by the name a primary gives.
     static func authenticator(for config: ServerConfig) -> @Sendable (String) -> (any TransferAuthenticator)? {
-        { _ in nil }
+        let keyring = config.transfer.keyring
+        return { name in
+            guard let n = SecondaryPrimary.keyDNSName(name), let key = keyring.key(named: n) else { return nil }
+            return TSIGTransferAuthenticator(key: key)
+        }
     }
 }

@@ -1,0 +1,228 @@
+// Configuration of the primary side of replication: TSIG keys (top-level `keys:`), the
+// journal's size (`journal-size:`), and per zone under `zones:` entries, `notify:` (the
+// secondaries told of changes, RFC 1996) and `allow-transfer:` (who may AXFR/IXFR).
+//
+//   keys:
+//     - name: transfer-key
+//       algorithm: hmac-sha256          # hmac-md5, hmac-sha1, hmac-sha256/384/512
+//       secret: base64...
+//   journal-size: 4194304               # bytes per zone journal (default 4 MiB)
+//   zones:
+//     - name: example.com
+//       file: example.com.zone
+//       notify:
+//         - address: 192.0.2.2          # port 53 unless given (192.0.2.2:5353, [2001:db8::2]:53)
+//           key: transfer-key           # optional: NOTIFY signed with this key
+//       allow-transfer:
+//         - address: 192.0.2.0/24       # optional prefix (omitted: any address)
+//           key: transfer-key           # optional: the request must be signed with this key
+import BulwarkDefences
+import BulwarkTransfer
+import Yams
+
+/// Where NOTIFY messages for a zone go.
+public struct NotifyTarget: Sendable, Equatable, CustomStringConvertible {
+    public var address: ListenAddress
+    /// The key NOTIFY is signed with, if any.
+    public var key: DNSName?
+    public var description: String { key.map { "\(address) (key \($0))" } ?? address.description }
+}
+
+/// One `allow-transfer` entry: matches a request from within `prefix` (any address when
+/// nil) signed with `key` (any or none when nil).
+public struct TransferRule: Sendable, Equatable {
+    public var prefix: AddressPrefix?
+    public var key: DNSName?
+
+    public func matches(client: ClientAddress, key signedWith: TSIGKey?) -> Bool {
+        if let prefix, !prefix.contains(client) { return false }
+        if let key, signedWith?.name != key { return false }
+        return true
+    }
+}
+
+/// Replication settings of one zone.
+public struct ZoneTransferSettings: Sendable, Equatable {
+    public var notify: [NotifyTarget] = []
+    /// nil: not configured for this zone (the global `transfer-acl` decides alone).
+    public var allowTransfer: [TransferRule]?
+    public init() {}
+}
+
+/// The primary side's settings.
+public struct TransferSettings: Sendable, Equatable {
+    public var keys: [TSIGKey] = []
+    public var zones: [DNSName: ZoneTransferSettings] = [:]
+    /// Upper bound of one zone's journal on disk; the oldest changes are dropped beyond it.
+    public var journalSize: Int = 4 << 20
+    public init() {}
+
+    public var keyring: TSIGKeyring { TSIGKeyring(keys) }
+
+    public func settings(for zone: DNSName) -> ZoneTransferSettings { zones[zone] ?? ZoneTransferSettings() }
+
+    /// Every key a zone names must be defined under `keys:`.
+    func validate() throws(ConfigError) {
+        let known = Set(keys.map(\.name))
+        for (zone, s) in zones.sorted(by: { $0.key < $1.key }) {
+            for target in s.notify {
+                if let k = target.key, !known.contains(k) {
+                    throw ConfigError(key: "zones[\(zone)].notify", "key '\(k)' is not defined under 'keys'")
+                }
+            }
+            for rule in s.allowTransfer ?? [] {
+                if let k = rule.key, !known.contains(k) {
+                    throw ConfigError(key: "zones[\(zone)].allow-transfer", "key '\(k)' is not defined under 'keys'")
+                }
+            }
+        }
+    }
+}
+
+extension ConfigFileParser {
+    static let transferKeys = ["keys", "journal-size"]
+    /// Keys of a `zones:` entry read here rather than by `zones(_:)`.
+    static let zoneTransferKeys = ["notify", "allow-transfer"]
+
+    /// Handles the replication keys; false when `key` is not one. For `zones` it reads the
+    /// entries' `notify` and `allow-transfer` and returns false so the zones are read too.
+    func parseTransfer(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+        switch key {
+        case "keys":
+            config.transfer.keys = try tsigKeys(value)
+        case "journal-size":
+            config.transfer.journalSize = try integer(value, key, 4096...(1 << 40))
+        case "zones":
+            try zoneTransferSettings(value, into: &config.transfer)
+            return false
+        default:
+            return false
+        }
+        return true
+    }
+
+    func tsigKeys(_ node: Node) throws(ConfigError) -> [TSIGKey] {
+        guard case .sequence(let seq) = node else {
+            throw self.error(node, "keys", "must be a list of {name, algorithm, secret} entries, got \(show(node))")
+        }
+        var out: [TSIGKey] = []
+        for (i, item) in seq.enumerated() {
+            let key = "keys[\(i)]"
+            var name: String?, algorithm: String?, secret: String?
+            for (k, v) in try mapping(item, key, known: ["name", "algorithm", "secret"]) {
+                switch k {
+                case "name": name = try string(v, "\(key).name")
+                case "algorithm": algorithm = try string(v, "\(key).algorithm")
+                case "secret": secret = try string(v, "\(key).secret")
+                default: throw self.error(v, "\(key).\(k)", "unknown key (known keys: name, algorithm, secret)")
+                }
+            }
+            guard let name else { throw self.error(item, key, "missing 'name'") }
+            guard let secret else { throw self.error(item, key, "missing 'secret'") }
+            do {
+                let k = try TSIGKey(name: name, algorithm: algorithm ?? "hmac-sha256", secret: secret)
+                guard !out.contains(where: { $0.name == k.name }) else {
+                    throw TSIGKeyError(description: "key '\(name)' is defined twice")
+                }
+                out.append(k)
+            } catch {
+                throw self.error(item, key, "\(error)")
+            }
+        }
+        return out
+    }
+
+    func zoneTransferSettings(_ node: Node, into transfer: inout TransferSettings) throws(ConfigError) {
+        guard case .sequence(let seq) = node else { return }  // zones(_:) reports it
+        for (i, item) in seq.enumerated() {
+            guard case .mapping(let m) = item else { continue }
+            let key = "zones[\(i)]"
+            var name: DNSName?
+            var settings = ZoneTransferSettings()
+            var any = false
+            for (k, v) in m {
+                switch k.string {
+                case "name":
+                    name = try? ZoneSource.zoneName(v.string ?? "")
+                case "notify":
+                    settings.notify = try notifyTargets(v, "\(key).notify")
+                    any = true
+                case "allow-transfer":
+                    settings.allowTransfer = try transferRules(v, "\(key).allow-transfer")
+                    any = true
+                default:
+                    break
+                }
+            }
+            if any, let name { transfer.zones[name] = settings }
+        }
+    }
+
+    func notifyTargets(_ node: Node, _ key: String) throws(ConfigError) -> [NotifyTarget] {
+        guard case .sequence(let seq) = node else {
+            throw self.error(node, key, "must be a list of {address, key} entries, got \(show(node))")
+        }
+        var out: [NotifyTarget] = []
+        for (i, item) in seq.enumerated() {
+            let k = "\(key)[\(i)]"
+            var address: ListenAddress?
+            var keyName: DNSName?
+            let entries: [(String, Node)]
+            if case .scalar = item { entries = [("address", item)] } else { entries = try mapping(item, k, known: ["address", "key"]) }
+            for (field, v) in entries {
+                switch field {
+                case "address":
+                    let text = try string(v, "\(k).address")
+                    do { address = try ListenAddress(parsing: text) } catch {
+                        throw self.error(v, "\(k).address", error.message)
+                    }
+                case "key":
+                    keyName = try self.keyName(v, "\(k).key")
+                default:
+                    throw self.error(v, "\(k).\(field)", "unknown key (known keys: address, key)")
+                }
+            }
+            guard let address else { throw self.error(item, k, "missing 'address'") }
+            guard address.port != 0 else { throw self.error(item, "\(k).address", "port 0 cannot be notified") }
+            out.append(NotifyTarget(address: address, key: keyName))
+        }
+        return out
+    }
+
+    func transferRules(_ node: Node, _ key: String) throws(ConfigError) -> [TransferRule] {
+        guard case .sequence(let seq) = node else {
+            throw self.error(node, key, "must be a list of {address, key} entries, got \(show(node))")
+        }
+        var out: [TransferRule] = []
+        for (i, item) in seq.enumerated() {
+            let k = "\(key)[\(i)]"
+            var rule = TransferRule()
+            let entries: [(String, Node)]
+            if case .scalar = item { entries = [("address", item)] } else { entries = try mapping(item, k, known: ["address", "key"]) }
+            for (field, v) in entries {
+                switch field {
+                case "address":
+                    let text = try string(v, "\(k).address")
+                    do { rule.prefix = try AddressPrefix(parsing: text) } catch {
+                        throw self.error(v, "\(k).address", error.message)
+                    }
+                case "key":
+                    rule.key = try keyName(v, "\(k).key")
+                default:
+                    throw self.error(v, "\(k).\(field)", "unknown key (known keys: address, key)")
+                }
+            }
+            out.append(rule)
+        }
+        return out
+    }
+
+    func keyName(_ node: Node, _ key: String) throws(ConfigError) -> DNSName {
+        let text = try string(node, key)
+        do {
+            return try DNSName(text.hasSuffix(".") ? text : text + ".").lowercased()
+        } catch {
+            throw self.error(node, key, "'\(text)' is not a valid key name: \(error)")
+        }
+    }
+}

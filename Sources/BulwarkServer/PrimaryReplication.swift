@@ -1,0 +1,317 @@
+// The primary side of replication: outgoing AXFR (RFC 5936) and IXFR (RFC 1995) through
+// the slow path, the per-zone journal written on every catalog change, and NOTIFY
+// (RFC 1996) to the configured secondaries after each change.
+import BulwarkDefences
+import BulwarkTransfer
+import BulwarkWire
+import Dispatch
+import Foundation
+import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public final class PrimaryReplication: @unchecked Sendable {
+    // @unchecked: `journals` is only touched under `lock`; the rest is immutable.
+    let catalog: ZoneCatalog
+    let settings: TransferSettings
+    let transferACL: AccessList
+    let journalDirectory: String
+    let ourPayload: UInt16
+    let logger: Logger
+    let notifier: NotifySender
+    /// Journal writes and NOTIFY, in the order of the changes, off the publishing thread.
+    private let queue = DispatchQueue(label: "bulwark.journal")
+    private let lock = NSLock()
+    private var journals: [DNSName: ZoneJournal] = [:]
+
+    /// Observes `catalog` (register before the first zones are published) and answers
+    /// transfers through `slowPath`.
+    public init(config: ServerConfig, catalog: ZoneCatalog, slowPath: SlowPathRouter, logger: Logger) {
+        self.catalog = catalog
+        self.settings = config.transfer
+        self.transferACL = config.defences.transferACL
+        self.journalDirectory = (config.dataDir as NSString).appendingPathComponent("journal")
+        self.ourPayload = UInt16(config.maxUDPSize)
+        self.logger = logger
+        self.notifier = NotifySender(keyring: config.transfer.keyring, logger: logger)
+        catalog.observe { [weak self] changes in self?.changed(changes) }
+        slowPath.register(TransferHandler(self), for: [.transfer])
+    }
+
+    /// Waits until the journal writes and NOTIFY starts of past changes are done (tests).
+    public func sync() { queue.sync {} }
+
+    /// The journal of `zone`, if one is open.
+    public func journal(for zone: DNSName) -> ZoneJournal? {
+        lock.withLock { journals[zone] }
+    }
+
+    /// May `client`, signed with `key`, transfer `zone`? The global `transfer-acl`, when
+    /// set, must allow the client; the zone's `allow-transfer`, when set, must have a
+    /// matching entry. With neither, nobody may.
+    func mayTransfer(_ zone: DNSName, client: ClientAddress, key: TSIGKey?) -> Bool {
+        if !transferACL.isEmpty && !transferACL.allows(client) { return false }
+        if let rules = settings.zones[zone]?.allowTransfer {
+            return rules.contains { $0.matches(client: client, key: key) }
+        }
+        return !transferACL.isEmpty
+    }
+
+    /// Only zones someone may transfer keep a journal (no state is written otherwise).
+    func keepsJournal(_ zone: DNSName) -> Bool {
+        !transferACL.isEmpty || settings.zones[zone]?.allowTransfer != nil
+    }
+
+    // MARK: changes → journal → NOTIFY
+
+    private func changed(_ changes: [ZoneChange]) {
+        // Observers run under the catalog's lock: the work (a difference of two large
+        // versions) is done on the queue.
+        for change in changes {
+            queue.async { self.record(change) }
+        }
+    }
+
+    private func openJournal(_ zone: DNSName) -> ZoneJournal? {
+        guard keepsJournal(zone) else { return nil }
+        if let j = lock.withLock({ journals[zone] }) { return j }
+        do {
+            let j = try ZoneJournal(zone: zone, directory: journalDirectory, maxSize: settings.journalSize)
+            lock.withLock { journals[zone] = j }
+            return j
+        } catch {
+            logger.error("journal of \(zone): \(error)")
+            return nil
+        }
+    }
+
+    private func record(_ change: ZoneChange) {
+        switch (change.old, change.new) {
+        case (nil, let new?):
+            // A zone starts being served (startup, or added). The journal on disk is kept
+            // only if it ends at the loaded serial: otherwise the zone changed while we
+            // were not looking and the journal cannot describe how (secondaries at older
+            // serials then get AXFR).
+            let j = openJournal(new.origin)
+            if let j, let range = j.range, range.last != new.serial {
+                logger.notice("journal of \(new.origin) ends at serial \(range.last), the zone loaded is at \(new.serial): journal discarded")
+                do { try j.discard() } catch { logger.error("journal of \(new.origin): \(error)") }
+            }
+            notifySecondaries(new)
+        case (let old?, let new?):
+            guard old !== new else { return }
+            let j = openJournal(new.origin)
+            if new.serial == old.serial {
+                logger.warning("zone \(new.origin) changed (\(change.provenance)) but its serial \(new.serial) did not: secondaries will not see the change")
+                return
+            }
+            if SerialNumber.isBefore(new.serial, old.serial) {
+                logger.warning("zone \(new.origin): serial went back from \(old.serial) to \(new.serial); journal discarded")
+                try? j?.discard()
+            } else if let j {
+                let diff = ZoneDiff.between(old, new)
+                do {
+                    try j.append(diff)
+                    logger.info("journal of \(new.origin): \(old.serial) → \(new.serial), \(diff.removed.count) removed, \(diff.added.count) added")
+                } catch {
+                    logger.error("journal of \(new.origin): \(error)")
+                }
+            }
+            notifySecondaries(new)
+        case (_?, nil):
+            lock.withLock { journals.removeValue(forKey: change.name) }?.delete()
+        case (nil, nil):
+            break
+        }
+    }
+
+    private func notifySecondaries(_ zone: Zone) {
+        let targets = settings.settings(for: zone.origin).notify
+        guard !targets.isEmpty else { return }
+        notifier.notify(zone: zone.origin, soa: zone.soaRecord, serial: zone.serial, targets: targets)
+    }
+}
+
+/// Answers AXFR and IXFR (the slow path's `.transfer` messages).
+final class TransferHandler: SlowPathHandler, @unchecked Sendable {
+    unowned let primary: PrimaryReplication
+
+    init(_ primary: PrimaryReplication) { self.primary = primary }
+
+    func handle(_ request: SlowPathRequest) -> SlowPathReply {
+        var signer: TSIGResponseSigner? = nil
+        if case .verified(let s) = request.tsig { signer = s }
+        guard let q = request.query, let qname = request.qname else {
+            return .message(TransferAnswer.error(to: request.message, rcode: .formErr, edns: nil, signer: signer))
+        }
+        let edns: UInt16? = q.edns != nil ? primary.ourPayload : nil
+        let question = (name: qname, type: q.qtype, rrClass: q.qclass)
+        let kind = q.qtype == .axfr ? "AXFR" : "IXFR"
+        func error(_ rcode: RCode, ede: UInt16? = nil) -> SlowPathReply {
+            .message(TransferAnswer.error(to: request.message, rcode: rcode, edns: edns, ede: ede, signer: signer))
+        }
+        // RFC 5936 §4.2 / RFC 1995 §2: AXFR needs TCP (NOTIMP over UDP, as Knot answers).
+        if q.qtype == .axfr && request.transport == .udp { return error(.notImp) }
+        guard q.qclass == .in, let zone = primary.catalog.zone(named: qname) else {
+            // RFC 5936 §2.2.1: not authoritative for the zone asked.
+            return error(.notAuth)
+        }
+        guard primary.mayTransfer(zone.origin, client: request.client, key: request.key) else {
+            primary.logger.notice("\(kind) of \(zone.origin) refused to \(request.client)\(request.key.map { " (key \($0.name))" } ?? "")")
+            // RFC 8914 §4.19: Extended DNS Error 18, "Prohibited".
+            return error(.refused, ede: 18)
+        }
+        let id = q.id
+        if q.qtype == .axfr {
+            primary.logger.info("AXFR of \(zone.origin) serial \(zone.serial) to \(request.client)\(request.key.map { " (key \($0.name))" } ?? "")")
+            return .stream(TransferStream(id: id, queryFlags: q.flags, question: question,
+                                          records: ZoneTransfer.axfrRecords(zone), signer: signer, ednsPayload: edns))
+        }
+        // IXFR (RFC 1995).
+        guard let clientSerial = ZoneTransfer.ixfrClientSerial(request.message) else {
+            return error(.formErr)  // RFC 1995 §3: the request carries the client's SOA
+        }
+        let soaOnly = { () -> SlowPathReply in
+            .message(TransferAnswer.records([zone.soaRecord], to: request.message, question: question, edns: edns, signer: signer))
+        }
+        switch ZoneTransfer.plan(clientSerial: clientSerial, zone: zone, journal: primary.journal(for: zone.origin)) {
+        case .upToDate:
+            return soaOnly()
+        case .incremental(let diff):
+            primary.logger.info("IXFR of \(zone.origin) \(clientSerial) → \(zone.serial) to \(request.client): \(diff.removed.count) removed, \(diff.added.count) added")
+            let records = ZoneTransfer.ixfrRecords([diff], current: zone.soaRecord)
+            if request.transport == .udp {
+                // RFC 1995 §2: over UDP, the IXFR if it fits in one message, else the SOA
+                // alone (the client then asks over TCP).
+                let stream = TransferStream(id: id, queryFlags: q.flags, question: question, records: records,
+                                            signer: signer, maxMessageSize: request.maxResponseSize, ednsPayload: edns)
+                if let first = stream.next(), stream.next() == nil { return .message(first) }
+                return soaOnly()
+            }
+            return .stream(TransferStream(id: id, queryFlags: q.flags, question: question, records: records,
+                                          signer: signer, ednsPayload: edns))
+        case .full:
+            if request.transport == .udp { return soaOnly() }
+            // RFC 1995 §4: the journal cannot reach the client's serial: the whole zone,
+            // as AXFR sends it (the question stays IXFR).
+            primary.logger.info("IXFR of \(zone.origin) from \(clientSerial) to \(request.client): journal does not reach it, sending the whole zone")
+            return .stream(TransferStream(id: id, queryFlags: q.flags, question: question,
+                                          records: ZoneTransfer.axfrRecords(zone), signer: signer, ednsPayload: edns))
+        }
+    }
+}
+
+extension TransferStream: ResponseStream {}
+
+/// Sends NOTIFY (RFC 1996 §3) over UDP, retrying with a doubling timeout until a
+/// matching answer arrives or the attempts run out. A newer change of the zone
+/// supersedes the retries of an older one.
+final class NotifySender: @unchecked Sendable {
+    // @unchecked: `generations` is only touched under `lock`.
+    let keyring: TSIGKeyring
+    let logger: Logger
+    /// RFC 1996 §3.6: retransmit until answered; bounded here.
+    static let attempts = 5
+    static let firstTimeout = 2.0
+    private let lock = NSLock()
+    private var generations: [String: Int] = [:]
+
+    init(keyring: TSIGKeyring, logger: Logger) {
+        self.keyring = keyring
+        self.logger = logger
+    }
+
+    func notify(zone: DNSName, soa: ResourceRecord, serial: UInt32, targets: [NotifyTarget]) {
+        for target in targets {
+            let slot = "\(zone)|\(target.address)"
+            let generation = lock.withLock { () -> Int in
+                generations[slot, default: 0] += 1
+                return generations[slot]!
+            }
+            let key = target.key.flatMap { keyring.key(named: $0) }
+            DispatchQueue.global().async {
+                self.send(zone: zone, soa: soa, serial: serial, to: target, key: key, slot: slot, generation: generation)
+            }
+        }
+    }
+
+    private func current(_ slot: String, _ generation: Int) -> Bool {
+        lock.withLock { generations[slot] == generation }
+    }
+
+    private func send(zone: DNSName, soa: ResourceRecord, serial: UInt32, to target: NotifyTarget, key: TSIGKey?,
+                      slot: String, generation: Int) {
+        var timeout = Self.firstTimeout
+        for attempt in 1...Self.attempts {
+            guard current(slot, generation) else { return }  // superseded by a newer change
+            let id = UInt16.random(in: 0...UInt16.max)
+            var message = NotifyMessage.make(id: id, zone: zone, soa: soa)
+            var verifier: TSIGResponseVerifier? = nil
+            if let key {
+                let signed = TSIGRequestSigner.sign(message, key: key)
+                message = signed.message
+                verifier = signed.verifier
+            }
+            if let answer = UDPExchange.send(message, to: target.address, id: id, timeout: timeout) {
+                let rcode = answer[3] & 0x0F
+                if var v = verifier {
+                    do {
+                        try v.verify(answer)
+                    } catch {
+                        logger.warning("NOTIFY of \(zone) serial \(serial) to \(target): \(error)")
+                        return
+                    }
+                }
+                if rcode == 0 {
+                    logger.info("NOTIFY of \(zone) serial \(serial) to \(target) acknowledged")
+                } else {
+                    logger.warning("NOTIFY of \(zone) serial \(serial) to \(target) answered \(RCode(UInt16(rcode)))")
+                }
+                return
+            }
+            if attempt < Self.attempts { timeout *= 2 }
+        }
+        logger.warning("NOTIFY of \(zone) serial \(serial) to \(target): no answer after \(Self.attempts) attempts")
+    }
+}
+
+/// One UDP request and its answer (matching ID, from the address asked), with a timeout.
+enum UDPExchange {
+    static func send(_ message: [UInt8], to address: ListenAddress, id: UInt16, timeout: Double) -> [UInt8]? {
+        let fd = socket(address.family == .v6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var storage = sockaddr_storage()
+        let length = POSIXSocket.sockaddr(address, port: address.port, into: &storage)
+        let connected = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
+        }
+        guard connected == 0 else { return nil }
+        guard message.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, 0) }) == message.count else { return nil }
+        let deadline = Date().addingTimeInterval(timeout)
+        var buffer = [UInt8](repeating: 0, count: 65535)
+        while true {
+            let left = deadline.timeIntervalSinceNow
+            guard left > 0 else { return nil }
+            var tv = timeval(tv_sec: Int(left), tv_usec: Int((left - Double(Int(left))) * 1e6))
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                if errno == ECONNREFUSED {
+                    // Nobody listening (ICMP port unreachable): wait out the timeout anyway,
+                    // so retries keep their spacing.
+                    let rest = deadline.timeIntervalSinceNow
+                    if rest > 0 { usleep(UInt32(min(rest, 60) * 1e6)) }
+                }
+                return nil
+            }
+            guard n >= 12 else { continue }
+            // The answer to our NOTIFY: same ID, QR set, opcode NOTIFY.
+            guard UInt16(buffer[0]) << 8 | UInt16(buffer[1]) == id, buffer[2] & 0x80 != 0,
+                  (buffer[2] >> 3) & 0x0F == Opcode.notify.rawValue else { continue }
+            return Array(buffer[0..<n])
+        }
+    }
+}

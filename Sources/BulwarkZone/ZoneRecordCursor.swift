@@ -1,0 +1,50 @@
+// Reading a zone's records one at a time, for zone transfers: a large zone is streamed
+// without materialising all its records at once (what `Zone.records` does).
+
+/// Walks a zone's records in the order of `Zone.records`: per owner, by type, as given.
+public struct ZoneRecordCursor: IteratorProtocol, Sendable {
+    public let zone: Zone
+    private var nameIndex = 0
+    private var rrset: Int32 = 0
+    private var rrsetEnd: Int32 = 0
+    private var record: Int32 = 0
+    private var recordEnd: Int32 = 0
+    private var owner: DNSName = .root
+
+    public init(_ zone: Zone) {
+        self.zone = zone
+    }
+
+    public mutating func next() -> ResourceRecord? {
+        while record >= recordEnd {
+            if rrset < rrsetEnd {
+                let set = zone.rrsets[Int(rrset)]
+                record = set.recordStart
+                recordEnd = set.recordStart + set.recordCount
+                rrset += 1
+                continue
+            }
+            // The next name that owns records.
+            while nameIndex < zone.names.count && zone.names[nameIndex].rrsetCount == 0 { nameIndex += 1 }
+            guard nameIndex < zone.names.count else { return nil }
+            let e = zone.names[nameIndex]
+            owner = zone.name(Int32(nameIndex))
+            rrset = e.rrsetStart
+            rrsetEnd = e.rrsetStart + e.rrsetCount
+            nameIndex += 1
+        }
+        let entry = zone.recordEntries[Int(record)]
+        let type = zone.rrsets[Int(rrset - 1)].type
+        record += 1
+        let o = Int(entry.offset)
+        return ResourceRecord(owner: owner, type: RRType(type), ttl: entry.ttl,
+                              rdata: Array(zone.recordBytes[(o + 10)..<(o + Int(entry.length))]))
+    }
+}
+
+extension Zone {
+    /// The SOA record at the apex.
+    public var soaRecord: ResourceRecord {
+        resourceRecords(soaRRSet, owner: origin)[0]
+    }
+}
