@@ -6,15 +6,19 @@ import os
 import shutil
 import time
 
+import dns.flags
 import dns.message
+import dns.opcode
 import dns.query
 import dns.rcode
 import dns.rdatatype
+import dns.rrset
+import dns.tsigkeyring
 import pytest
 
 import servers
 from conftest import IN_CI, _running
-from xfrpeers import (BindPrimary, BulwarkSecondary, FakePrimary, KnotPrimary, query,
+from xfrpeers import (TSIG_NAME, TSIG_SECRET, BindPrimary, BulwarkSecondary, FakePrimary, KnotPrimary, query,
                       secondary_yaml, serial_of, wait_serial, write, zone_text)
 
 ZONE = "xfr.test."
@@ -77,7 +81,7 @@ def wait_log(secondary, text, count=1, limit=15.0):
 
 # ---------------------------------------------------------------- real primaries
 
-def test_secondary_of_knot_axfr_then_ixfr(bulwark_bin, workdir, taken_ports, started):
+def test_secondary_of_knot_axfr_then_ixfr_with_tsig_and_notify(bulwark_bin, workdir, taken_ports, started):
     need("knotd", "knot")
     base = os.path.join(workdir, "sec-knot")
     os.makedirs(base, exist_ok=True)
@@ -85,31 +89,76 @@ def test_secondary_of_knot_axfr_then_ixfr(bulwark_bin, workdir, taken_ports, sta
     write(zf, zone_text(ZONE, 1))
     kport = servers.pick_port(0, taken_ports)
     bport = servers.pick_port(0, taken_ports)
-    knot = started(KnotPrimary(kport, base, ZONE, zf, notify_port=bport, tsig=False))
-    sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{kport}"])))
+    # Knot allows transfers only with the key and signs its NOTIFY with it.
+    knot = started(KnotPrimary(kport, base, ZONE, zf, notify_port=bport, tsig=True))
+    sec = started(BulwarkSecondary(bulwark_bin, bport, base,
+                                   secondary_yaml(ZONE, [f"127.0.0.1:{kport}"], key=TSIG_NAME)))
     wait_serial(bport, ZONE, 1, proc=sec)
     assert "AXFR serial 1" in sec.log_text()
     assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])
 
-    # A change: one record replaced, one added, one deleted. The SOA REFRESH is an hour,
-    # so only a NOTIFY (or our own check) can bring it quickly; IXFR must carry it.
+    # A change: one record replaced, one added, one deleted. REFRESH is an hour, so only
+    # Knot's NOTIFY can bring it within seconds; IXFR must carry it.
     write(zf, zone_text(ZONE, 2, ["new IN A 192.0.2.77"]).replace("www IN A 192.0.2.1", "www IN A 192.0.2.2")
           .replace('txt IN TXT "hello" "world"\n', ""))
+    t0 = time.time()
     knot.reload()
-    wait_serial(kport, ZONE, 2)
-    # Without NOTIFY support merged, restart the secondary's check by restarting it.
-    if log_count(sec, "IXFR serial 1 -> 2") == 0:
-        try:
-            wait_serial(bport, ZONE, 2, limit=5, proc=sec)
-        except AssertionError:
-            stop(sec)
-            sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{kport}"])))
-            wait_serial(bport, ZONE, 2, proc=sec)
-    wait_serial(bport, ZONE, 2, proc=sec)
-    assert "IXFR serial 1 -> 2" in sec.log_text(), sec.log_tail()
+    wait_serial(bport, ZONE, 2, limit=10, proc=sec)
+    assert time.time() - t0 < 10
+    log = sec.log_text()
+    assert "NOTIFY from 127.0.0.1" in log, sec.log_tail()
+    assert "IXFR serial 1 -> 2" in log, sec.log_tail()
     assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.2"])
     assert a_record(bport, "new." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.77"])
     assert query(bport, "txt." + ZONE, "TXT").rcode() == dns.rcode.NXDOMAIN
+
+
+def notify_message(zone, serial=None, keyring=None):
+    m = dns.message.make_query(zone, "SOA")
+    m.flags = dns.flags.AA
+    m.set_opcode(dns.opcode.NOTIFY)
+    if serial is not None:
+        m.answer.append(dns.rrset.from_text(zone, 60, "IN", "SOA", f"ns1.{zone} h.{zone} {serial} 1 1 1 1"))
+    if keyring:
+        m.use_tsig(keyring, keyname=TSIG_NAME)
+    return m
+
+
+def test_notify_answers_and_refusals(bulwark_bin, workdir, taken_ports, started):
+    """RFC 1996 §3.7-3.11: answered with the same ID, QR, opcode NOTIFY and AA; acted on
+    only from the zone's primary and, with a key configured, only when signed with it."""
+    base = os.path.join(workdir, "sec-notify")
+    keyring = dns.tsigkeyring.from_text({TSIG_NAME: TSIG_SECRET})
+    fake = FakePrimary(ZONE, keyring=keyring).start()
+    try:
+        fake.set_zone(zone_text(ZONE, 1))
+        bport = servers.pick_port(0, taken_ports)
+        sec = started(BulwarkSecondary(bulwark_bin, bport, base,
+                                       secondary_yaml(ZONE, [f"127.0.0.1:{fake.port}"], key=TSIG_NAME)))
+        wait_serial(bport, ZONE, 1, proc=sec)
+        fake.set_zone(zone_text(ZONE, 2, ["notified IN A 192.0.2.22"]))
+        # Unsigned, from the primary's address: NOTAUTH (the key is required), no refresh.
+        q = notify_message(ZONE, 2)
+        r = dns.query.udp(q, "127.0.0.1", port=bport, timeout=2)
+        assert r.id == q.id and r.opcode() == dns.opcode.NOTIFY and r.flags & dns.flags.QR and r.flags & dns.flags.AA
+        assert r.rcode() == dns.rcode.NOTAUTH
+        # Signed, from another address: REFUSED.
+        r = dns.query.udp(notify_message(ZONE, 2, keyring), "127.0.0.1", port=bport, timeout=2, source="127.0.0.2")
+        assert r.rcode() == dns.rcode.REFUSED
+        # A zone we are not secondary for: NOTAUTH.
+        r = dns.query.udp(notify_message("other.test.", 1, keyring), "127.0.0.1", port=bport, timeout=2)
+        assert r.rcode() == dns.rcode.NOTAUTH
+        time.sleep(1)
+        assert serial_of(bport, ZONE) == 1
+        # Signed by the primary's address and key: NOERROR, signed answer, refresh now (over TCP too).
+        q = notify_message(ZONE, 2, keyring)
+        r = dns.query.tcp(q, "127.0.0.1", port=bport, timeout=2)
+        assert r.rcode() == dns.rcode.NOERROR and r.opcode() == dns.opcode.NOTIFY and r.flags & dns.flags.AA
+        assert r.had_tsig
+        wait_serial(bport, ZONE, 2, limit=5, proc=sec)
+        assert a_record(bport, "notified." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.22"])
+    finally:
+        fake.stop()
 
 
 def test_secondary_of_bind_axfr_then_ixfr(bulwark_bin, workdir, taken_ports, started):
@@ -138,7 +187,7 @@ def test_secondary_of_bind_axfr_then_ixfr(bulwark_bin, workdir, taken_ports, sta
 
 def zone_records(port):
     """The zone as BIND serves it by AXFR: a set of (name, type, rdata) texts."""
-    xfr = dns.query.xfr("127.0.0.1", ZONE, port=port, lifetime=10)
+    xfr = dns.query.xfr("127.0.0.1", ZONE, port=port, lifetime=10, relativize=False)
     out = set()
     for m in xfr:
         for rrset in m.answer:
@@ -176,7 +225,7 @@ def test_restart_answers_from_disk_copy_with_primary_down(bulwark_bin, workdir, 
     stop(sec)
     stop(knot)
     t0 = time.time()
-    sec2 = started(BulwarkSecondary(bulwark_bin, bport, base, yaml, tag="bulwark-secondary-2"))
+    sec2 = started(BulwarkSecondary(bulwark_bin, bport, base, yaml, tag="bulwark-secondary-2", data_dir=sec.data_dir))
     wait_serial(bport, ZONE, 5, limit=10, proc=sec2)
     assert time.time() - t0 < 10
     assert a_record(bport, "disk." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.5"])
@@ -204,11 +253,10 @@ def test_oversized_transfer_keeps_old_zone(bulwark_bin, workdir, taken_ports, st
     wait_log(sec, "exceeds the limit of 20000 octets", limit=20)
     assert serial_of(bport, ZONE) == 1
     assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])
-    # A small change afterwards goes through.
-    write(zf, zone_text(ZONE, 3, ["small IN A 192.0.2.3"], refresh=1, retry=1))
-    knot.reload()
-    wait_serial(bport, ZONE, 3, proc=sec)
-    assert a_record(bport, "small." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.3"])
+    # Retried at RETRY, refused again each time, the old version still served.
+    wait_log(sec, "exceeds the limit of 20000 octets", count=3, limit=20)
+    assert serial_of(bport, ZONE) == 1 and sec.alive()
+    assert not os.path.exists(os.path.join(sec.data_dir, "secondary", "xfr.test.zone.bin.tmp"))
 
 
 # ---------------------------------------------------------------- a scripted primary
@@ -265,3 +313,32 @@ def test_expired_zone_servfail_unless_serve_expired(bulwark_bin, workdir, taken_
     assert query(p1, "www." + ZONE, "A", tcp=True).rcode() == dns.rcode.SERVFAIL
     assert "expired" in strict.log_text()
     assert a_record(p2, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])
+
+
+@pytest.mark.parametrize("mode,logged", [
+    ("tsig-wrong-key", "TSIG verification failed: BADSIG"),
+    ("tsig-bad-mac", "TSIG verification failed: BADSIG"),
+    ("tsig-stale", "TSIG verification failed: BADTIME"),
+    ("tsig-unsigned-last", "the last message of the answer is unsigned"),
+])
+def test_bad_tsig_on_transfer_is_refused(bulwark_bin, workdir, taken_ports, started, mode, logged):
+    """RFC 8945 §5.3.1: every message verified with the chained MAC; a wrong key, a
+    wrong MAC, a stale time or an unsigned last message refuses the transfer."""
+    base = os.path.join(workdir, f"sec-{mode}")
+    keyring = dns.tsigkeyring.from_text({TSIG_NAME: TSIG_SECRET})
+    fake = FakePrimary(ZONE, keyring=keyring).start()
+    try:
+        fake.set_zone(zone_text(ZONE, 1, refresh=1, retry=1))
+        bport = servers.pick_port(0, taken_ports)
+        sec = started(BulwarkSecondary(bulwark_bin, bport, base,
+                                       secondary_yaml(ZONE, [f"127.0.0.1:{fake.port}"], key=TSIG_NAME)))
+        wait_serial(bport, ZONE, 1, proc=sec)
+        fake.mode = mode
+        fake.set_zone(zone_text(ZONE, 2, ["forged IN A 192.0.2.66"], refresh=1, retry=1))
+        wait_log(sec, logged, limit=15)
+        assert serial_of(bport, ZONE) == 1
+        assert query(bport, "forged." + ZONE, "A").rcode() == dns.rcode.NXDOMAIN
+        fake.mode = "good"
+        wait_serial(bport, ZONE, 2, proc=sec)
+    finally:
+        fake.stop()

@@ -20,6 +20,8 @@ import dns.rdatatype
 import dns.rrset
 import dns.tsig
 import dns.tsigkeyring
+import dns.zone
+import dns.flags
 
 import servers
 
@@ -240,10 +242,10 @@ zone "{zone}" {{
 class BulwarkSecondary(servers.Bulwark):
     """Bulwark with a YAML configuration (secondary zones, keys) and its own data-dir."""
 
-    def __init__(self, binary, port, workdir, yaml_text, tag="bulwark-secondary"):
+    def __init__(self, binary, port, workdir, yaml_text, tag="bulwark-secondary", data_dir=None):
         super().__init__(binary, port, workdir, [], tag=tag, ipv6=False)
         self.config = os.path.join(self.workdir, "bulwark.yaml")
-        self.data_dir = os.path.join(self.workdir, "data")
+        self.data_dir = data_dir or os.path.join(self.workdir, "data")
         with open(self.config, "w") as f:
             f.write(yaml_text)
         self.argv += ["--config", self.config, "--data-dir", self.data_dir, "--workers", "1"]
