@@ -100,7 +100,7 @@ public final class PrimaryReplication: @unchecked Sendable {
             }
             notifySecondaries(new)
         case (let old?, let new?):
-            guard old !== new else { return }
+            guard !old.hasSameContent(as: new) else { return }  // a reload of an unchanged file
             let j = openJournal(new.origin)
             if new.serial == old.serial {
                 logger.warning("zone \(new.origin) changed (\(change.provenance)) but its serial \(new.serial) did not: secondaries will not see the change")

@@ -43,6 +43,12 @@ public struct ZoneRecordCursor: IteratorProtocol, Sendable {
 }
 
 extension Zone {
+    /// The same records as `other`, as stored (a reload that re-read an unchanged file).
+    public func hasSameContent(as other: Zone) -> Bool {
+        self === other || (recordCount == other.recordCount && recordBytes == other.recordBytes
+            && caseBytes == other.caseBytes && origin == other.origin)
+    }
+
     /// The SOA record at the apex.
     public var soaRecord: ResourceRecord {
         resourceRecords(soaRRSet, owner: origin)[0]
