@@ -267,6 +267,7 @@ def test_oversized_transfer_keeps_old_zone(bulwark_bin, workdir, taken_ports, st
     ("bad-closing-soa", "closing SOA serial"),
     ("out-of-zone", "outside the zone"),
     ("wrong-id", "does not match the query"),
+    ("stall", "timeout: reading from"),
 ])
 def test_broken_transfer_keeps_old_zone(bulwark_bin, workdir, taken_ports, started, mode, logged):
     base = os.path.join(workdir, f"sec-broken-{mode}")
@@ -274,7 +275,10 @@ def test_broken_transfer_keeps_old_zone(bulwark_bin, workdir, taken_ports, start
     try:
         fake.set_zone(zone_text(ZONE, 1, refresh=1, retry=1))
         bport = servers.pick_port(0, taken_ports)
-        sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{fake.port}"])))
+        # A primary that stops sending mid-transfer is given up after transfer-timeout.
+        extra = "transfer-timeout: 2" if mode == "stall" else ""
+        sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{fake.port}"],
+                                                                              zone_extra=extra)))
         wait_serial(bport, ZONE, 1, proc=sec)
         fake.mode = mode
         fake.set_zone(zone_text(ZONE, 2, ["bad IN A 192.0.2.66"], refresh=1, retry=1))

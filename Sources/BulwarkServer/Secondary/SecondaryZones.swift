@@ -51,7 +51,7 @@ public final class SecondaryZones: @unchecked Sendable {
         }
 
         /// The next moment something is due: a check, or the expiry of the version held.
-        func due(serveExpiredAllowed: Bool) -> Date {
+        func due() -> Date {
             var d = timers.nextCheck
             if !expiredServed && !config.serveExpired, let e = timers.expiresAt, e < d { d = e }
             return d
@@ -201,9 +201,9 @@ public final class SecondaryZones: @unchecked Sendable {
             var pick: Entry?
             var next = now.addingTimeInterval(3600)
             for e in order where !e.running {
-                let d = e.due(serveExpiredAllowed: e.config.serveExpired)
+                let d = e.due()
                 if d <= now {
-                    if pick == nil || d < pick!.due(serveExpiredAllowed: pick!.config.serveExpired) { pick = e }
+                    if pick == nil || d < pick!.due() { pick = e }
                 } else if d < next {
                     next = d
                 }
