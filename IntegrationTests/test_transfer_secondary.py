@@ -4,6 +4,7 @@ the primary down, expiry, and transfers that must leave the old zone serving (ov
 from Knot; cut, malformed and badly signed from a scripted dnspython primary)."""
 import os
 import shutil
+import signal
 import time
 
 import dns.flags
@@ -346,3 +347,30 @@ def test_bad_tsig_on_transfer_is_refused(bulwark_bin, workdir, taken_ports, star
         wait_serial(bport, ZONE, 2, proc=sec)
     finally:
         fake.stop()
+
+
+def test_sighup_adds_and_removes_secondary_zones(bulwark_bin, workdir, taken_ports, started):
+    base = os.path.join(workdir, "sec-sighup")
+    other = "sighup.test."
+    fa = FakePrimary(ZONE).start()
+    fb = FakePrimary(other).start()
+    try:
+        fa.set_zone(zone_text(ZONE, 1))
+        fb.set_zone(zone_text(other, 7))
+        bport = servers.pick_port(0, taken_ports)
+        sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{fa.port}"])))
+        wait_serial(bport, ZONE, 1, proc=sec)
+        assert query(bport, other, "SOA").rcode() == dns.rcode.REFUSED
+        # The configuration now lists only the other zone.
+        with open(sec.config, "w") as f:
+            f.write(secondary_yaml(other, [f"127.0.0.1:{fb.port}"]))
+        sec.signal(signal.SIGHUP)
+        wait_serial(bport, other, 7, proc=sec)
+        deadline = time.time() + 5
+        while time.time() < deadline and query(bport, ZONE, "SOA").rcode() != dns.rcode.REFUSED:
+            time.sleep(0.1)
+        assert query(bport, ZONE, "SOA").rcode() == dns.rcode.REFUSED
+        assert "no longer configured" in sec.log_text()
+    finally:
+        fa.stop()
+        fb.stop()

@@ -21,6 +21,8 @@ public final class DNSServer: @unchecked Sendable {
     public let reloader: ZoneReloader
     /// Zones transferred in from primaries (Secondary/SecondaryZones.swift).
     public let secondaries: SecondaryZones
+    /// Re-reads the secondary zones' configuration on reload (SIGHUP); nil: kept as started.
+    public var secondarySource: (@Sendable () throws -> [SecondaryZoneConfig])?
     public let udp: UDPServer
     public let tcp: TCPServer
     /// Where TSIG-signed messages, transfers and NOTIFY go: register handlers on it.
@@ -136,7 +138,15 @@ public final class DNSServer: @unchecked Sendable {
     /// Reloads zones (what SIGHUP does).
     @discardableResult
     public func reload() -> ReloadReport {
-        reloader.reload()
+        let report = reloader.reload()
+        if report.configError == nil, let source = secondarySource {
+            do {
+                secondaries.reconfigure(try source())
+            } catch {
+                logger.error("reload: secondary zones not reconfigured: \(error)")
+            }
+        }
+        return report
     }
 }
 

@@ -153,6 +153,7 @@ struct ServeCommand: AsyncParsableCommand {
             if example { list.append(ExampleZone.source) }
             return list
         }
+        server.secondarySource = { try ServerConfig.load(configFile: configFile, overrides: overrides).secondaryZones }
         do {
             try server.loadZones()
         } catch {

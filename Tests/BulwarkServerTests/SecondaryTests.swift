@@ -1,5 +1,7 @@
+import BulwarkDefences
 import BulwarkTransfer
 import Foundation
+import Logging
 import XCTest
 @testable import BulwarkServer
 
@@ -134,5 +136,39 @@ final class SecondaryTests: XCTestCase {
         XCTAssertEqual(f.secondaryZones.first?.primaries.map(\.description), ["127.0.0.1:5300", "[::1]:5301"])
         o.secondaries = ["example.org"]
         XCTAssertThrowsError(try load("", o))
+    }
+
+    func testDiskCopyServedAtStartupAndReconfigure() throws {
+        let dir = NSTemporaryDirectory() + "bulwark-secmgr-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let other = try DNSName("other.")
+        var w = WireWriter()
+        w.writeName(try DNSName("ns.other.")); w.writeName(try DNSName("h.other."))
+        for v: UInt32 in [9, 100, 10, 1000, 60] { w.writeU32(v) }
+        let zone = try Zone(origin: other, records: [ResourceRecord(owner: other, type: .soa, ttl: 60, rdata: w.bytes)])
+        try SecondaryDiskCopy(dataDir: dir).write(zone)
+        try SecondaryDiskCopy(dataDir: dir).write(try Zone(origin: origin, records: [soaRecord(3)]))
+        // The primary (port 9 on loopback) is never asked: the threads are not started.
+        let primary = SecondaryPrimary(address: try ListenAddress(host: "127.0.0.1", port: 9))
+        let catalog = ZoneCatalog(store: ZoneStore(ZoneSet(zones: [])))
+        let m = SecondaryZones(zones: [SecondaryZoneConfig(name: origin, primaries: [primary])], catalog: catalog,
+                               dataDir: dir, logger: Logger(label: "test"))
+        m.loadCopies()
+        XCTAssertEqual(catalog.zone(named: origin)?.serial, 3)
+        XCTAssertEqual(catalog.entry(named: origin)?.provenance, .secondary)
+        // NOTIFY only from the primary's address.
+        XCTAssertEqual(m.notify(zone: origin, from: ClientAddress("127.0.0.2")!, serial: 4), .refused)
+        XCTAssertEqual(m.notify(zone: origin, from: ClientAddress("127.0.0.1")!, serial: 4), .accepted)
+        XCTAssertEqual(m.notify(zone: other, from: ClientAddress("127.0.0.1")!, serial: 4), .notSecondary)
+        // SIGHUP: `other.` added (served from its copy), `example.` removed.
+        let r = m.reconfigure([SecondaryZoneConfig(name: other, primaries: [primary])])
+        XCTAssertEqual(r.added, [other])
+        XCTAssertEqual(r.removed, [origin])
+        XCTAssertNil(catalog.zone(named: origin))
+        XCTAssertEqual(catalog.zone(named: other)?.serial, 9)
+        var changed = SecondaryZoneConfig(name: other, primaries: [primary])
+        changed.serveExpired = true
+        XCTAssertEqual(m.reconfigure([changed]).changed, [other])
+        XCTAssertEqual(m.zoneNames, [other])
     }
 }

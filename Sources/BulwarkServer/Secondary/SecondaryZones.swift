@@ -32,7 +32,9 @@ public struct SecondaryZoneStatus: Sendable {
 public final class SecondaryZones: @unchecked Sendable {
     // @unchecked: every mutable field of the entries is guarded by `cond`.
     final class Entry {
-        let config: SecondaryZoneConfig
+        var config: SecondaryZoneConfig
+        /// No longer configured (SIGHUP): a refresh in progress must not publish.
+        var removed = false
         var timers: SecondaryTimers
         /// The version held (with data), even while the expired stand-in is served.
         var zone: Zone?
@@ -66,6 +68,7 @@ public final class SecondaryZones: @unchecked Sendable {
     private var order: [Entry] = []
     private var threads: [Thread] = []
     private var stopping = false
+    private var started = false
     private var active = 0
     /// Signs transfer queries and checks responses for a primary's key name (TSIG).
     private let authenticator: @Sendable (String) -> (any TransferAuthenticator)?
@@ -90,13 +93,23 @@ public final class SecondaryZones: @unchecked Sendable {
         }
     }
 
-    public var zoneNames: [DNSName] { order.map(\.config.name) }
+    public var zoneNames: [DNSName] {
+        cond.lock(); defer { cond.unlock() }
+        return order.map(\.config.name)
+    }
 
     /// Serves each zone's on-disk copy at once (the expired stand-in if it expired while
     /// we were down and serve-expired is off). Call before listening.
     public func loadCopies() {
+        cond.lock()
+        let all = order
+        cond.unlock()
+        loadCopies(all)
+    }
+
+    private func loadCopies(_ list: [Entry]) {
         let now = clock()
-        for e in order {
+        for e in list {
             let name = e.config.name
             let zone: Zone?
             do {
@@ -124,17 +137,21 @@ public final class SecondaryZones: @unchecked Sendable {
         }
     }
 
-    /// Starts the refresh threads.
+    /// Starts the refresh threads (two: transfers of different zones run side by side).
+    /// Idempotent; a reconfiguration that adds the first zone starts them too.
     public func start(threads count: Int = 2) {
-        guard !order.isEmpty else { return }
-        let n = max(1, min(count, order.count))
-        for i in 0..<n {
+        cond.lock()
+        started = true
+        guard !order.isEmpty, threads.isEmpty else { cond.unlock(); return }
+        for i in 0..<max(1, count) {
             let t = Thread { [self] in self.workerLoop() }
             t.name = "secondary-\(i)"
             threads.append(t)
-            cond.lock(); active += 1; cond.unlock()
-            t.start()
+            active += 1
         }
+        let created = threads
+        cond.unlock()
+        for t in created { t.start() }
     }
 
     /// Stops the threads (a transfer in progress ends at its next timeout at worst).
@@ -154,18 +171,24 @@ public final class SecondaryZones: @unchecked Sendable {
     }
 
     /// Whether `name` is one of our secondary zones.
-    public func holds(_ name: DNSName) -> Bool { entries[name] != nil }
+    public func holds(_ name: DNSName) -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        return entries[name] != nil
+    }
 
     /// The configuration of a secondary zone.
-    public func config(for name: DNSName) -> SecondaryZoneConfig? { entries[name]?.config }
+    public func config(for name: DNSName) -> SecondaryZoneConfig? {
+        cond.lock(); defer { cond.unlock() }
+        return entries[name]?.config
+    }
 
     /// The primary a NOTIFY for `zone` from `sender` comes from (RFC 1996 §3.10: only the
     /// zone's primaries, by address), if any; `allowed` when an allow-notify prefix
     /// matches instead.
     public func notifySource(zone: DNSName, sender: ClientAddress) -> (primary: SecondaryPrimary?, allowed: Bool)? {
-        guard let e = entries[zone] else { return nil }
-        for p in e.config.primaries where ClientAddress(p.address.host) == sender { return (p, true) }
-        if e.config.allowNotify.contains(where: { $0.contains(sender) }) { return (nil, true) }
+        guard let config = self.config(for: zone) else { return nil }
+        for p in config.primaries where ClientAddress(p.address.host) == sender { return (p, true) }
+        if config.allowNotify.contains(where: { $0.contains(sender) }) { return (nil, true) }
         return (nil, false)
     }
 
@@ -178,7 +201,7 @@ public final class SecondaryZones: @unchecked Sendable {
             return .refused
         }
         cond.lock()
-        let e = entries[zone]!
+        guard let e = entries[zone] else { cond.unlock(); return .notSecondary }
         // RFC 1996 §3.11: a NOTIFY announcing the serial we hold needs no check.
         if let serial, let held = e.zone?.serial, serial == held, !e.expiredServed {
             cond.unlock()
@@ -190,6 +213,55 @@ public final class SecondaryZones: @unchecked Sendable {
         cond.unlock()
         logger.info("secondary zone \(zone): NOTIFY from \(sender)\(serial.map { " (serial \($0))" } ?? ""): checking the primaries now")
         return .accepted
+    }
+
+    /// Applies a new list of secondary zones (SIGHUP): new zones are loaded from their
+    /// disk copy (if any) and checked at once; zones no longer listed stop being served
+    /// (their copy stays on disk); zones whose settings changed are checked at once with
+    /// the new settings. Returns the names added, removed and changed.
+    @discardableResult
+    public func reconfigure(_ zones: [SecondaryZoneConfig]) -> (added: [DNSName], removed: [DNSName], changed: [DNSName]) {
+        let now = clock()
+        var added: [Entry] = [], removed: [DNSName] = [], changed: [DNSName] = []
+        cond.lock()
+        let wanted = Set(zones.map(\.name))
+        for e in order where !wanted.contains(e.config.name) {
+            e.removed = true
+            entries[e.config.name] = nil
+            removed.append(e.config.name)
+        }
+        order.removeAll { $0.removed }
+        for z in zones {
+            if let e = entries[z.name] {
+                if e.config != z {
+                    e.config = z
+                    if e.running { e.notifyPending = true } else { e.timers.notified(now: now) }
+                    changed.append(z.name)
+                }
+            } else {
+                let e = Entry(config: z, now: now)
+                entries[z.name] = e
+                order.append(e)
+                added.append(e)
+            }
+        }
+        cond.broadcast()
+        cond.unlock()
+        for name in removed {
+            catalog.remove(name, from: .secondary)
+            logger.info("secondary zone \(name): no longer configured; not served any more")
+        }
+        loadCopies(added)
+        for name in changed { logger.info("secondary zone \(name): settings changed; checking the primaries now") }
+        if !added.isEmpty { startIfStarted() }
+        return (added.map(\.config.name), removed, changed)
+    }
+
+    private func startIfStarted() {
+        cond.lock()
+        let wasStarted = started
+        cond.unlock()
+        if wasStarted { start() }
     }
 
     // MARK: The worker threads
@@ -229,9 +301,10 @@ public final class SecondaryZones: @unchecked Sendable {
 
     /// Does what is due for one zone: expire it, or check its primaries.
     private func step(_ e: Entry, now: Date) {
-        let name = e.config.name
         cond.lock()
-        let expireNow = !e.expiredServed && !e.config.serveExpired && e.timers.isExpired(now: now)
+        let config = e.config
+        let name = config.name
+        let expireNow = !e.expiredServed && !config.serveExpired && e.timers.isExpired(now: now)
         let checkDue = e.timers.nextCheck <= now
         let held = e.zone
         if expireNow { e.expiredServed = true; e.status.expired = true }
@@ -242,16 +315,16 @@ public final class SecondaryZones: @unchecked Sendable {
             publish(Zone(expiredStandInFor: held), name)
         }
         guard checkDue else { return }
-        refresh(e, held: held)
+        refresh(e, config, held: held)
     }
 
     /// Tries each primary in order until one confirms or transfers the zone.
-    private func refresh(_ e: Entry, held: Zone?) {
-        let name = e.config.name
+    private func refresh(_ e: Entry, _ config: SecondaryZoneConfig, held: Zone?) {
+        let name = config.name
         var errors: [String] = []
-        for primary in e.config.primaries {
+        for primary in config.primaries {
             do {
-                let result = try refresh(e.config, from: primary, held: held)
+                let result = try refresh(config, from: primary, held: held)
                 let now = clock()
                 switch result {
                 case .upToDate(let soa, let primarySerial):
@@ -315,6 +388,10 @@ public final class SecondaryZones: @unchecked Sendable {
     }
 
     private func publish(_ zone: Zone, _ name: DNSName) {
+        cond.lock()
+        let gone = entries[name] == nil
+        cond.unlock()
+        guard !gone else { return }  // removed by a reconfiguration meanwhile
         do {
             try catalog.publish(zone, from: .secondary)
         } catch {
