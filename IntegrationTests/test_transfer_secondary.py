@@ -125,6 +125,18 @@ def notify_message(zone, serial=None, keyring=None):
     return m
 
 
+def udp_exchange(wire, port, timeout=2.0):
+    """Sends raw octets, returns the raw answer (for answers dnspython would reject)."""
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(timeout)
+    try:
+        s.sendto(wire, ("127.0.0.1", port))
+        return s.recvfrom(65535)[0]
+    finally:
+        s.close()
+
+
 def test_notify_answers_and_refusals(bulwark_bin, workdir, taken_ports, started):
     """RFC 1996 §3.7-3.11: answered with the same ID, QR, opcode NOTIFY and AA; acted on
     only from the zone's primary and, with a key configured, only when signed with it."""
@@ -143,6 +155,10 @@ def test_notify_answers_and_refusals(bulwark_bin, workdir, taken_ports, started)
         r = dns.query.udp(q, "127.0.0.1", port=bport, timeout=2)
         assert r.id == q.id and r.opcode() == dns.opcode.NOTIFY and r.flags & dns.flags.QR and r.flags & dns.flags.AA
         assert r.rcode() == dns.rcode.NOTAUTH
+        # Signed with the right key name but a wrong secret: NOTAUTH (BADSIG, RFC 8945 §5.2.2).
+        wrong = dns.tsigkeyring.from_text({TSIG_NAME: "d3Jvbmctc2VjcmV0LXdyb25nLXNlY3JldC13cm9uZyE="})
+        answer = udp_exchange(notify_message(ZONE, 2, wrong).to_wire(), bport)
+        assert answer[3] & 0x0F == dns.rcode.NOTAUTH
         # Signed, from another address: REFUSED.
         r = dns.query.udp(notify_message(ZONE, 2, keyring), "127.0.0.1", port=bport, timeout=2, source="127.0.0.2")
         assert r.rcode() == dns.rcode.REFUSED
