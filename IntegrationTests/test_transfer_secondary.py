@@ -390,3 +390,20 @@ def test_sighup_adds_and_removes_secondary_zones(bulwark_bin, workdir, taken_por
     finally:
         fa.stop()
         fb.stop()
+
+
+def test_primaries_tried_in_order(bulwark_bin, workdir, taken_ports, started):
+    base = os.path.join(workdir, "sec-order")
+    dead = servers.pick_port(0, taken_ports)  # nothing listens there
+    fake = FakePrimary(ZONE).start()
+    try:
+        fake.set_zone(zone_text(ZONE, 4))
+        bport = servers.pick_port(0, taken_ports)
+        sec = started(BulwarkSecondary(bulwark_bin, bport, base,
+                                       secondary_yaml(ZONE, [f"127.0.0.1:{dead}", f"127.0.0.1:{fake.port}"])))
+        wait_serial(bport, ZONE, 4, limit=10, proc=sec)
+        log = sec.log_text()
+        assert f"refresh from 127.0.0.1:{dead} failed: connect" in log
+        assert f"AXFR serial 4 from 127.0.0.1:{fake.port}" in log
+    finally:
+        fake.stop()
