@@ -249,3 +249,48 @@ final class NotifyMessageTests: XCTestCase {
         XCTAssertEqual(NotifyRequest.headerOnlyResponse(to: w.bytes, rcode: .formErr)?[3], 0x01)
     }
 }
+
+final class TSIGTransferAuthenticatorTests: XCTestCase {
+    func testChainedVerificationAndFailures() throws {
+        let key = try TSIGKey(name: "xfr-key", algorithm: "hmac-sha256", secret: "YnVsd2Fyay1zZWNvbmRhcnktdGVzdC1rZXktMzJvY3Q=")
+        let zone = try DNSName("example.")
+        let query = TransferQuery.make(id: 9, zone: zone, qtype: .axfr)
+        let auth = TSIGTransferAuthenticator(key: key)
+        // The primary side verifies our request and signs three response messages.
+        func exchange() throws -> (checker: any TransferResponseChecker, messages: [[UInt8]]) {
+            let (signed, checker) = try auth.sign(query: query)
+            guard case .verified(var signer) = TSIGServer.verify(request: signed, keyring: TSIGKeyring([key])) else {
+                XCTFail("request not verified"); throw TransferError(.tsig, "")
+            }
+            var header = Array(query[0..<12]); header[2] |= 0x84
+            let bodies = (0..<3).map { _ in header + Array(query[12...]) }
+            return (checker, bodies.map { signer.sign($0) })
+        }
+        var (checker, messages) = try exchange()
+        for m in messages { try checker.check(m) }
+        try checker.finish()
+        // A flipped MAC octet in the second message.
+        (checker, messages) = try exchange()
+        try checker.check(messages[0])
+        var bad = messages[1]; bad[bad.count - 10] ^= 1
+        XCTAssertThrowsError(try checker.check(bad)) { XCTAssertEqual(($0 as? TransferError)?.kind, .tsig) }
+        // The last message unsigned.
+        (checker, messages) = try exchange()
+        try checker.check(messages[0])
+        try checker.check(messages[1])
+        var unsigned = Array(messages[2][..<(messages[2].count - TSIG.recordLength(key: key, otherData: 0))])
+        unsigned[11] = 0
+        try? checker.check(unsigned)
+        XCTAssertThrowsError(try checker.finish())
+        // A stale clock on our side: the responses are signed "now", we think it is an hour later.
+        var late = TSIGTransferAuthenticator(key: key)
+        late.now = { TSIG.now() + 3600 }
+        let (signed, lateChecker) = try late.sign(query: query)
+        guard case .verified(var signer) = TSIGServer.verify(request: signed, keyring: TSIGKeyring([key]), now: TSIG.now() + 3600) else {
+            return XCTFail("request not verified")
+        }
+        var c = lateChecker
+        var header = Array(query[0..<12]); header[2] |= 0x84
+        XCTAssertThrowsError(try c.check(signer.sign(header + Array(query[12...]))))
+    }
+}
