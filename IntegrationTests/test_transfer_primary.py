@@ -267,7 +267,7 @@ def xfr(addr, rdtype=dns.rdatatype.AXFR, serial=0, alg="hmac-sha256", name=None,
         if rdtype == dns.rdatatype.IXFR:
             query.authority.append(dns.rrset.from_text(ZONE, 0, "IN", "SOA", f". . {serial} 0 0 0 0"))
         query.use_tsig(ring, kname, algorithm=ALGORITHMS[alg])
-        r = dns.query.udp(query, addr[0], port=addr[1], timeout=3)
+        r = dns.query.udp(query, addr[0], port=addr[1], timeout=3, one_rr_per_rrset=True)
         return r.rcode(), [rr for rrset in r.answer for rr in rrset]
     records = []
     rcode = None

@@ -158,58 +158,57 @@ extension ConfigFileParser {
         }
     }
 
-    func notifyTargets(_ node: Node, _ key: String) throws(ConfigError) -> [NotifyTarget] {
+    /// One `{address, key}` entry of `notify` or `allow-transfer` (a bare string is an
+    /// address): the address text and its node, and the key name.
+    struct AddressKeyEntry {
+        var address: (text: String, node: Node)?
+        var key: DNSName?
+        var node: Node
+        var path: String
+    }
+
+    func addressKeyEntries(_ node: Node, _ key: String) throws(ConfigError) -> [AddressKeyEntry] {
         guard case .sequence(let seq) = node else {
             throw self.error(node, key, "must be a list of {address, key} entries, got \(show(node))")
         }
-        var out: [NotifyTarget] = []
+        var out: [AddressKeyEntry] = []
         for (i, item) in seq.enumerated() {
-            let k = "\(key)[\(i)]"
-            var address: ListenAddress?
-            var keyName: DNSName?
-            let entries: [(String, Node)]
-            if case .scalar = item { entries = [("address", item)] } else { entries = try mapping(item, k, known: ["address", "key"]) }
-            for (field, v) in entries {
-                switch field {
-                case "address":
-                    let text = try string(v, "\(k).address")
-                    do { address = try ListenAddress(parsing: text) } catch {
-                        throw self.error(v, "\(k).address", error.message)
-                    }
-                case "key":
-                    keyName = try self.keyName(v, "\(k).key")
-                default:
-                    throw self.error(v, "\(k).\(field)", "unknown key (known keys: address, key)")
+            var entry = AddressKeyEntry(node: item, path: "\(key)[\(i)]")
+            let fields: [(String, Node)]
+            if case .scalar = item { fields = [("address", item)] } else { fields = try mapping(item, entry.path, known: ["address", "key"]) }
+            for (field, v) in fields {
+                if field == "address" {
+                    entry.address = (try string(v, "\(entry.path).address"), v)
+                } else {
+                    entry.key = try keyName(v, "\(entry.path).key")
                 }
             }
-            guard let address else { throw self.error(item, k, "missing 'address'") }
-            guard address.port != 0 else { throw self.error(item, "\(k).address", "port 0 cannot be notified") }
-            out.append(NotifyTarget(address: address, key: keyName))
+            out.append(entry)
+        }
+        return out
+    }
+
+    func notifyTargets(_ node: Node, _ key: String) throws(ConfigError) -> [NotifyTarget] {
+        var out: [NotifyTarget] = []
+        for e in try addressKeyEntries(node, key) {
+            guard let (text, v) = e.address else { throw self.error(e.node, e.path, "missing 'address'") }
+            let address: ListenAddress
+            do { address = try ListenAddress(parsing: text) } catch {
+                throw self.error(v, "\(e.path).address", error.message)
+            }
+            guard address.port != 0 else { throw self.error(v, "\(e.path).address", "port 0 cannot be notified") }
+            out.append(NotifyTarget(address: address, key: e.key))
         }
         return out
     }
 
     func transferRules(_ node: Node, _ key: String) throws(ConfigError) -> [TransferRule] {
-        guard case .sequence(let seq) = node else {
-            throw self.error(node, key, "must be a list of {address, key} entries, got \(show(node))")
-        }
         var out: [TransferRule] = []
-        for (i, item) in seq.enumerated() {
-            let k = "\(key)[\(i)]"
-            var rule = TransferRule()
-            let entries: [(String, Node)]
-            if case .scalar = item { entries = [("address", item)] } else { entries = try mapping(item, k, known: ["address", "key"]) }
-            for (field, v) in entries {
-                switch field {
-                case "address":
-                    let text = try string(v, "\(k).address")
-                    do { rule.prefix = try AddressPrefix(parsing: text) } catch {
-                        throw self.error(v, "\(k).address", error.message)
-                    }
-                case "key":
-                    rule.key = try keyName(v, "\(k).key")
-                default:
-                    throw self.error(v, "\(k).\(field)", "unknown key (known keys: address, key)")
+        for e in try addressKeyEntries(node, key) {
+            var rule = TransferRule(key: e.key)
+            if let (text, v) = e.address {
+                do { rule.prefix = try AddressPrefix(parsing: text) } catch {
+                    throw self.error(v, "\(e.path).address", error.message)
                 }
             }
             out.append(rule)

@@ -111,6 +111,8 @@ public final class PrimaryReplication: @unchecked Sendable {
                 try? j?.discard()
             } else if let j {
                 let diff = ZoneDiff.between(old, new)
+                // The comparison held both versions' records in sets: give the pages back.
+                if old.recordCount > 10_000 { trimMallocHeap() }
                 do {
                     try j.append(diff)
                     logger.info("journal of \(new.origin): \(old.serial) → \(new.serial), \(diff.removed.count) removed, \(diff.added.count) added")
@@ -211,40 +213,57 @@ final class NotifySender: @unchecked Sendable {
     // @unchecked: `generations` is only touched under `lock`.
     let keyring: TSIGKeyring
     let logger: Logger
-    /// RFC 1996 §3.6: retransmit until answered; bounded here.
-    static let attempts = 5
-    static let firstTimeout = 2.0
+    /// RFC 1996 §3.6: retransmit until answered; bounded here (2+4+8+16+32 s by default).
+    let attempts: Int
+    let firstTimeout: Double
     private let lock = NSLock()
     private var generations: [String: Int] = [:]
 
-    init(keyring: TSIGKeyring, logger: Logger) {
+    /// How one NOTIFY ended.
+    enum Outcome: Equatable {
+        case acknowledged(attempt: Int)
+        case answered(RCode)
+        /// The answer's TSIG did not verify.
+        case badAnswer(String)
+        case unanswered
+        /// A newer change of the zone took over.
+        case superseded
+    }
+
+    init(keyring: TSIGKeyring, logger: Logger, attempts: Int = 5, firstTimeout: Double = 2) {
         self.keyring = keyring
         self.logger = logger
+        self.attempts = attempts
+        self.firstTimeout = firstTimeout
     }
 
     func notify(zone: DNSName, soa: ResourceRecord, serial: UInt32, targets: [NotifyTarget]) {
         for target in targets {
-            let slot = "\(zone)|\(target.address)"
-            let generation = lock.withLock { () -> Int in
-                generations[slot, default: 0] += 1
-                return generations[slot]!
-            }
-            let key = target.key.flatMap { keyring.key(named: $0) }
+            let generation = begin(zone, target)
             DispatchQueue.global().async {
-                self.send(zone: zone, soa: soa, serial: serial, to: target, key: key, slot: slot, generation: generation)
+                _ = self.send(zone: zone, soa: soa, serial: serial, to: target, generation: generation)
             }
         }
     }
 
-    private func current(_ slot: String, _ generation: Int) -> Bool {
-        lock.withLock { generations[slot] == generation }
+    /// Starts a new round for (zone, target): older rounds stop at their next attempt.
+    func begin(_ zone: DNSName, _ target: NotifyTarget) -> Int {
+        lock.withLock {
+            generations["\(zone)|\(target.address)", default: 0] += 1
+            return generations["\(zone)|\(target.address)"]!
+        }
     }
 
-    private func send(zone: DNSName, soa: ResourceRecord, serial: UInt32, to target: NotifyTarget, key: TSIGKey?,
-                      slot: String, generation: Int) {
-        var timeout = Self.firstTimeout
-        for attempt in 1...Self.attempts {
-            guard current(slot, generation) else { return }  // superseded by a newer change
+    private func current(_ zone: DNSName, _ target: NotifyTarget, _ generation: Int) -> Bool {
+        lock.withLock { generations["\(zone)|\(target.address)"] == generation }
+    }
+
+    /// Sends the NOTIFY until answered or out of attempts (blocking); logs and returns how it ended.
+    func send(zone: DNSName, soa: ResourceRecord, serial: UInt32, to target: NotifyTarget, generation: Int) -> Outcome {
+        let key = target.key.flatMap { keyring.key(named: $0) }
+        var timeout = firstTimeout
+        for attempt in 1...attempts {
+            guard current(zone, target, generation) else { return .superseded }
             let id = UInt16.random(in: 0...UInt16.max)
             var message = NotifyMessage.make(id: id, zone: zone, soa: soa)
             var verifier: TSIGResponseVerifier? = nil
@@ -254,25 +273,26 @@ final class NotifySender: @unchecked Sendable {
                 verifier = signed.verifier
             }
             if let answer = UDPExchange.send(message, to: target.address, id: id, timeout: timeout) {
-                let rcode = answer[3] & 0x0F
+                let rcode = RCode(UInt16(answer[3] & 0x0F))
                 if var v = verifier {
                     do {
                         try v.verify(answer)
                     } catch {
                         logger.warning("NOTIFY of \(zone) serial \(serial) to \(target): \(error)")
-                        return
+                        return .badAnswer("\(error)")
                     }
                 }
-                if rcode == 0 {
-                    logger.info("NOTIFY of \(zone) serial \(serial) to \(target) acknowledged")
-                } else {
-                    logger.warning("NOTIFY of \(zone) serial \(serial) to \(target) answered \(RCode(UInt16(rcode)))")
+                guard rcode == .noError else {
+                    logger.warning("NOTIFY of \(zone) serial \(serial) to \(target) answered \(rcode)")
+                    return .answered(rcode)
                 }
-                return
+                logger.info("NOTIFY of \(zone) serial \(serial) to \(target) acknowledged")
+                return .acknowledged(attempt: attempt)
             }
-            if attempt < Self.attempts { timeout *= 2 }
+            timeout *= 2
         }
-        logger.warning("NOTIFY of \(zone) serial \(serial) to \(target): no answer after \(Self.attempts) attempts")
+        logger.warning("NOTIFY of \(zone) serial \(serial) to \(target): no answer after \(attempts) attempts")
+        return .unanswered
     }
 }
 

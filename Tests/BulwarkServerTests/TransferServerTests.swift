@@ -1,0 +1,164 @@
+import BulwarkTransfer
+import BulwarkWire
+import Foundation
+import Logging
+import XCTest
+@testable import BulwarkServer
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server in-process as a primary: AXFR and IXFR over TCP (streamed, signed), the
+/// journal written on reload, refusals; over real sockets on 127.0.0.1.
+final class TransferServerTests: XCTestCase {
+    var dir: String!
+    var server: DNSServer!
+    var port = 0
+    let secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+    lazy var key = try! TSIGKey(name: "xfr-key", algorithm: "hmac-sha256", secret: secret)
+
+    override func setUpWithError() throws {
+        dir = NSTemporaryDirectory() + "bulwark-xfr-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() async throws {
+        if let server { await server.stop() }
+        try? FileManager.default.removeItem(atPath: dir)
+    }
+
+    func zoneText(serial: Int, hosts: Int, www: String) -> String {
+        var t = """
+        $ORIGIN test.
+        $TTL 300
+        @     IN SOA ns1.test. hostmaster.test. \(serial) 3600 600 86400 300
+        @     IN NS  ns1.test.
+        ns1   IN A   192.0.2.53
+        www   IN A   \(www)
+
+        """
+        for i in 0..<hosts { t += "host\(i) IN TXT \"record number \(i) of the bulk\"\n" }
+        return t
+    }
+
+    func start(serial: Int = 1, www: String = "192.0.2.1") async throws {
+        try zoneText(serial: serial, hosts: 3000, www: www).write(toFile: dir + "/test.zone", atomically: true, encoding: .utf8)
+        let yaml = """
+        listen: ["127.0.0.1:0"]
+        workers: 1
+        data-dir: \(dir!)/data
+        keys:
+          - name: xfr-key
+            algorithm: hmac-sha256
+            secret: \(secret)
+        zones:
+          - name: test
+            file: \(dir!)/test.zone
+            allow-transfer:
+              - address: 127.0.0.0/8
+                key: xfr-key
+        """
+        try yaml.write(toFile: dir + "/bulwark.yaml", atomically: true, encoding: .utf8)
+        var quiet = Logger(label: "test")
+        quiet.logLevel = .critical
+        server = DNSServer(config: try ServerConfig.load(configFile: dir + "/bulwark.yaml", overrides: ConfigOverrides()),
+                           logger: quiet)
+        try server.loadZones()
+        try await server.start()
+        port = server.boundAddresses[0].port
+    }
+
+    /// Sends `request` over a new connection and reads messages until the second SOA
+    /// (or `limit` messages); verifies each with `verifier` when given.
+    func transfer(_ request: [UInt8], verifier: TSIGResponseVerifier?, then extra: [UInt8]? = nil)
+        -> (messages: [TestResponse], records: Int, soaCount: Int, extraAnswer: TestResponse?) {
+        let fd = TestClient.tcpSocket(port: port, timeoutMS: 5000)
+        defer { close(fd) }
+        // The transfer and a plain query pipelined behind it: the query is answered after.
+        TestClient.sendAll(TestClient.framed(request) + (extra.map(TestClient.framed) ?? []), fd: fd)
+        var v = verifier
+        var messages: [TestResponse] = []
+        var records = 0, soas = 0
+        while soas < 2, messages.count < 1000, let m = TestClient.readFramed(fd: fd) {
+            messages.append(m)
+            if v != nil { XCTAssertNoThrow(try v!.verify(m.bytes)) }
+            records += m.ancount
+            soas += m.answerTypes.filter { $0 == RRType.soa.rawValue }.count
+            if m.rcode != 0 { break }
+        }
+        if v != nil && soas >= 2 { XCTAssertNoThrow(try v!.finish()) }
+        let extraAnswer = extra != nil ? TestClient.readFramed(fd: fd) : nil
+        return (messages, records, soas, extraAnswer)
+    }
+
+    func testSignedAXFRStreamsTheZoneThenAnswersThePipelinedQuery() async throws {
+        try await start()
+        let (request, verifier) = TSIGRequestSigner.sign(TestClient.query("test.", type: 252, id: 7), key: key)
+        let r = transfer(request, verifier: verifier, then: TestClient.query("www.test.", id: 8))
+        XCTAssertGreaterThan(r.messages.count, 1)  // ~150 kB: several messages
+        XCTAssertEqual(r.soaCount, 2)
+        XCTAssertEqual(r.records, 3000 + 4 + 1)  // every record, the SOA twice
+        XCTAssertEqual(r.extraAnswer?.id, 8)
+        XCTAssertEqual(r.extraAnswer?.answerRData.first, ipv4("192.0.2.1"))
+    }
+
+    func testUnsignedAXFRIsRefusedAndUnknownZoneIsNotAuth() async throws {
+        try await start()
+        let refused = transfer(TestClient.query("test.", type: 252), verifier: nil)
+        XCTAssertEqual(refused.messages.first?.rcode, 5)
+        let (request, verifier) = TSIGRequestSigner.sign(TestClient.query("other.", type: 252), key: key)
+        let notAuth = transfer(request, verifier: nil)
+        XCTAssertEqual(notAuth.messages.first?.rcode, 9)
+        var v = verifier
+        XCTAssertNoThrow(try v.verify(notAuth.messages.first!.bytes))  // the refusal is signed
+    }
+
+    func testReloadJournalsTheChangeAndIXFRSendsIt() async throws {
+        try await start()
+        try zoneText(serial: 2, hosts: 3000, www: "192.0.2.2").write(toFile: dir + "/test.zone", atomically: true, encoding: .utf8)
+        server.reload()
+        server.replication.sync()
+        let journal = try XCTUnwrap(server.replication.journal(for: try DNSName("test.")))
+        XCTAssertEqual(journal.range?.first, 1)
+        XCTAssertEqual(journal.range?.last, 2)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/data/journal/test.journal"))
+        // IXFR from 1: SOA 2, SOA 1, www 192.0.2.1, SOA 2, www 192.0.2.2, SOA 2.
+        var m = MessageWriter(id: 9, flags: 0, question: (try DNSName("test."), .ixfr, .in))
+        m.append(ResourceRecord(owner: try DNSName("test."), type: .soa, ttl: 0,
+                                rdata: [0, 0] + [0, 0, 0, 1] + [UInt8](repeating: 0, count: 16)), to: .authority)
+        let (request, verifier) = TSIGRequestSigner.sign(m.bytes, key: key)
+        let fd = TestClient.tcpSocket(port: port)
+        defer { close(fd) }
+        TestClient.sendAll(TestClient.framed(request), fd: fd)
+        let answer = try XCTUnwrap(TestClient.readFramed(fd: fd))
+        var v = verifier
+        XCTAssertNoThrow(try v.verify(answer.bytes))
+        XCTAssertEqual(answer.answerTypes, [6, 6, 1, 6, 1, 6])
+        XCTAssertEqual(answer.answerRData[2], ipv4("192.0.2.1"))
+        XCTAssertEqual(answer.answerRData[4], ipv4("192.0.2.2"))
+    }
+}
+
+extension TestResponse {
+    /// The type of every answer record.
+    var answerTypes: [UInt16] {
+        var o = 12
+        func skipName() {
+            while o < bytes.count {
+                let l = Int(bytes[o])
+                if l == 0 { o += 1; return }
+                if l & 0xC0 == 0xC0 { o += 2; return }
+                o += 1 + l
+            }
+        }
+        for _ in 0..<qdcount { skipName(); o += 4 }
+        var out: [UInt16] = []
+        for _ in 0..<ancount {
+            skipName()
+            guard o + 10 <= bytes.count else { break }
+            out.append(UInt16(bytes[o]) << 8 | UInt16(bytes[o + 1]))
+            o += 10 + (Int(bytes[o + 8]) << 8 | Int(bytes[o + 9]))
+        }
+        return out
+    }
+}
