@@ -407,3 +407,24 @@ def test_primaries_tried_in_order(bulwark_bin, workdir, taken_ports, started):
         assert f"AXFR serial 4 from 127.0.0.1:{fake.port}" in log
     finally:
         fake.stop()
+
+
+def test_ixfr_that_does_not_apply_falls_back_to_axfr(bulwark_bin, workdir, taken_ports, started):
+    """RFC 1995 §4: differences that do not fit our copy (a deletion of a record we do not
+    hold) are not applied; the zone is fetched whole by AXFR instead."""
+    base = os.path.join(workdir, "sec-ixfr-fallback")
+    fake = FakePrimary(ZONE).start()
+    try:
+        fake.set_zone(zone_text(ZONE, 1, refresh=1, retry=1))
+        bport = servers.pick_port(0, taken_ports)
+        sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{fake.port}"])))
+        wait_serial(bport, ZONE, 1, proc=sec)
+        fake.mode = "ixfr-bad-delete"
+        fake.set_zone(zone_text(ZONE, 2, ["whole IN A 192.0.2.12"], refresh=1, retry=1))
+        wait_serial(bport, ZONE, 2, proc=sec)
+        log = sec.log_text()
+        assert "which our copy (serial 1) does not hold" in log and "falling back to AXFR" in log, sec.log_tail()
+        assert ("IXFR", "ixfr-bad-delete") in fake.transfers and ("AXFR", "ixfr-bad-delete") in fake.transfers
+        assert a_record(bport, "whole." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.12"])
+    finally:
+        fake.stop()

@@ -374,6 +374,15 @@ class FakePrimary:
     def _transfer(self, conn, q):
         soa, rrsets = self.versions[self.serial]
         mode = self.mode
+        if mode == "ixfr-bad-delete" and q.question[0].rdtype == dns.rdatatype.IXFR:
+            # An incremental answer deleting a record the secondary never had.
+            old_soa = q.authority[0]
+            r = dns.message.make_response(q)
+            r.flags |= dns.flags.AA
+            r.answer = [soa, old_soa, dns.rrset.from_text("never-there." + self.zone.to_text(), 300, "IN", "A", "192.0.2.99"),
+                        soa, soa]
+            self._send(conn, r.to_wire())
+            return
         # Several messages: SOA + half, the other half, the closing SOA.
         half = len(rrsets) // 2
         bodies = [[soa] + rrsets[:half], rrsets[half:], [soa]]
