@@ -2,6 +2,9 @@ import BulwarkDefences
 import BulwarkTransfer
 import Foundation
 import Logging
+#if canImport(Glibc)
+import Glibc
+#endif
 import XCTest
 @testable import BulwarkServer
 
@@ -170,5 +173,29 @@ final class SecondaryTests: XCTestCase {
         changed.serveExpired = true
         XCTAssertEqual(m.reconfigure([changed]).changed, [other])
         XCTAssertEqual(m.zoneNames, [other])
+    }
+
+    func testBlockingStreamErrors() throws {
+        // A port nobody listens on: connect error, at once.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: a.sin_port))
+        XCTAssertThrowsError(try BlockingTCPStream(host: "127.0.0.1", port: port, connectTimeout: 1, ioTimeout: 1, totalTimeout: 5)) {
+            XCTAssertEqual(($0 as? TransferError)?.kind, .connect)
+        }
+        // Listening but silent: the read times out after the I/O timeout.
+        listen(fd, 4)
+        defer { close(fd) }
+        let stream = try BlockingTCPStream(host: "127.0.0.1", port: port, connectTimeout: 1, ioTimeout: 0.3, totalTimeout: 5)
+        try stream.send([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1])
+        let t0 = Date()
+        XCTAssertThrowsError(try stream.receive()) { XCTAssertEqual(($0 as? TransferError)?.kind, .timeout) }
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 2)
+        XCTAssertThrowsError(try BlockingTCPStream(host: "not-an-address", port: 53, connectTimeout: 1, ioTimeout: 1, totalTimeout: 1))
     }
 }
