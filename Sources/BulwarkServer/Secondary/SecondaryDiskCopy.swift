@@ -112,8 +112,9 @@ public struct SecondaryDiskCopy: Sendable {
                 return (name, records)
             }
         }
-        guard case .success(var (name, records)) = parsed else { throw ReadError(description: "\(path): malformed records") }
+        guard case .success(let (name, parsedRecords)) = parsed else { throw ReadError(description: "\(path): malformed records") }
         guard name == origin else { throw ReadError(description: "\(path): holds zone \(name), not \(origin)") }
+        var records = parsedRecords
         do {
             return try Zone(origin: origin, takingRecords: &records)
         } catch {
