@@ -89,9 +89,13 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private var heldCount = 0
     private var reported: TCPConnectionLimiter.Activity = .idle
     /// A multi-message answer (zone transfer) being written; no other query is answered
-    /// until it ends, so answers stay in order (RFC 7766 §7: a transfer's messages are
-    /// not interleaved with other answers here).
+    /// until it ends, so a transfer's messages are never interleaved with other answers
+    /// (answers stay in order, which RFC 7766 §7 allows).
     private var stream: (any ResponseStream)?
+    /// A continuation of the stream is scheduled on the event loop.
+    private var pumpScheduled = false
+    /// Messages written per turn of the event loop before yielding to other connections.
+    static let messagesPerTurn = 8
 
     init(workspace: TCPWorkspace, client: ClientAddress, settings: TCPSettings, table: TCPConnectionTable,
          id: TCPConnectionLimiter.ConnectionID) {
@@ -259,7 +263,21 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     /// becomes writable again. Each message written counts as activity (a long transfer
     /// is not idle).
     private func pumpStream(_ context: ChannelHandlerContext) {
+        var written = 0
         while let s = stream, context.channel.isActive, context.channel.isWritable {
+            if written == Self.messagesPerTurn {
+                // A large zone must not hold the event loop: continue on a later turn.
+                guard !pumpScheduled else { return }
+                pumpScheduled = true
+                let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+                context.eventLoop.execute {
+                    let (handler, context) = loopBound.value
+                    handler.pumpScheduled = false
+                    handler.pumpStream(context)
+                }
+                return
+            }
+            written += 1
             guard let message = s.next() else {
                 stream = nil
                 inflight -= 1
