@@ -428,3 +428,28 @@ def test_ixfr_that_does_not_apply_falls_back_to_axfr(bulwark_bin, workdir, taken
         assert a_record(bport, "whole." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.12"])
     finally:
         fake.stop()
+
+
+def test_zone_not_yet_transferred_is_servfail(bulwark_bin, workdir, taken_ports, started):
+    """As Knot and BIND: a configured secondary zone that has no data yet is SERVFAIL
+    (not REFUSED); it is served as soon as a primary answers."""
+    base = os.path.join(workdir, "sec-pending")
+    port = servers.pick_port(0, taken_ports)
+    bport = servers.pick_port(0, taken_ports)
+    sec = started(BulwarkSecondary(bulwark_bin, bport, base, secondary_yaml(ZONE, [f"127.0.0.1:{port}"])))
+    deadline = time.time() + 10
+    rcode = None
+    while time.time() < deadline:
+        try:
+            rcode = query(bport, "www." + ZONE, "A").rcode()
+            break
+        except Exception:
+            time.sleep(0.1)
+    assert rcode == dns.rcode.SERVFAIL
+    fake = FakePrimary(ZONE, port=port).start()
+    try:
+        fake.set_zone(zone_text(ZONE, 3))
+        wait_serial(bport, ZONE, 3, limit=15, proc=sec)  # the bootstrap retry is 5 s
+        assert a_record(bport, "www." + ZONE) == (dns.rcode.NOERROR, ["192.0.2.1"])
+    finally:
+        fake.stop()

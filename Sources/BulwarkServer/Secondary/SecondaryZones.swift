@@ -111,15 +111,20 @@ public final class SecondaryZones: @unchecked Sendable {
         let now = clock()
         for e in list {
             let name = e.config.name
-            let zone: Zone?
+            var zone: Zone?
             do {
                 zone = try disk.read(name)
             } catch {
                 logger.error("secondary zone \(name): ignoring the on-disk copy: \(error)")
-                continue
+                zone = nil
             }
             guard let zone else {
-                logger.info("secondary zone \(name): no copy on disk yet; transferring from \(e.config.primaries.map(\.description).joined(separator: ", "))")
+                logger.info("secondary zone \(name): no copy yet; answering SERVFAIL until a transfer from \(e.config.primaries.map(\.description).joined(separator: ", ")) succeeds")
+                // As Knot and BIND: a configured zone not loaded yet is SERVFAIL, not REFUSED.
+                cond.lock()
+                e.expiredServed = true
+                cond.unlock()
+                publish(Zone(expiredStandInFor: Self.notYetLoaded(name)), name)
                 continue
             }
             guard let soa = try? SOAFields(record: zone.soaRecord) else { continue }
@@ -397,6 +402,16 @@ public final class SecondaryZones: @unchecked Sendable {
         } catch {
             logger.error("secondary zone \(name): not served: \(error)")
         }
+    }
+
+    /// A SOA-only zone for a secondary zone never transferred (serial 0), to build its
+    /// SERVFAIL stand-in from.
+    static func notYetLoaded(_ name: DNSName) -> Zone {
+        var w = WireWriter(capacity: 24)
+        w.writeName(.root)
+        w.writeName(.root)
+        for _ in 0..<5 { w.writeU32(0) }
+        return try! Zone(origin: name, records: [ResourceRecord(owner: name, type: .soa, ttl: 0, rdata: w.bytes)])
     }
 
     enum RefreshResult {
