@@ -173,6 +173,8 @@ public struct ServerConfig: Sendable, Equatable {
     public var api = APISettings()
     /// Operations: the ops HTTP endpoint, counting, log limits (Config+Ops.swift).
     public var ops = OpsSettings()
+    /// Zones transferred in from primaries (Config+Secondary.swift).
+    public var secondaryZones: [SecondaryZoneConfig] = []
 
     public init() {}
 
@@ -234,6 +236,8 @@ public struct ConfigOverrides: Sendable {
     // operations (issue 7): --ops-listen, --query-log
     public var opsListen: String?
     public var queryLog: String?
+    /// `--secondary NAME=PRIMARY[,PRIMARY...]` (repeatable; Config+Secondary.swift).
+    public var secondaries: [String] = []
     public init() {}
 }
 
@@ -300,6 +304,7 @@ extension ServerConfig {
             config.logLevel = v
         }
         try applyDefenceFlags(overrides, to: &config.defences)
+        try applySecondaryFlags(overrides, to: &config)
         try config.transfer.validate()
         try applyAPIFlags(overrides, to: &config)
         try applyOpsFlags(overrides, to: &config)  // operations (issue 7)
@@ -395,6 +400,7 @@ struct ConfigFileParser {
             if try parseTransfer(key, value, into: &config) { continue }
             if try parseAPI(key, value, into: &config) { continue }
             if try parseOps(key, value, into: &config) { continue }  // operations (issue 7)
+            if try parseSecondary(key, value, into: &config) { continue }
             switch key {
             case "listen":
                 listen = try strings(value, key)
@@ -435,7 +441,7 @@ struct ConfigFileParser {
             case "transfer-acl":
                 config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
-                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys + ["api"] + Self.opsKeys).joined(separator: ", ")))")
+                throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys + Self.secondaryKeys + ["api"] + Self.opsKeys).joined(separator: ", ")))")
             }
         }
         return listen

@@ -87,7 +87,11 @@ public final class PrimaryReplication: @unchecked Sendable {
     }
 
     private func record(_ change: ZoneChange) {
-        switch (change.old, change.new) {
+        // A secondary's SOA-only stand-in (expired, or no data yet) is no version of the
+        // zone: no journal entry, no NOTIFY, going to it or coming back from it.
+        if change.new?.isExpired == true { return }
+        let old = change.old?.isExpired == true ? nil : change.old
+        switch (old, change.new) {
         case (nil, let new?):
             // A zone starts being served (startup, or added). The journal on disk is kept
             // only if it ends at the loaded serial: otherwise the zone changed while we
@@ -159,6 +163,9 @@ final class TransferHandler: SlowPathHandler, @unchecked Sendable {
             // RFC 5936 §2.2.1: not authoritative for the zone asked.
             return error(.notAuth)
         }
+        // An expired secondary zone (or one not yet transferred) is a SOA-only stand-in:
+        // never hand it on as the zone; SERVFAIL, as its queries get (RFC 1034 §4.3.5).
+        if zone.isExpired { return error(.servFail) }
         guard primary.mayTransfer(zone.origin, client: request.client, key: request.key) else {
             primary.logger.notice("\(kind) of \(zone.origin) refused to \(request.client)\(request.key.map { " (key \($0.name))" } ?? "")")
             // RFC 8914 §4.19: Extended DNS Error 18, "Prohibited".

@@ -20,6 +20,10 @@ public final class DNSServer: @unchecked Sendable {
     /// Every served zone and where it comes from; publish changes through it.
     public let catalog: ZoneCatalog
     public let reloader: ZoneReloader
+    /// Zones transferred in from primaries (Secondary/SecondaryZones.swift).
+    public let secondaries: SecondaryZones
+    /// Re-reads the secondary zones' configuration on reload (SIGHUP); nil: kept as started.
+    public var secondarySource: (@Sendable () throws -> [SecondaryZoneConfig])?
     public let udp: UDPServer
     public let tcp: TCPServer
     /// Where TSIG-signed messages, transfers and NOTIFY go: register handlers on it.
@@ -46,6 +50,8 @@ public final class DNSServer: @unchecked Sendable {
         let ops = config.ops.listen == nil ? nil : OpsHub(settings: counting)
         self.ops = ops
         // --- end operations ---
+        self.secondaries = SecondaryZones(zones: config.secondaryZones, catalog: catalog, dataDir: config.dataDir,
+                                          logger: logger, authenticator: SecondaryZones.authenticator(for: config))
         // One cookie secret for every worker (and, when configured, every server sharing it).
         var defences = config.defences
         if defences.cookies.secret == nil { defences.cookies.secret = .random() }
@@ -66,6 +72,7 @@ public final class DNSServer: @unchecked Sendable {
                 for c in changes where c.new != nil { ops.events.zoneLoaded(provenance: c.provenance.rawValue) }
             }
         }
+        slowPath.register(NotifyReceiver(secondaries: secondaries, logger: logger), for: [.notify])
     }
 
     /// Convenience: the zones of `config` (its zones-dir re-scanned on each reload).
@@ -78,7 +85,8 @@ public final class DNSServer: @unchecked Sendable {
     public func loadZones(allowNone: Bool = false) throws(StartupError) {
         let report = reload()
         if let e = report.configError { throw StartupError(description: e) }
-        if report.loaded.isEmpty && !(allowNone && report.failed.isEmpty) {
+        secondaries.loadCopies()  // before listening: a restart answers at once
+        if report.loaded.isEmpty && config.secondaryZones.isEmpty && !(allowNone && report.failed.isEmpty) {
             throw StartupError(description: report.failed.isEmpty ? "no zones configured" : "no zone could be loaded")
         }
         if !report.failed.isEmpty {
@@ -103,6 +111,7 @@ public final class DNSServer: @unchecked Sendable {
                 boundAddresses.append(bound)
                 logger.info("listening on \(bound) (UDP, \(config.workers) worker(s); TCP)")
             }
+            secondaries.start()
         } catch {
             await stop()
             throw error
@@ -137,6 +146,7 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     public func stop() async {
+        secondaries.stop()
         udp.stop()
         await tcp.stop()
     }
@@ -149,6 +159,13 @@ public final class DNSServer: @unchecked Sendable {
         if let ops {
             ops.events.reloaded(ok: report.configError == nil && report.failed.isEmpty)
             for f in report.failed { ops.events.zoneLoadFailed(zone: f.zone.description) }
+        }
+        if report.configError == nil, let source = secondarySource {
+            do {
+                secondaries.reconfigure(try source())
+            } catch {
+                logger.error("reload: secondary zones not reconfigured: \(error)")
+            }
         }
         return report
     }

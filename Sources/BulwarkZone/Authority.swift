@@ -189,6 +189,15 @@ extension ZoneSet {
                 return
             }
             let z = zoneArray[Int(zi)]
+            if z.isExpired {
+                // RFC 1034 §4.3.5: an expired secondary zone is no longer answered for;
+                // SERVFAIL as Knot and BIND. A CNAME chain into it ends here.
+                if k == 0 {
+                    s.plan.refused = true
+                    s.plan.rcode = RCode.servFail.rawValue
+                }
+                return
+            }
             let (ce, ceLabels) = closestEncloser(in: z, labels: labels, originLabels: originLabels, scratch: &s)
             if k == 0 {
                 s.plan.firstZone = zi

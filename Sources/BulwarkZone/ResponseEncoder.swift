@@ -123,8 +123,8 @@ extension ZoneSet {
         }
         s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
         buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &s)
-        if s.plan.refused {
-            return ResponseHeader.writeError(into: out, query: message, rcode: .refused, id: query.id,
+        if s.plan.refused {  // REFUSED, or SERVFAIL for an expired secondary zone
+            return ResponseHeader.writeError(into: out, query: message, rcode: RCode(s.plan.rcode), id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
                                              ourPayloadSize: ourPayloadSize)
         }

@@ -111,6 +111,9 @@ public final class Zone: @unchecked Sendable {
     public let serial: UInt32
     /// The number of records (duplicates removed).
     public let recordCount: Int
+    /// A secondary zone past its SOA expire time (RFC 1034 §4.3.5): kept in the set so
+    /// that queries for it get SERVFAIL (as Knot and BIND) instead of REFUSED.
+    public let isExpired: Bool
 
     // Name table: open addressing (linear probing) over `slots`, keyed by lower-cased wire name.
     let names: ContiguousArray<NameEntry>
@@ -159,8 +162,18 @@ public final class Zone: @unchecked Sendable {
         self.init(origin: origin, builder: b)
     }
 
-    private init(origin: DNSName, builder b: ZoneBuilder) {
+    /// A stand-in for `zone` once it has expired on a secondary: only its SOA, answered
+    /// with SERVFAIL. Its serial is the expired copy's.
+    public convenience init(expiredStandInFor zone: Zone) {
+        var b = ZoneBuilder(origin: zone.origin)
+        var soa = zone.resourceRecords(zone.soaRRSet, owner: zone.origin)
+        try! b.build(&soa, releasing: false)  // a zone's own SOA always builds
+        self.init(origin: zone.origin, builder: b, expired: true)
+    }
+
+    private init(origin: DNSName, builder b: ZoneBuilder, expired: Bool = false) {
         self.origin = origin
+        self.isExpired = expired
         self.recordCount = b.recordCount
         self.serial = b.serial
         self.names = exactCapacity(b.names)  // exact capacity

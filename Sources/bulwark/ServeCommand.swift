@@ -102,6 +102,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("query-log"), help: ArgumentHelp("Write sampled queries (1 in ops.sample-every, at most 100 lines/s, rotated at 64 MiB) to this file.", valueName: "path"))
     var queryLog: String?
     // --- end operations ---
+    @Option(name: .long, help: ArgumentHelp("A secondary zone and its primaries, tried in order (repeatable): example.com=192.0.2.1:53,192.0.2.2.", valueName: "name=addr[,addr]"))
+    var secondary: [String] = []
 
     @Flag(name: .long, help: "Serve the built-in example.com zone (on 127.0.0.1:5353 unless --listen is given).")
     var example = false
@@ -132,6 +134,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.apiListen = apiListen
         o.opsListen = opsListen  // operations (issue 7)
         o.queryLog = queryLog
+        o.secondaries = secondary
         return o
     }
 
@@ -148,7 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
             printError("bulwark: configuration error: \(error)")
             throw ExitCode(2)
         }
-        if sources.isEmpty && !example && config.api.listen == nil {
+        if sources.isEmpty && !example && config.api.listen == nil && config.secondaryZones.isEmpty {
             printError("""
             bulwark: no zones to serve. Give --zone NAME=FILE, --zones-dir DIR, or a --config file with zones.
             To try Bulwark on a built-in zone: bulwark serve --example
@@ -177,6 +180,7 @@ struct ServeCommand: AsyncParsableCommand {
             if example { list.append(ExampleZone.source) }
             return list
         }
+        server.secondarySource = { try ServerConfig.load(configFile: configFile, overrides: overrides).secondaryZones }
         do {
             try server.loadZones(allowNone: config.api.listen != nil)
         } catch {

@@ -1,0 +1,496 @@
+// The secondary zones: for each, the timers of RFC 1034 §4.3.5, transfers in from its
+// primaries (tried in order), the on-disk copy, NOTIFY handling (RFC 1996), and the
+// expired state (SERVFAIL unless serve-expired). Transfers run on the manager's own
+// threads with blocking sockets: never on an event loop, never on the async pool.
+import BulwarkDefences
+import BulwarkTransfer
+import Foundation
+import Logging
+
+/// What a NOTIFY for a zone leads to (RFC 1996 §3.7–3.11).
+public enum NotifyVerdict: Sendable, Equatable {
+    /// Accepted: a refresh is scheduled now. Answer NOERROR.
+    case accepted
+    /// We hold no such secondary zone: NOTAUTH (as Knot; RFC 1996 §3.10 leaves it open).
+    case notSecondary
+    /// The sender is not one of the zone's primaries nor in allow-notify: REFUSED.
+    case refused
+}
+
+/// What the manager did, per zone (for logs, tests and metrics).
+public struct SecondaryZoneStatus: Sendable {
+    public var name: DNSName
+    public var serial: UInt32?
+    public var expired: Bool
+    public var axfrCount: Int
+    public var ixfrCount: Int
+    public var upToDateCount: Int
+    public var failureCount: Int
+    public var lastError: String?
+}
+
+public final class SecondaryZones: @unchecked Sendable {
+    // @unchecked: every mutable field of the entries is guarded by `cond`.
+    final class Entry {
+        var config: SecondaryZoneConfig
+        /// No longer configured (SIGHUP): a refresh in progress must not publish.
+        var removed = false
+        var timers: SecondaryTimers
+        /// The version held (with data), even while the expired stand-in is served.
+        var zone: Zone?
+        /// The expired stand-in is what the catalog serves.
+        var expiredServed = false
+        var running = false
+        /// A NOTIFY arrived during a refresh: check again when it ends.
+        var notifyPending = false
+        var status: SecondaryZoneStatus
+
+        init(config: SecondaryZoneConfig, now: Date) {
+            self.config = config
+            timers = SecondaryTimers(now: now)
+            status = SecondaryZoneStatus(name: config.name, serial: nil, expired: false, axfrCount: 0, ixfrCount: 0,
+                                         upToDateCount: 0, failureCount: 0, lastError: nil)
+        }
+
+        /// The next moment something is due: a check, or the expiry of the version held.
+        func due() -> Date {
+            var d = timers.nextCheck
+            if !expiredServed && !config.serveExpired, let e = timers.expiresAt, e < d { d = e }
+            return d
+        }
+    }
+
+    public let catalog: ZoneCatalog
+    public let disk: SecondaryDiskCopy
+    private let logger: Logger
+    private let cond = NSCondition()
+    private var entries: [DNSName: Entry] = [:]
+    private var order: [Entry] = []
+    private var threads: [Thread] = []
+    private var stopping = false
+    private var started = false
+    private var active = 0
+    /// Signs transfer queries and checks responses for a primary's key name (TSIG).
+    private let authenticator: @Sendable (String) -> (any TransferAuthenticator)?
+    /// Seconds allowed to connect, and for each read or write.
+    public var connectTimeout: Double = 5
+    public var ioTimeout: Double = 15
+    let clock: @Sendable () -> Date
+
+    public init(zones: [SecondaryZoneConfig], catalog: ZoneCatalog, dataDir: String, logger: Logger,
+                authenticator: @escaping @Sendable (String) -> (any TransferAuthenticator)? = { _ in nil },
+                clock: @escaping @Sendable () -> Date = { Date() }) {
+        self.catalog = catalog
+        self.disk = SecondaryDiskCopy(dataDir: dataDir)
+        self.logger = logger
+        self.authenticator = authenticator
+        self.clock = clock
+        let now = clock()
+        for z in zones {
+            let e = Entry(config: z, now: now)
+            entries[z.name] = e
+            order.append(e)
+        }
+    }
+
+    public var zoneNames: [DNSName] {
+        cond.lock(); defer { cond.unlock() }
+        return order.map(\.config.name)
+    }
+
+    /// Serves each zone's on-disk copy at once (the expired stand-in if it expired while
+    /// we were down and serve-expired is off). Call before listening.
+    public func loadCopies() {
+        cond.lock()
+        let all = order
+        cond.unlock()
+        loadCopies(all)
+    }
+
+    private func loadCopies(_ list: [Entry]) {
+        let now = clock()
+        for e in list {
+            let name = e.config.name
+            var zone: Zone?
+            do {
+                zone = try disk.read(name)
+            } catch {
+                logger.error("secondary zone \(name): ignoring the on-disk copy: \(error)")
+                zone = nil
+            }
+            guard let zone else {
+                logger.info("secondary zone \(name): no copy yet; answering SERVFAIL until a transfer from \(e.config.primaries.map(\.description).joined(separator: ", ")) succeeds")
+                // As Knot and BIND: a configured zone not loaded yet is SERVFAIL, not REFUSED.
+                cond.lock()
+                e.expiredServed = true
+                cond.unlock()
+                publish(Zone(expiredStandInFor: Self.notYetLoaded(name)), name)
+                continue
+            }
+            guard let soa = try? SOAFields(record: zone.soaRecord) else { continue }
+            let state = disk.readState(name)
+            cond.lock()
+            e.zone = zone
+            e.timers.loaded(soa, lastRefresh: state?.serial == soa.serial ? state?.lastRefresh : nil, now: now)
+            let expired = e.timers.isExpired(now: now) && !e.config.serveExpired
+            e.expiredServed = expired
+            e.status.serial = soa.serial
+            e.status.expired = expired
+            cond.unlock()
+            publish(expired ? Zone(expiredStandInFor: zone) : zone, name)
+            logger.info("secondary zone \(name): serving serial \(soa.serial) from the on-disk copy\(expired ? " (expired: SERVFAIL until a primary answers)" : "")")
+        }
+    }
+
+    /// Starts the refresh threads (two: transfers of different zones run side by side).
+    /// Idempotent; a reconfiguration that adds the first zone starts them too.
+    public func start(threads count: Int = 2) {
+        cond.lock()
+        started = true
+        guard !order.isEmpty, threads.isEmpty else { cond.unlock(); return }
+        for i in 0..<max(1, count) {
+            let t = Thread { [self] in self.workerLoop() }
+            t.name = "secondary-\(i)"
+            threads.append(t)
+            active += 1
+        }
+        let created = threads
+        cond.unlock()
+        for t in created { t.start() }
+    }
+
+    /// Stops the threads (a transfer in progress ends at its next timeout at worst).
+    public func stop() {
+        cond.lock()
+        stopping = true
+        cond.broadcast()
+        let deadline = Date().addingTimeInterval(2)
+        while active > 0 && Date() < deadline { _ = cond.wait(until: deadline) }
+        cond.unlock()
+    }
+
+    /// The status of every zone.
+    public var status: [SecondaryZoneStatus] {
+        cond.lock(); defer { cond.unlock() }
+        return order.map(\.status)
+    }
+
+    /// Whether `name` is one of our secondary zones.
+    public func holds(_ name: DNSName) -> Bool {
+        cond.lock(); defer { cond.unlock() }
+        return entries[name] != nil
+    }
+
+    /// The configuration of a secondary zone.
+    public func config(for name: DNSName) -> SecondaryZoneConfig? {
+        cond.lock(); defer { cond.unlock() }
+        return entries[name]?.config
+    }
+
+    /// The primary a NOTIFY for `zone` from `sender` comes from (RFC 1996 §3.10: only the
+    /// zone's primaries, by address), if any; `allowed` when an allow-notify prefix
+    /// matches instead.
+    public func notifySource(zone: DNSName, sender: ClientAddress) -> (primary: SecondaryPrimary?, allowed: Bool)? {
+        guard let config = self.config(for: zone) else { return nil }
+        for p in config.primaries where ClientAddress(p.address.host) == sender { return (p, true) }
+        if config.allowNotify.contains(where: { $0.contains(sender) }) { return (nil, true) }
+        return (nil, false)
+    }
+
+    /// A NOTIFY for `zone` from `sender` (its TSIG, if any, already verified by the
+    /// caller). RFC 1996 §3.7: the zone is checked as if its refresh timer ran out.
+    public func notify(zone: DNSName, from sender: ClientAddress, serial: UInt32?) -> NotifyVerdict {
+        guard let source = notifySource(zone: zone, sender: sender) else { return .notSecondary }
+        guard source.allowed else {
+            logger.warning("secondary zone \(zone): NOTIFY from \(sender) refused: not a configured primary")
+            return .refused
+        }
+        cond.lock()
+        guard let e = entries[zone] else { cond.unlock(); return .notSecondary }
+        // RFC 1996 §3.11: a NOTIFY announcing the serial we hold needs no check.
+        if let serial, let held = e.zone?.serial, serial == held, !e.expiredServed {
+            cond.unlock()
+            logger.info("secondary zone \(zone): NOTIFY from \(sender) for serial \(serial), which we hold")
+            return .accepted
+        }
+        if e.running { e.notifyPending = true } else { e.timers.notified(now: clock()) }
+        cond.broadcast()
+        cond.unlock()
+        logger.info("secondary zone \(zone): NOTIFY from \(sender)\(serial.map { " (serial \($0))" } ?? ""): checking the primaries now")
+        return .accepted
+    }
+
+    /// Applies a new list of secondary zones (SIGHUP): new zones are loaded from their
+    /// disk copy (if any) and checked at once; zones no longer listed stop being served
+    /// (their copy stays on disk); zones whose settings changed are checked at once with
+    /// the new settings. Returns the names added, removed and changed.
+    @discardableResult
+    public func reconfigure(_ zones: [SecondaryZoneConfig]) -> (added: [DNSName], removed: [DNSName], changed: [DNSName]) {
+        let now = clock()
+        var added: [Entry] = [], removed: [DNSName] = [], changed: [DNSName] = []
+        cond.lock()
+        let wanted = Set(zones.map(\.name))
+        for e in order where !wanted.contains(e.config.name) {
+            e.removed = true
+            entries[e.config.name] = nil
+            removed.append(e.config.name)
+        }
+        order.removeAll { $0.removed }
+        for z in zones {
+            if let e = entries[z.name] {
+                if e.config != z {
+                    e.config = z
+                    if e.running { e.notifyPending = true } else { e.timers.notified(now: now) }
+                    changed.append(z.name)
+                }
+            } else {
+                let e = Entry(config: z, now: now)
+                entries[z.name] = e
+                order.append(e)
+                added.append(e)
+            }
+        }
+        cond.broadcast()
+        cond.unlock()
+        for name in removed {
+            catalog.remove(name, from: .secondary)
+            logger.info("secondary zone \(name): no longer configured; not served any more")
+        }
+        loadCopies(added)
+        for name in changed { logger.info("secondary zone \(name): settings changed; checking the primaries now") }
+        if !added.isEmpty { startIfStarted() }
+        return (added.map(\.config.name), removed, changed)
+    }
+
+    private func startIfStarted() {
+        cond.lock()
+        let wasStarted = started
+        cond.unlock()
+        if wasStarted { start() }
+    }
+
+    // MARK: The worker threads
+
+    private func workerLoop() {
+        cond.lock()
+        while !stopping {
+            let now = clock()
+            var pick: Entry?
+            var next = now.addingTimeInterval(3600)
+            for e in order where !e.running {
+                let d = e.due()
+                if d <= now {
+                    if pick == nil || d < pick!.due() { pick = e }
+                } else if d < next {
+                    next = d
+                }
+            }
+            if let e = pick {
+                e.running = true
+                cond.unlock()
+                step(e, now: now)
+                cond.lock()
+                e.running = false
+                if e.notifyPending {
+                    e.notifyPending = false
+                    e.timers.notified(now: clock())
+                }
+                continue
+            }
+            _ = cond.wait(until: next)
+        }
+        active -= 1
+        cond.broadcast()
+        cond.unlock()
+    }
+
+    /// Does what is due for one zone: expire it, or check its primaries.
+    private func step(_ e: Entry, now: Date) {
+        cond.lock()
+        let config = e.config
+        let name = config.name
+        let expireNow = !e.expiredServed && !config.serveExpired && e.timers.isExpired(now: now)
+        let checkDue = e.timers.nextCheck <= now
+        let held = e.zone
+        if expireNow { e.expiredServed = true; e.status.expired = true }
+        cond.unlock()
+        if expireNow, let held {
+            // RFC 1034 §4.3.5: no refresh within EXPIRE: stop answering for the zone.
+            logger.error("secondary zone \(name): expired (no primary confirmed serial \(held.serial) within the SOA expire time); answering SERVFAIL")
+            publish(Zone(expiredStandInFor: held), name)
+        }
+        guard checkDue else { return }
+        refresh(e, config, held: held)
+    }
+
+    /// Tries each primary in order until one confirms or transfers the zone.
+    private func refresh(_ e: Entry, _ config: SecondaryZoneConfig, held: Zone?) {
+        let name = config.name
+        var errors: [String] = []
+        for primary in config.primaries {
+            do {
+                let result = try refresh(config, from: primary, held: held)
+                let now = clock()
+                switch result {
+                case .upToDate(let soa, let primarySerial):
+                    if primarySerial != soa.serial {
+                        logger.warning("secondary zone \(name): \(primary.address) has serial \(primarySerial), older than ours (\(soa.serial)); keeping ours")
+                    } else {
+                        logger.debug("secondary zone \(name): serial \(soa.serial) is current at \(primary.address)")
+                    }
+                    cond.lock()
+                    e.timers.refreshed(soa, now: now)
+                    e.status.upToDateCount += 1
+                    e.status.lastError = nil
+                    let wasExpired = e.expiredServed
+                    e.expiredServed = false
+                    e.status.expired = false
+                    let zone = e.zone
+                    cond.unlock()
+                    if wasExpired, let zone {
+                        publish(zone, name)
+                        logger.info("secondary zone \(name): no longer expired, serving serial \(soa.serial)")
+                    }
+                    saveState(name, soa.serial, now)
+                case .transferred(let zone, let soa, let how):
+                    cond.lock()
+                    e.zone = zone
+                    e.timers.refreshed(soa, now: now)
+                    if how.hasPrefix("IXFR") { e.status.ixfrCount += 1 } else { e.status.axfrCount += 1 }
+                    e.status.serial = soa.serial
+                    e.status.lastError = nil
+                    e.expiredServed = false
+                    e.status.expired = false
+                    cond.unlock()
+                    publish(zone, name)
+                    logger.info("secondary zone \(name): \(how) from \(primary.address): now serving serial \(soa.serial), \(zone.recordCount) records")
+                    do {
+                        try disk.write(zone)
+                    } catch {
+                        logger.error("secondary zone \(name): cannot write the on-disk copy to \(disk.zonePath(name)): \(error)")
+                    }
+                    saveState(name, soa.serial, now)
+                }
+                return
+            } catch {
+                logger.warning("secondary zone \(name): refresh from \(primary.address) failed: \(error)")
+                errors.append("\(primary.address): \(error)")
+            }
+        }
+        cond.lock()
+        e.timers.failed(now: clock())
+        e.status.failureCount += 1
+        e.status.lastError = errors.joined(separator: "; ")
+        let next = e.timers.nextCheck
+        cond.unlock()
+        logger.error("secondary zone \(name): no primary could be refreshed from\(held.map { "; still serving serial \($0.serial)" } ?? ""); next attempt at \(next)")
+    }
+
+    private func saveState(_ name: DNSName, _ serial: UInt32, _ now: Date) {
+        do { try disk.writeState(zone: name, serial: serial, lastRefresh: now) } catch {
+            logger.error("secondary zone \(name): cannot write \(disk.statePath(name)): \(error)")
+        }
+    }
+
+    private func publish(_ zone: Zone, _ name: DNSName) {
+        cond.lock()
+        let gone = entries[name] == nil
+        cond.unlock()
+        guard !gone else { return }  // removed by a reconfiguration meanwhile
+        do {
+            try catalog.publish(zone, from: .secondary)
+        } catch {
+            logger.error("secondary zone \(name): not served: \(error)")
+        }
+    }
+
+    /// A SOA-only zone for a secondary zone never transferred (serial 0), to build its
+    /// SERVFAIL stand-in from.
+    static func notYetLoaded(_ name: DNSName) -> Zone {
+        var w = WireWriter(capacity: 24)
+        w.writeName(.root)
+        w.writeName(.root)
+        for _ in 0..<5 { w.writeU32(0) }
+        return try! Zone(origin: name, records: [ResourceRecord(owner: name, type: .soa, ttl: 0, rdata: w.bytes)])
+    }
+
+    enum RefreshResult {
+        case upToDate(SOAFields, primarySerial: UInt32)
+        case transferred(Zone, SOAFields, how: String)
+    }
+
+    private func connect(_ config: SecondaryZoneConfig, _ primary: SecondaryPrimary) throws(TransferError) -> BlockingTCPStream {
+        try BlockingTCPStream(host: primary.address.host, port: primary.address.port, connectTimeout: connectTimeout,
+                              ioTimeout: ioTimeout, totalTimeout: config.transferTimeout)
+    }
+
+    /// One primary: SOA check, then IXFR (from the version held) or AXFR on the same
+    /// connection; an IXFR that fails or does not apply falls back to AXFR (RFC 1995 §4).
+    func refresh(_ config: SecondaryZoneConfig, from primary: SecondaryPrimary, held: Zone?) throws(TransferError) -> RefreshResult {
+        var client = TransferClient(zone: config.name, maxTransferSize: config.maxTransferSize)
+        if let keyName = primary.keyName {
+            guard let auth = authenticator(keyName) else { throw TransferError(.tsig, "key '\(keyName)' is not configured") }
+            client.authenticator = auth
+        }
+        let stream = try connect(config, primary)
+        defer { stream.close() }
+        let soaRecord = try client.querySOA(on: stream)
+        let primarySOA = try SOAFields(record: soaRecord)
+        let heldSOARecord = held?.soaRecord
+        if let held, let heldSOARecord {
+            let heldSOA = try SOAFields(record: heldSOARecord)
+            // RFC 1982 comparison: transfer only when the primary's serial is newer.
+            if !SerialArithmetic.isNewer(primarySOA.serial, than: held.serial) {
+                return .upToDate(heldSOA, primarySerial: primarySOA.serial)
+            }
+            do {
+                switch try client.transfer(on: stream, ixfrFrom: heldSOARecord) {
+                case .upToDate:
+                    return .upToDate(heldSOA, primarySerial: primarySOA.serial)
+                case .incremental(let soa, let deltas):
+                    var records = try ZoneDeltaApplier.apply(deltas, to: held)
+                    let zone = try build(config.name, &records)
+                    return .transferred(zone, try SOAFields(record: soa),
+                                        how: "IXFR serial \(held.serial) -> \(zone.serial) (\(deltas.count) change sequence(s), -\(deltas.reduce(0) { $0 + $1.deleted.count }) +\(deltas.reduce(0) { $0 + $1.added.count }) records)")
+                case .full(let soa, var records):
+                    let zone = try build(config.name, &records)
+                    return .transferred(zone, try SOAFields(record: soa), how: "IXFR (AXFR-style, full zone) serial \(held.serial) -> \(zone.serial)")
+                }
+            } catch let error where error.kind == .inconsistent || error.kind == .rcode {
+                logger.warning("secondary zone \(config.name): IXFR from \(primary.address) not usable (\(error)); falling back to AXFR")
+            }
+            // Fall through to AXFR on a fresh connection.
+            let axfrStream = try connect(config, primary)
+            defer { axfrStream.close() }
+            return try axfr(client, axfrStream, config.name)
+        }
+        return try axfr(client, stream, config.name)
+    }
+
+    private func axfr(_ client: TransferClient, _ stream: BlockingTCPStream, _ name: DNSName) throws(TransferError) -> RefreshResult {
+        guard case .full(let soa, var records) = try client.transfer(on: stream, ixfrFrom: nil) else {
+            throw TransferError(.malformed, "AXFR did not return a full zone")
+        }
+        let zone = try build(name, &records)
+        return .transferred(zone, try SOAFields(record: soa), how: "AXFR serial \(zone.serial)")
+    }
+
+    private func build(_ name: DNSName, _ records: inout [ResourceRecord]) throws(TransferError) -> Zone {
+        do {
+            return try Zone(origin: name, takingRecords: &records)
+        } catch {
+            throw TransferError(.malformed, "the transferred zone does not build: \(error)")
+        }
+    }
+}
+
+extension SecondaryZones {
+    /// TSIG for transfers in: the configured keys (`keys:`) by the name a primary gives.
+    static func authenticator(for config: ServerConfig) -> @Sendable (String) -> (any TransferAuthenticator)? {
+        let keyring = config.transfer.keyring
+        return { name in
+            guard let n = SecondaryPrimary.keyDNSName(name), let key = keyring.key(named: n) else { return nil }
+            return TSIGTransferAuthenticator(key: key)
+        }
+    }
+}
