@@ -16,6 +16,8 @@
 //       allow-transfer:
 //         - address: 192.0.2.0/24       # optional prefix (omitted: any address)
 //           key: transfer-key           # optional: the request must be signed with this key
+//   notify: [...]                       # top level: the same, for every zone without its own
+//   allow-transfer: [...]               # (zones made through the API, secondaries served on)
 import BulwarkDefences
 import BulwarkTransfer
 import Yams
@@ -53,26 +55,36 @@ public struct ZoneTransferSettings: Sendable, Equatable {
 public struct TransferSettings: Sendable, Equatable {
     public var keys: [TSIGKey] = []
     public var zones: [DNSName: ZoneTransferSettings] = [:]
+    /// The top-level `notify:` and `allow-transfer:`: what a zone without its own gets
+    /// (every zone made through the API, and secondary zones served on).
+    public var defaults = ZoneTransferSettings()
     /// Upper bound of one zone's journal on disk; the oldest changes are dropped beyond it.
     public var journalSize: Int = 4 << 20
     public init() {}
 
     public var keyring: TSIGKeyring { TSIGKeyring(keys) }
 
-    public func settings(for zone: DNSName) -> ZoneTransferSettings { zones[zone] ?? ZoneTransferSettings() }
+    /// A zone's own `notify` and `allow-transfer`, each falling back to the top-level one.
+    public func settings(for zone: DNSName) -> ZoneTransferSettings {
+        var s = zones[zone] ?? ZoneTransferSettings()
+        if s.notify.isEmpty { s.notify = defaults.notify }
+        if s.allowTransfer == nil { s.allowTransfer = defaults.allowTransfer }
+        return s
+    }
 
     /// Every key a zone names must be defined under `keys:`.
     func validate() throws(ConfigError) {
         let known = Set(keys.map(\.name))
-        for (zone, s) in zones.sorted(by: { $0.key < $1.key }) {
+        let all = [("", defaults)] + zones.sorted(by: { $0.key < $1.key }).map { ("zones[\($0.key)].", $0.value) }
+        for (prefix, s) in all {
             for target in s.notify {
                 if let k = target.key, !known.contains(k) {
-                    throw ConfigError(key: "zones[\(zone)].notify", "key '\(k)' is not defined under 'keys'")
+                    throw ConfigError(key: "\(prefix)notify", "key '\(k)' is not defined under 'keys'")
                 }
             }
             for rule in s.allowTransfer ?? [] {
                 if let k = rule.key, !known.contains(k) {
-                    throw ConfigError(key: "zones[\(zone)].allow-transfer", "key '\(k)' is not defined under 'keys'")
+                    throw ConfigError(key: "\(prefix)allow-transfer", "key '\(k)' is not defined under 'keys'")
                 }
             }
         }
@@ -80,7 +92,7 @@ public struct TransferSettings: Sendable, Equatable {
 }
 
 extension ConfigFileParser {
-    static let transferKeys = ["keys", "journal-size"]
+    static let transferKeys = ["keys", "journal-size", "notify", "allow-transfer"]
     /// Keys of a `zones:` entry read here rather than by `zones(_:)`.
     static let zoneTransferKeys = ["notify", "allow-transfer"]
 
@@ -92,6 +104,10 @@ extension ConfigFileParser {
             config.transfer.keys = try tsigKeys(value)
         case "journal-size":
             config.transfer.journalSize = try integer(value, key, 4096...(1 << 40))
+        case "notify":
+            config.transfer.defaults.notify = try notifyTargets(value, key)
+        case "allow-transfer":
+            config.transfer.defaults.allowTransfer = try transferRules(value, key)
         case "zones":
             try zoneTransferSettings(value, into: &config.transfer)
             return false

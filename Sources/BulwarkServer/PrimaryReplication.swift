@@ -52,7 +52,7 @@ public final class PrimaryReplication: @unchecked Sendable {
     /// matching entry. With neither, nobody may.
     func mayTransfer(_ zone: DNSName, client: ClientAddress, key: TSIGKey?) -> Bool {
         if !transferACL.isEmpty && !transferACL.allows(client) { return false }
-        if let rules = settings.zones[zone]?.allowTransfer {
+        if let rules = settings.settings(for: zone).allowTransfer {
             return rules.contains { $0.matches(client: client, key: key) }
         }
         return !transferACL.isEmpty
@@ -60,7 +60,7 @@ public final class PrimaryReplication: @unchecked Sendable {
 
     /// Only zones someone may transfer keep a journal (no state is written otherwise).
     func keepsJournal(_ zone: DNSName) -> Bool {
-        !transferACL.isEmpty || settings.zones[zone]?.allowTransfer != nil
+        !transferACL.isEmpty || settings.settings(for: zone).allowTransfer != nil
     }
 
     // MARK: changes → journal → NOTIFY

@@ -79,6 +79,32 @@ final class ConfigTransferTests: XCTestCase {
         XCTAssertNil(c.transfer.settings(for: try DNSName("plain.test.")).allowTransfer)
     }
 
+    func testTopLevelNotifyAndAllowTransferAreEveryOtherZonesDefaults() throws {
+        let c = try load(keys + """
+        notify: ["192.0.2.53:5300"]
+        allow-transfer:
+          - key: transfer-key
+        zones:
+          - name: own.test
+            file: own.zone
+            notify: ["198.51.100.1"]
+          - name: plain.test
+            file: plain.zone
+        """)
+        // A zone made through the API (not in the file) gets the top-level settings.
+        let api = c.transfer.settings(for: try DNSName("api.test."))
+        XCTAssertEqual(api.notify.map(\.description), ["192.0.2.53:5300"])
+        XCTAssertEqual(api.allowTransfer?.count, 1)
+        let own = c.transfer.settings(for: try DNSName("own.test."))
+        XCTAssertEqual(own.notify.map(\.description), ["198.51.100.1:53"])
+        XCTAssertEqual(own.allowTransfer?.count, 1)  // its own notify, the default allow-transfer
+        XCTAssertEqual(c.transfer.settings(for: try DNSName("plain.test.")).notify.count, 1)
+        XCTAssertTrue(error("""
+        allow-transfer:
+          - key: nowhere
+        """).contains("allow-transfer: key 'nowhere.' is not defined under 'keys'"))
+    }
+
     func testErrorsNameKeyAndLine() {
         XCTAssertTrue(error("""
         zones:

@@ -1,0 +1,92 @@
+"""Control plane → secondaries (issue 6, "Live"): a change made through the API of one
+Bulwark is journaled, announced by NOTIFY (the top-level `notify:` of the API server's
+configuration) and fetched by IXFR by a second Bulwark serving the zone as a secondary;
+the test measures how soon after the API's reply the secondary answers the new data.
+"""
+import os
+import statistics
+import time
+
+import dns.message
+import dns.query
+import dns.rdatatype
+import pytest
+
+import servers
+from conftest import REPORTS
+from test_control import ControlServer, answer_texts, call, create_zone
+
+ZONE = "live.test."
+CHANGES = 20
+
+
+def query_port(port, name, rdtype, timeout=0.5):
+    q = dns.message.make_query(name, rdtype)
+    return dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
+
+
+def wait_for(port, name, rdtype, want, limit):
+    """Seconds until `port` answers `name`/`rdtype` with `want` (polled every ms)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        try:
+            if answer_texts(query_port(port, name, rdtype), rdtype) == want:
+                return time.monotonic() - t0
+        except Exception:
+            pass
+        time.sleep(0.001)
+    return None
+
+
+def test_api_changes_reach_a_secondary_within_a_second(bulwark_bin, bulwark_only, tmp_path):
+    workdir = str(tmp_path)
+    taken = set()
+    secondary_port = servers.pick_port(0, taken)
+    primary = ControlServer(bulwark_bin, workdir, "api-primary", os.path.join(workdir, "primary-data"), zones=[])
+    # The API server: every zone without settings of its own (all API zones) NOTIFYs the
+    # secondary and may be transferred to loopback.
+    with open(os.path.join(workdir, "api-primary", "bulwark.yaml"), "w") as f:
+        f.write("api:\n  rate-limit: 0\n"
+                f"notify: [\"127.0.0.1:{secondary_port}\"]\n"
+                "allow-transfer: [127.0.0.0/8]\n")
+    primary.start()
+    secondary = None
+    try:
+        create_zone(primary, ZONE)
+        config = os.path.join(workdir, "secondary.yaml")
+        with open(config, "w") as f:
+            f.write("secondary-zones:\n"
+                    f"  - name: {ZONE}\n"
+                    f"    primaries: [\"127.0.0.1:{primary.port}\"]\n")
+        secondary = servers.Bulwark(
+            bulwark_bin, secondary_port, workdir, [], tag="api-secondary", ipv6=False,
+            extra_args=["--config", config, "--api-listen", "off", "--ops-listen", "off",
+                        "--data-dir", os.path.join(workdir, "secondary-data")])
+        secondary.start()
+        assert wait_for(secondary_port, "ns1." + ZONE, dns.rdatatype.A, ["192.0.2.53"], 30) is not None, \
+            "the secondary never answered the zone's first version\n" + secondary.log_tail()
+
+        delays = []
+        for i in range(CHANGES):
+            address = f"198.51.100.{i + 1}"
+            status, body, _ = call(primary, "PUT", f"/v1/zones/{ZONE}/rrsets/www/A",
+                                   {"ttl": 60, "records": [address]})
+            assert status == 200, body
+            delay = wait_for(secondary_port, "www." + ZONE, dns.rdatatype.A, [address], 5.0)
+            assert delay is not None, f"change {i} never reached the secondary\n" + secondary.log_tail()
+            delays.append(delay)
+
+        # The secondary followed by IXFR (RFC 1995), not by whole-zone transfers.
+        with open(secondary.logfile, errors="replace") as f:
+            log = f.read()
+        assert "IXFR" in log, log[-2000:]
+        median, worst = statistics.median(delays), max(delays)
+        with open(os.path.join(REPORTS, "control-secondary-latency.txt"), "w") as f:
+            f.write(f"API reply -> secondary answers, {CHANGES} changes: median {median * 1000:.1f} ms, "
+                    f"max {worst * 1000:.1f} ms\n")
+        print(f"\nAPI reply -> secondary answers: median {median * 1000:.1f} ms, max {worst * 1000:.1f} ms")
+        assert worst < 1.0, delays
+    finally:
+        if secondary is not None:
+            secondary.stop()
+        primary.stop()
