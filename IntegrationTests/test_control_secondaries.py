@@ -11,6 +11,7 @@ import dns.message
 import dns.query
 import dns.rdatatype
 import pytest
+import urllib.request
 
 import servers
 from conftest import REPORTS
@@ -38,10 +39,22 @@ def wait_for(port, name, rdtype, want, limit):
     return None
 
 
+def transfers_counted(ops_port, kind):
+    """The `bulwark_transfers_total` count of `kind` ("IXFR out", "AXFR in", ...) in /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{ops_port}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("bulwark_transfers_total{") and f'kind="{kind}"' in line:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
 def test_api_changes_reach_a_secondary_within_a_second(bulwark_bin, bulwark_only, tmp_path):
     workdir = str(tmp_path)
     taken = set()
     secondary_port = servers.pick_port(0, taken)
+    primary_ops, secondary_ops = servers.pick_port(0, taken), servers.pick_port(0, taken)
     primary = ControlServer(bulwark_bin, workdir, "api-primary", os.path.join(workdir, "primary-data"), zones=[])
     # The API server: every zone without settings of its own (all API zones) NOTIFYs the
     # secondary and may be transferred to loopback.
@@ -49,6 +62,7 @@ def test_api_changes_reach_a_secondary_within_a_second(bulwark_bin, bulwark_only
         f.write("api:\n  rate-limit: 0\n"
                 f"notify: [\"127.0.0.1:{secondary_port}\"]\n"
                 "allow-transfer: [127.0.0.0/8]\n")
+    primary.argv += ["--ops-listen", f"127.0.0.1:{primary_ops}"]
     primary.start()
     secondary = None
     try:
@@ -60,7 +74,7 @@ def test_api_changes_reach_a_secondary_within_a_second(bulwark_bin, bulwark_only
                     f"    primaries: [\"127.0.0.1:{primary.port}\"]\n")
         secondary = servers.Bulwark(
             bulwark_bin, secondary_port, workdir, [], tag="api-secondary", ipv6=False,
-            extra_args=["--config", config, "--api-listen", "off", "--ops-listen", "off",
+            extra_args=["--config", config, "--api-listen", "off", "--ops-listen", f"127.0.0.1:{secondary_ops}",
                         "--data-dir", os.path.join(workdir, "secondary-data")])
         secondary.start()
         assert wait_for(secondary_port, "ns1." + ZONE, dns.rdatatype.A, ["192.0.2.53"], 30) is not None, \
@@ -80,6 +94,9 @@ def test_api_changes_reach_a_secondary_within_a_second(bulwark_bin, bulwark_only
         with open(secondary.logfile, errors="replace") as f:
             log = f.read()
         assert "IXFR" in log, log[-2000:]
+        # ... and both ends counted the transfers in /metrics (operations, issue 7).
+        assert transfers_counted(primary_ops, "IXFR out") >= CHANGES
+        assert transfers_counted(secondary_ops, "IXFR in") >= CHANGES
         median, worst = statistics.median(delays), max(delays)
         with open(os.path.join(REPORTS, "control-secondary-latency.txt"), "w") as f:
             f.write(f"API reply -> secondary answers, {CHANGES} changes: median {median * 1000:.1f} ms, "

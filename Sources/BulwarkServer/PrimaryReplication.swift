@@ -24,6 +24,8 @@ public final class PrimaryReplication: @unchecked Sendable {
     private let queue = DispatchQueue(label: "bulwark.journal")
     private let lock = NSLock()
     private var journals: [DNSName: ZoneJournal] = [:]
+    /// Told of every transfer out begun (`AXFR` or `IXFR`) or refused; set before serving.
+    public var onTransfer: (@Sendable (_ zone: String, _ kind: String, _ succeeded: Bool) -> Void)?
 
     /// Observes `catalog` (register before the first zones are published) and answers
     /// transfers through `slowPath`.
@@ -167,12 +169,14 @@ final class TransferHandler: SlowPathHandler, @unchecked Sendable {
         // never hand it on as the zone; SERVFAIL, as its queries get (RFC 1034 §4.3.5).
         if zone.isExpired { return error(.servFail) }
         guard primary.mayTransfer(zone.origin, client: request.client, key: request.key) else {
+            primary.onTransfer?(zone.origin.description, kind, false)
             primary.logger.notice("\(kind) of \(zone.origin) refused to \(request.client)\(request.key.map { " (key \($0.name))" } ?? "")")
             // RFC 8914 §4.19: Extended DNS Error 18, "Prohibited".
             return error(.refused, ede: 18)
         }
         let id = q.id
         if q.qtype == .axfr {
+            primary.onTransfer?(zone.origin.description, "AXFR", true)
             primary.logger.info("AXFR of \(zone.origin) serial \(zone.serial) to \(request.client)\(request.key.map { " (key \($0.name))" } ?? "")")
             return .stream(TransferStream(id: id, queryFlags: q.flags, question: question,
                                           records: ZoneTransfer.axfrRecords(zone), signer: signer, ednsPayload: edns))
@@ -188,6 +192,7 @@ final class TransferHandler: SlowPathHandler, @unchecked Sendable {
         case .upToDate:
             return soaOnly()
         case .incremental(let diff):
+            primary.onTransfer?(zone.origin.description, "IXFR", true)
             primary.logger.info("IXFR of \(zone.origin) \(clientSerial) → \(zone.serial) to \(request.client): \(diff.removed.count) removed, \(diff.added.count) added")
             let records = ZoneTransfer.ixfrRecords([diff], current: zone.soaRecord)
             if request.transport == .udp {
@@ -204,6 +209,7 @@ final class TransferHandler: SlowPathHandler, @unchecked Sendable {
             if request.transport == .udp { return soaOnly() }
             // RFC 1995 §4: the journal cannot reach the client's serial: the whole zone,
             // as AXFR sends it (the question stays IXFR).
+            primary.onTransfer?(zone.origin.description, "IXFR", true)
             primary.logger.info("IXFR of \(zone.origin) from \(clientSerial) to \(request.client): journal does not reach it, sending the whole zone")
             return .stream(TransferStream(id: id, queryFlags: q.flags, question: question,
                                           records: ZoneTransfer.axfrRecords(zone), signer: signer, ednsPayload: edns))

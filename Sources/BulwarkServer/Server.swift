@@ -67,9 +67,15 @@ public final class DNSServer: @unchecked Sendable {
                                   maxInflight: config.tcpMaxInflight),
             threads: min(config.workers, 2), slowPath: slowPath, logger: logger, opsHub: ops)
         self.replication = PrimaryReplication(config: config, catalog: catalog, slowPath: slowPath, logger: logger)
-        if let ops {  // operations (issue 7): zone loads, by provenance
+        if let ops {  // operations (issue 7): zone loads, by provenance; transfers in and out
             catalog.observe { changes in
                 for c in changes where c.new != nil { ops.events.zoneLoaded(provenance: c.provenance.rawValue) }
+            }
+            secondaries.onTransfer = { zone, kind, ok in
+                if ok { ops.events.transferred(zone: zone, kind: kind + " in") } else { ops.events.transferFailed(zone: zone, kind: kind + " in") }
+            }
+            replication.onTransfer = { zone, kind, ok in
+                if ok { ops.events.transferred(zone: zone, kind: kind + " out") } else { ops.events.transferFailed(zone: zone, kind: kind + " out") }
             }
         }
         slowPath.register(NotifyReceiver(secondaries: secondaries, logger: logger), for: [.notify])

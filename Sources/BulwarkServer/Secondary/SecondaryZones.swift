@@ -77,6 +77,10 @@ public final class SecondaryZones: @unchecked Sendable {
     public var ioTimeout: Double = 15
     let clock: @Sendable () -> Date
 
+    /// Told of every transfer in: the zone, `AXFR` or `IXFR` (`transfer` when it failed
+    /// before the kind was known), and whether it succeeded. Set before `start`.
+    public var onTransfer: (@Sendable (_ zone: String, _ kind: String, _ succeeded: Bool) -> Void)?
+
     public init(zones: [SecondaryZoneConfig], catalog: ZoneCatalog, dataDir: String, logger: Logger,
                 authenticator: @escaping @Sendable (String) -> (any TransferAuthenticator)? = { _ in nil },
                 clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -363,6 +367,7 @@ public final class SecondaryZones: @unchecked Sendable {
                     e.status.expired = false
                     cond.unlock()
                     publish(zone, name)
+                    onTransfer?(name.description, how.hasPrefix("IXFR") ? "IXFR" : "AXFR", true)
                     logger.info("secondary zone \(name): \(how) from \(primary.address): now serving serial \(soa.serial), \(zone.recordCount) records")
                     do {
                         try disk.write(zone)
@@ -374,6 +379,7 @@ public final class SecondaryZones: @unchecked Sendable {
                 return
             } catch {
                 logger.warning("secondary zone \(name): refresh from \(primary.address) failed: \(error)")
+                onTransfer?(name.description, "transfer", false)
                 errors.append("\(primary.address): \(error)")
             }
         }
