@@ -191,7 +191,7 @@ public enum ZoneEditing {
 
     /// RFC 1982 §3.2: `a` is greater than `b` in serial number arithmetic.
     public static func serialGreater(_ a: UInt32, _ b: UInt32) -> Bool {
-        a != b && ((a > b && a - b < 0x8000_0000) || (a < b && b - a > 0x8000_0000))
+        SerialArithmetic.isNewer(a, than: b)
     }
 
     /// The serial after a change: the requested one when it moves forward (RFC 1982),

@@ -112,7 +112,7 @@ public final class PrimaryReplication: @unchecked Sendable {
                 logger.warning("zone \(new.origin) changed (\(change.provenance)) but its serial \(new.serial) did not: secondaries will not see the change")
                 return
             }
-            if SerialNumber.isBefore(new.serial, old.serial) {
+            if SerialArithmetic.compare(new.serial, old.serial) == .less {
                 logger.warning("zone \(new.origin): serial went back from \(old.serial) to \(new.serial); journal discarded")
                 try? j?.discard()
             } else if let j {

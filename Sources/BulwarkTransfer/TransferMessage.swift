@@ -108,13 +108,8 @@ public struct MessageWriter {
     }
 }
 
-/// RFC 1982 serial number arithmetic on SOA serials.
+/// The serial of SOA record data (comparisons: `SerialArithmetic`, RFC 1982).
 public enum SerialNumber {
-    /// `a` is before `b` (RFC 1982 §3.2); undefined pairs (exactly 2^31 apart) are not.
-    public static func isBefore(_ a: UInt32, _ b: UInt32) -> Bool {
-        a != b && ((a < b && b - a < 1 << 31) || (a > b && a - b > 1 << 31))
-    }
-
     /// The SERIAL field of SOA rdata: after MNAME and RNAME.
     public static func of(soaRData rdata: [UInt8]) -> UInt32? {
         rdata.withUnsafeBytes { b -> UInt32? in

@@ -55,7 +55,7 @@ public enum ZoneTransfer {
 
     public static func plan(clientSerial: UInt32, zone: Zone, journal: ZoneJournal?) -> IXFRPlan {
         // RFC 1982: a client serial equal to or after ours needs nothing.
-        if !SerialNumber.isBefore(clientSerial, zone.serial) { return .upToDate }
+        if SerialArithmetic.compare(clientSerial, zone.serial) != .less { return .upToDate }
         guard let journal, let diffs = journal.diffs(from: clientSerial, to: zone.serial),
               let condensed = ZoneDiff.condense(diffs) else { return .full }
         return .incremental(condensed)

@@ -20,9 +20,12 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve zones over UDP and TCP.",
         discussion: """
         Zones come from --zone NAME=FILE (repeatable), --zones-dir DIR (each NAME.zone file \
-        is zone NAME, root.zone is the root), a config file (--config), or --example. \
-        Flags override the config file; --zone entries are added to its zones. \
-        SIGHUP reloads every zone (a zone that fails keeps its old version); SIGTERM/SIGINT stop.
+        is zone NAME, root.zone is the root), a config file (--config), --example, \
+        --secondary NAME=PRIMARY (transferred in), or the control API (--api-listen, \
+        default 127.0.0.1:8053; zones kept in <data-dir>). The ops endpoint (--ops-listen, \
+        default 127.0.0.1:9153) serves /metrics and /dashboard. Flags override the config \
+        file; --zone entries are added to its zones. SIGHUP reloads every zone (a zone that \
+        fails keeps its old version); SIGTERM/SIGINT stop.
         """
     )
 

@@ -188,9 +188,9 @@ final class TransferTests: XCTestCase {
         m.append(z.soaRecord, to: .authority)
         XCTAssertEqual(ZoneTransfer.ixfrClientSerial(m.bytes), 42)
         XCTAssertNil(ZoneTransfer.ixfrClientSerial(MessageWriter(id: 1, flags: 0, question: (z.origin, .ixfr, .in)).bytes))
-        XCTAssertTrue(SerialNumber.isBefore(1, 2))
-        XCTAssertTrue(SerialNumber.isBefore(0xFFFF_FFFF, 0))
-        XCTAssertFalse(SerialNumber.isBefore(2, 1))
-        XCTAssertFalse(SerialNumber.isBefore(0, 1 << 31))  // undefined: neither
+        XCTAssertEqual(SerialArithmetic.compare(1, 2), .less)
+        XCTAssertEqual(SerialArithmetic.compare(0xFFFF_FFFF, 0), .less)
+        XCTAssertEqual(SerialArithmetic.compare(2, 1), .greater)
+        XCTAssertEqual(SerialArithmetic.compare(0, 1 << 31), .undefined)  // neither
     }
 }

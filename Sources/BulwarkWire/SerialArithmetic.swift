@@ -1,4 +1,5 @@
-/// Serial number arithmetic on SOA serials (RFC 1982 with SERIAL_BITS = 32).
+/// Serial number arithmetic on SOA serials (RFC 1982 with SERIAL_BITS = 32): the one
+/// implementation for transfers in and out, the journal and the control plane.
 public enum SerialArithmetic {
     /// How two serials compare. RFC 1982 §3.2: `undefined` when they are exactly 2^31
     /// apart (neither is greater).
