@@ -487,6 +487,24 @@ class TCPFlood(threading.Thread):
 
 # ------------------------------------------------------------------ the drill
 
+def udp_socket_drops(port):
+    """Datagrams the kernel dropped on the server's UDP sockets at 127.0.0.1:`port`
+    because their receive queue was full (the `drops` column of /proc/net/udp): queries
+    the server never read."""
+    want = "0100007F:%04X" % port
+    total = 0
+    try:
+        with open("/proc/net/udp") as f:
+            next(f)
+            for line in f:
+                cols = line.split()
+                if len(cols) >= 13 and cols[1] == want:
+                    total += int(cols[-1])
+    except OSError:
+        return 0
+    return total
+
+
 def flood(exe, src, port, seconds, packets, randomize, rate):
     cmd = ["nice", "-n", "19", "taskset", "-c", FLOOD_CPU, exe, src, "127.0.0.1", str(port),
            str(seconds), packets, str(rate), "1" if randomize else "0"]
@@ -525,6 +543,7 @@ def drill_one(server, exe, work, legit, a):
             if seconds <= 0:
                 continue
             legit_udp = LegitUDP(server.port, qs[offset:], a.legit_qps, seconds)
+            drops_before = udp_socket_drops(server.port)
             refl = flood(exe, VICTIM, server.port, seconds, os.path.join(work, "reflect.bin"), False, rate)
             tort = flood(exe, TORTURE_SRC, server.port, seconds, os.path.join(work, "torture.bin"), True, rate)
             legit_udp.start()
@@ -532,6 +551,7 @@ def drill_one(server, exe, work, legit, a):
             r[phase] = legit_udp.result()
             rf = r[phase]["reflection"] = collect(refl)
             r[phase]["torture"] = collect(tort)
+            r[phase]["unread"] = udp_socket_drops(server.port) - drops_before
             r[phase]["amplification"] = rf["received_bytes"] / rf["sent_bytes"] if rf["sent_bytes"] else float("nan")
             time.sleep(1.2)
 
@@ -588,7 +608,8 @@ def table(results):
 
 def flood_table(results):
     head = ["server", "phase", "reflection q/s sent", "answers reaching victim /s", "victim bytes / sent bytes",
-            "water torture q/s sent", "water torture answered", "TCP flood conns opened", "closed by server"]
+            "water torture q/s sent", "water torture answered", "queries never read (socket full)",
+            "TCP flood conns opened", "closed by server"]
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
         tf = r["tcpflood"]
@@ -602,6 +623,7 @@ def flood_table(results):
                 f"{rf['sent'] / rf['seconds']:,.0f}", f"{rf['received'] / rf['seconds']:,.0f}",
                 f"{u['amplification']:.3f}", f"{to['sent'] / to['seconds']:,.0f}",
                 f"{100.0 * to['received'] / max(1, to['sent']):.1f} %",
+                f"{100.0 * u.get('unread', 0) / max(1, rf['sent'] + to['sent'] + u['sent']):.1f} %",
                 f"{tf['opened']}" if phase == "udp" else "", f"{tf['closed_by_server']}" if phase == "udp" else ""]) + " |")
     return "\n".join(md)
 

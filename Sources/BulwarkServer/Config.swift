@@ -144,6 +144,11 @@ public struct ServerConfig: Sendable, Equatable {
     public var workers: Int = ServerConfig.defaultWorkers
     /// Largest UDP response we send (RFC 6891 §6.2.5); 1232 per DNS Flag Day 2020.
     public var maxUDPSize: Int = 1232
+    /// Bytes of queries the kernel may queue on each UDP socket (SO_RCVBUF; NSD's
+    /// `so-rcvbuf`). Larger absorbs bursts; under a flood beyond what a worker answers it
+    /// is only waiting time, since every queued query waits behind the whole queue.
+    public var udpReceiveBuffer: Int = ServerConfig.defaultUDPReceiveBuffer
+    public static let defaultUDPReceiveBuffer = 4 << 20
     /// Seconds a TCP connection may stay idle (RFC 7766 §6.2.3); NSD's default is 10.
     public var tcpIdleTimeout: Double = 10
     /// Concurrent TCP connections accepted across all listen addresses.
@@ -209,6 +214,7 @@ public struct ConfigOverrides: Sendable {
     public var dataDir: String?
     public var workers: Int?
     public var maxUDPSize: Int?
+    public var udpReceiveBuffer: Int?
     public var tcpIdleTimeout: Double?
     public var tcpMaxConnections: Int?
     public var logLevel: String?
@@ -290,6 +296,12 @@ extension ServerConfig {
             guard (512...65535).contains(v) else { throw ConfigError(key: "--max-udp-size", "must be between 512 and 65535, got \(v)") }
             config.maxUDPSize = v
         }
+        if let v = overrides.udpReceiveBuffer {
+            guard (65536...(256 << 20)).contains(v) else {
+                throw ConfigError(key: "--udp-receive-buffer", "must be between 65536 and 268435456 bytes, got \(v)")
+            }
+            config.udpReceiveBuffer = v
+        }
         if let v = overrides.tcpIdleTimeout {
             guard v > 0 && v <= 86400 else { throw ConfigError(key: "--tcp-idle-timeout", "must be between 0 and 86400 seconds (exclusive of 0), got \(v)") }
             config.tcpIdleTimeout = v
@@ -367,7 +379,7 @@ struct ConfigFileParser {
     let path: String
     var directory: String { (path as NSString).deletingLastPathComponent }
 
-    static let knownKeys = ["listen", "workers", "max-udp-size", "tcp-idle-timeout", "tcp-max-connections",
+    static let knownKeys = ["listen", "workers", "max-udp-size", "udp-receive-buffer", "tcp-idle-timeout", "tcp-max-connections",
                             "zones-dir", "data-dir", "zones", "log-level", "rate-limit", "cookies", "acl", "transfer-acl"]
 
     func error(_ node: Node?, _ key: String?, _ message: String) -> ConfigError {
@@ -414,6 +426,8 @@ struct ConfigFileParser {
                 config.workers = try integer(value, key, 1...1024)
             case "max-udp-size":
                 config.maxUDPSize = try integer(value, key, 512...65535)
+            case "udp-receive-buffer":
+                config.udpReceiveBuffer = try integer(value, key, 65536...(256 << 20))
             case "tcp-max-connections":
                 config.tcpMaxConnections = try integer(value, key, 1...1_000_000)
             case "tcp-idle-timeout":

@@ -132,16 +132,18 @@ public final class QueryResponder {
             return 0
         case .error(let rcode, let id, let flags, let qnameLength, let edns):
             countedNameLength = qnameLength  // operations (issue 7)
+            let length: Int
             if slowPath != nil && UInt8((flags & HeaderFlags.opcodeMask) >> 11) == Opcode.notify.rawValue {
-                return notifyToSlowPath(query: query, id: id, flags: flags, qnameLength: qnameLength, edns: edns,
-                                        transport: transport, client: client, into: response)
+                length = notifyToSlowPath(query: query, id: id, flags: flags, qnameLength: qnameLength, edns: edns,
+                                          transport: transport, client: client, into: response)
+            } else {
+                length = ResponseHeader.writeError(
+                    into: response, query: query, rcode: rcode, id: id, queryFlags: flags,
+                    qnameLength: qnameLength, edns: edns, ourPayloadSize: ourPayload)
             }
-            let length = ResponseHeader.writeError(
-                into: response, query: query, rcode: rcode, id: id, queryFlags: flags,
-                qnameLength: qnameLength, edns: edns, ourPayloadSize: ourPayload)
-            guard transport == .udp, rateLimiter != nil else { return length }
+            guard transport == .udp, rateLimiter != nil, length > 0 else { return length }
             return rateLimit(length, query: query, qnameLength: qnameLength, qtype: 0, edns: edns,
-                             cookie: nil, client: client, into: response)
+                             cookie: nil, client: client, keyedByLookup: false, into: response)
         case .query(let q):
             countedNameLength = q.qnameLength  // operations (issue 7)
             countedQType = q.qtype.rawValue
@@ -171,7 +173,14 @@ public final class QueryResponder {
         // TSIG-signed queries and transfers leave the fast path (SlowPath.swift).
         if slowPath != nil && (q.hasTSIG || q.qtype == .axfr || q.qtype == .ixfr) {
             let kind: SlowPathKind = q.qtype == .axfr || q.qtype == .ixfr ? .transfer : .signedQuery
-            return toSlowPath(kind, query: query, parsed: q, transport: transport, client: client, into: response)
+            let length = toSlowPath(kind, query: query, parsed: q, transport: transport, client: client, into: response)
+            // Policy 3 holds for the slow path's UDP answers too (IXFR over UDP, TSIG errors,
+            // signed answers): a spoofed flood of signed or transfer queries must not reflect
+            // unlimited answers. A slipped answer to a signed query is unsigned, as any TC=1
+            // error is: the client retries over TCP, where the exchange is signed.
+            guard transport == .udp, rateLimiter != nil, length > 0 else { return length }
+            return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
+                             edns: q.edns, cookie: nil, client: client, keyedByLookup: false, into: response)
         }
         // Policy 2: cookies (RFC 7873 §5.2). The parser has already answered FORMERR to a
         // COOKIE option of a bad length (§5.2.2).
@@ -318,10 +327,13 @@ public final class QueryResponder {
 
     /// Classifies the response in `response[0..<length]`, accounts it to the client's
     /// prefix and returns what to send: the response, nothing, or an empty TC=1 answer.
+    /// `keyedByLookup`: the response came from this query's lookup, so NXDOMAIN and
+    /// referrals are keyed by the zone cut it found; otherwise (slow path, parse errors)
+    /// every class is keyed by the query name and type.
     @inline(__always)
     private func rateLimit(_ length: Int, query: UnsafeRawBufferPointer, qnameLength: Int, qtype: UInt16,
                            edns: EDNSRequest?, cookie: CookieVerdict?, client: ClientAddress,
-                           into response: UnsafeMutableRawBufferPointer) -> Int {
+                           keyedByLookup: Bool = true, into response: UnsafeMutableRawBufferPointer) -> Int {
         guard let rrl = rateLimiter, length >= 12, !rrl.isExempt(client) else { return length }
         let rcode = response[3] & 0x0F
         let authoritative = response[2] & 0x04 != 0
@@ -332,15 +344,14 @@ public final class QueryResponder {
             kind = answers > 0 ? .answer : .nodata
             // Answers from a wildcard are keyed by its zone (as Knot does): a flood of random
             // names under `*` must not get a fresh bucket per name.
-            let wildcard = scratch.wildcardOwner
-            name = wildcard != 0 ? wildcard
-                : rrl.nameHash(UnsafeRawBufferPointer(rebasing: query[12..<(12 + qnameLength)])) &+ UInt64(qtype)
+            let wildcard = keyedByLookup ? scratch.wildcardOwner : 0
+            name = wildcard != 0 ? wildcard : Self.questionKey(rrl, query, qnameLength, qtype)
         } else if rcode == 0 && qnameLength > 0 {
             kind = .referral
-            name = scratch.authorityOwner
+            name = keyedByLookup ? scratch.authorityOwner : Self.questionKey(rrl, query, qnameLength, qtype)
         } else if rcode == 3 {
             kind = .nxdomain
-            name = scratch.authorityOwner
+            name = keyedByLookup ? scratch.authorityOwner : Self.questionKey(rrl, query, qnameLength, qtype)
         } else {
             kind = .error
             name = 0
@@ -371,6 +382,14 @@ public final class QueryResponder {
             }
             return n
         }
+    }
+
+    /// The bucket key of a response class identified by its question: name and type.
+    @inline(__always)
+    private static func questionKey(_ rrl: RateLimiter, _ query: UnsafeRawBufferPointer, _ qnameLength: Int,
+                                    _ qtype: UInt16) -> UInt64 {
+        guard qnameLength > 0, query.count >= 12 + qnameLength else { return UInt64(qtype) }
+        return rrl.nameHash(UnsafeRawBufferPointer(rebasing: query[12..<(12 + qnameLength)])) &+ UInt64(qtype)
     }
 
     /// Logs that limiting of a prefix started or stopped, at most 10 lines a second per

@@ -184,6 +184,7 @@ final class UDPWorkerLoop {
 public final class UDPServer: @unchecked Sendable {
     private let store: ZoneStore
     private let maxUDPSize: Int
+    private let receiveBuffer: Int
     private let defences: DefenceSettings
     private let workers: Int
     private let logger: Logger
@@ -205,13 +206,15 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// The policy state (RRL table, cookie secrets) is per worker; `defences` configures it.
-    public init(store: ZoneStore, workers: Int, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
+    public init(store: ZoneStore, workers: Int, maxUDPSize: Int, receiveBuffer: Int = ServerConfig.defaultUDPReceiveBuffer,
+                defences: DefenceSettings = DefenceSettings(),
                 slowPath: SlowPathRouter? = nil, logger: Logger, opsHub: OpsHub? = nil) {
         self.opsHub = opsHub
         self.store = store
         self.slowPath = slowPath
         self.workers = max(1, workers)
         self.maxUDPSize = maxUDPSize
+        self.receiveBuffer = receiveBuffer
         self.defences = defences
         self.logger = logger
     }
@@ -224,7 +227,7 @@ public final class UDPServer: @unchecked Sendable {
         var fds: [Int32] = []
         do {
             for _ in 0..<workers {
-                let fd = try POSIXSocket.boundUDP(address, port: port)
+                let fd = try POSIXSocket.boundUDP(address, port: port, receiveBuffer: receiveBuffer)
                 fds.append(fd)
                 if port == 0 { port = POSIXSocket.localPort(fd) }
             }

@@ -85,7 +85,7 @@ enum POSIXSocket {
 
     /// A UDP socket bound to `address:port` with SO_REUSEPORT, so that one socket per
     /// worker shares the port and the kernel spreads datagrams among them.
-    static func boundUDP(_ address: ListenAddress, port: Int) throws(SocketError) -> Int32 {
+    static func boundUDP(_ address: ListenAddress, port: Int, receiveBuffer: Int = 4 << 20) throws(SocketError) -> Int32 {
         let domain = address.family == .v4 ? AF_INET : AF_INET6
         let fd = socket(domain, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError(call: "socket", address: address.description, errnoValue: errno) }
@@ -107,8 +107,10 @@ enum POSIXSocket {
                 guard setInt(fd, Int32(IPPROTO_IPV6), IPV6_RECVPKTINFO, 1) else { throw fail("setsockopt(IPV6_RECVPKTINFO)") }
             }
         }
-        // Room for bursts; the kernel caps it at net.core.rmem_max (failure is harmless).
-        _ = setInt(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20)
+        // Room for bursts. SO_RCVBUFFORCE (with CAP_NET_ADMIN, as NSD does) passes
+        // net.core.rmem_max; without it the kernel caps SO_RCVBUF there (harmless).
+        let rcvbuf = Int32(clamping: receiveBuffer)
+        if !setInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, rcvbuf) { _ = setInt(fd, SOL_SOCKET, SO_RCVBUF, rcvbuf) }
         _ = setInt(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20)
         // The receive loop wakes at least this often to see a stop request.
         var tv = timeval(tv_sec: 0, tv_usec: 250_000)

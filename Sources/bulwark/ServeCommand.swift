@@ -50,6 +50,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("max-udp-size"), help: "Largest UDP response in octets (512-65535, default 1232).")
     var maxUDPSize: Int?
 
+    @Option(name: .customLong("udp-receive-buffer"), help: "Bytes the kernel may queue per UDP socket (SO_RCVBUF, default 4194304).")
+    var udpReceiveBuffer: Int?
+
     @Option(name: .customLong("tcp-idle-timeout"), help: "Seconds before an idle TCP connection is closed (default 10).")
     var tcpIdleTimeout: Double?
 
@@ -119,6 +122,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.dataDir = dataDir
         o.workers = workers
         o.maxUDPSize = maxUDPSize
+        o.udpReceiveBuffer = udpReceiveBuffer
         o.tcpIdleTimeout = tcpIdleTimeout
         o.tcpMaxConnections = tcpMaxConnections
         o.logLevel = logLevel

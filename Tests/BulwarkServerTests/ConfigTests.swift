@@ -42,6 +42,7 @@ final class ConfigTests: XCTestCase {
         listen: ["127.0.0.1:5353", "[::1]:5353"]
         workers: 3
         max-udp-size: 1400
+        udp-receive-buffer: 1048576
         tcp-idle-timeout: 2.5
         tcp-max-connections: 50
         zones-dir: zonefiles
@@ -57,6 +58,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.listen.map(\.family), [.v4, .v6])
         XCTAssertEqual(config.workers, 3)
         XCTAssertEqual(config.maxUDPSize, 1400)
+        XCTAssertEqual(config.udpReceiveBuffer, 1 << 20)
         XCTAssertEqual(config.tcpIdleTimeout, 2.5)
         XCTAssertEqual(config.tcpMaxConnections, 50)
         XCTAssertEqual(config.logLevel, "debug")
@@ -72,6 +74,7 @@ final class ConfigTests: XCTestCase {
         let config = try load("")
         XCTAssertEqual(config.listen.map(\.description), ServerConfig.defaultListen)
         XCTAssertEqual(config.maxUDPSize, 1232)
+        XCTAssertEqual(config.udpReceiveBuffer, 4 << 20)
         XCTAssertEqual(config.tcpIdleTimeout, 10)
         XCTAssertEqual(config.workers, ServerConfig.defaultWorkers)
         XCTAssertTrue(config.zones.isEmpty)
@@ -131,6 +134,7 @@ final class ConfigTests: XCTestCase {
             ("workers: 0", "workers", "between 1 and 1024"),
             ("max-udp-size: 100", "max-udp-size", "between 512 and 65535"),
             ("max-udp-size: [1]", "max-udp-size", "integer"),
+            ("udp-receive-buffer: 1000", "udp-receive-buffer", "between 65536 and 268435456"),
             ("tcp-idle-timeout: -1", "tcp-idle-timeout", "seconds"),
             ("tcp-idle-timeout: soon", "tcp-idle-timeout", "seconds"),
             ("tcp-max-connections: 0", "tcp-max-connections", "between"),
@@ -185,6 +189,7 @@ final class ConfigTests: XCTestCase {
         check({ $0.zones = ["bad..name=file"] }, key: "--zone")
         check({ $0.workers = 0 }, key: "--workers")
         check({ $0.maxUDPSize = 70000 }, key: "--max-udp-size")
+        check({ $0.udpReceiveBuffer = 1 << 30 }, key: "--udp-receive-buffer")
         check({ $0.tcpIdleTimeout = 0 }, key: "--tcp-idle-timeout")
         check({ $0.logLevel = "verbose" }, key: "--log-level")
     }
