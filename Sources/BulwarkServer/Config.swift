@@ -149,6 +149,11 @@ public struct ServerConfig: Sendable, Equatable {
     /// is only waiting time, since every queued query waits behind the whole queue.
     public var udpReceiveBuffer: Int = ServerConfig.defaultUDPReceiveBuffer
     public static let defaultUDPReceiveBuffer = 4 << 20
+    /// Sockets per UDP worker (fair queues, FairQueues.swift). With more than one, a
+    /// saturated worker has the kernel spread queries over them by client prefix and
+    /// reads them in turn, so a flooding prefix waits behind itself, not in front of
+    /// others; when calm, every query goes to the first socket (no cost). 1: off.
+    public var udpQueues: Int = 4
     /// Seconds a TCP connection may stay idle (RFC 7766 §6.2.3); NSD's default is 10.
     public var tcpIdleTimeout: Double = 10
     /// Concurrent TCP connections accepted across all listen addresses.
@@ -215,6 +220,7 @@ public struct ConfigOverrides: Sendable {
     public var workers: Int?
     public var maxUDPSize: Int?
     public var udpReceiveBuffer: Int?
+    public var udpQueues: Int?
     public var tcpIdleTimeout: Double?
     public var tcpMaxConnections: Int?
     public var logLevel: String?
@@ -302,6 +308,10 @@ extension ServerConfig {
             }
             config.udpReceiveBuffer = v
         }
+        if let v = overrides.udpQueues {
+            guard (1...64).contains(v) else { throw ConfigError(key: "--udp-queues", "must be between 1 and 64, got \(v)") }
+            config.udpQueues = v
+        }
         if let v = overrides.tcpIdleTimeout {
             guard v > 0 && v <= 86400 else { throw ConfigError(key: "--tcp-idle-timeout", "must be between 0 and 86400 seconds (exclusive of 0), got \(v)") }
             config.tcpIdleTimeout = v
@@ -379,7 +389,7 @@ struct ConfigFileParser {
     let path: String
     var directory: String { (path as NSString).deletingLastPathComponent }
 
-    static let knownKeys = ["listen", "workers", "max-udp-size", "udp-receive-buffer", "tcp-idle-timeout", "tcp-max-connections",
+    static let knownKeys = ["listen", "workers", "max-udp-size", "udp-receive-buffer", "udp-queues", "tcp-idle-timeout", "tcp-max-connections",
                             "zones-dir", "data-dir", "zones", "log-level", "rate-limit", "cookies", "acl", "transfer-acl"]
 
     func error(_ node: Node?, _ key: String?, _ message: String) -> ConfigError {
@@ -428,6 +438,8 @@ struct ConfigFileParser {
                 config.maxUDPSize = try integer(value, key, 512...65535)
             case "udp-receive-buffer":
                 config.udpReceiveBuffer = try integer(value, key, 65536...(256 << 20))
+            case "udp-queues":
+                config.udpQueues = try integer(value, key, 1...64)
             case "tcp-max-connections":
                 config.tcpMaxConnections = try integer(value, key, 1...1_000_000)
             case "tcp-idle-timeout":

@@ -57,7 +57,7 @@ public final class DNSServer: @unchecked Sendable {
         if defences.cookies.secret == nil { defences.cookies.secret = .random() }
         self.slowPath = SlowPathRouter(keyring: config.transfer.keyring)
         self.udp = UDPServer(store: store, workers: config.workers, maxUDPSize: config.maxUDPSize,
-                             receiveBuffer: config.udpReceiveBuffer,
+                             receiveBuffer: config.udpReceiveBuffer, queues: config.udpQueues,
                              defences: defences, slowPath: slowPath, logger: logger, opsHub: ops)
         self.tcp = TCPServer(
             store: store, maxUDPSize: config.maxUDPSize, defences: defences,

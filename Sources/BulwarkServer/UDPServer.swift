@@ -20,8 +20,9 @@ public final class UDPCounters: Sendable {
     public init() {}
 }
 
-/// The receive/answer/send loop of one socket. Owns its buffers and its responder;
-/// lives on exactly one thread.
+/// The receive/answer/send loop of one worker. Owns its buffers and its responder;
+/// lives on exactly one thread. It reads one socket, or several in turn (fair queues:
+/// the kernel spreads queries over them by client prefix, see `ClientPrefixSteering`).
 final class UDPWorkerLoop {
     /// Datagrams per recvmmsg/sendmmsg call.
     static let batch = 32
@@ -35,7 +36,14 @@ final class UDPWorkerLoop {
     static let responseSize = 65535
     static let responseStride = 65536 + 64
 
-    let fd: Int32
+    /// This worker's sockets, as poll(2) entries; usually one.
+    let sockets: UnsafeMutablePointer<pollfd>
+    let socketCount: Int
+    /// With several sockets: the group's calm/fair state (FairQueues.swift).
+    let fairSwitch: FairQueueSwitch?
+    let workerIndex: Int
+    /// Consecutive full batches (the queue is not emptying) that make a worker ask for fair queues.
+    static let saturatedBatches = 16
     let responder: QueryResponder
     let packetInfo: Bool
     let counters: UDPCounters
@@ -50,9 +58,14 @@ final class UDPWorkerLoop {
     let receiveControl: UnsafeMutableRawPointer
     let sendControl: UnsafeMutableRawPointer
 
-    init(fd: Int32, responder: QueryResponder, packetInfo: Bool, counters: UDPCounters) {
+    init(fds: [Int32], fairSwitch: FairQueueSwitch? = nil, workerIndex: Int = 0, responder: QueryResponder,
+         packetInfo: Bool, counters: UDPCounters) {
         let n = Self.batch
-        self.fd = fd
+        self.fairSwitch = fds.count > 1 ? fairSwitch : nil
+        self.workerIndex = workerIndex
+        socketCount = max(1, fds.count)
+        sockets = .allocate(capacity: socketCount)
+        for (i, fd) in fds.enumerated() { sockets[i] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0) }
         self.responder = responder
         self.packetInfo = packetInfo
         self.counters = counters
@@ -88,6 +101,7 @@ final class UDPWorkerLoop {
     }
 
     deinit {
+        sockets.deallocate()
         receiveBuffers.deallocate()
         responseBuffers.deallocate()
         names.deallocate()
@@ -99,73 +113,163 @@ final class UDPWorkerLoop {
         sendControl.deallocate()
     }
 
-    /// Runs until `stop` is set (the socket is also shut down to wake a blocked receive).
+    /// Runs until `stop` is set (the sockets are also shut down to wake a blocked receive).
     func run(stop: ManagedAtomic<Bool>, logger: Logger) {
-        let n = Self.batch
-        let controlSpace = ControlMessage.pktinfoSpace
         var lastErrorLog: Int32 = 0
-        while !stop.load(ordering: .relaxed) {
-            for i in 0..<n {
-                receiveMessages[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
-                if packetInfo { receiveMessages[i].msg_hdr.msg_controllen = controlSpace }
+        guard let fq = fairSwitch else {
+            let fd = sockets[0].fd
+            while !stop.load(ordering: .relaxed) {
+                // MSG_WAITFORONE: block for the first datagram, then take what is queued.
+                guard receiveAndAnswer(fd, flags: MultiMessage.waitForOne, stop: stop, logger: logger,
+                                       lastErrorLog: &lastErrorLog) >= 0 else { break }
             }
-            // MSG_WAITFORONE: block for the first datagram, then take what is queued.
-            let got = MultiMessage.recvmmsg(fd, receiveMessages, UInt32(n), MultiMessage.waitForOne)
-            if got <= 0 {
-                if got < 0 {
-                    let e = errno
-                    if e == EBADF || e == ENOTSOCK || e == EINVAL { break }  // the socket is gone
-                    if e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != lastErrorLog && !stop.load(ordering: .relaxed) {
-                        logger.warning("recvmmsg failed: \(String(cString: strerror(e)))")
-                        lastErrorLog = e
+            return
+        }
+        var fullStreak = 0
+        var batches = 0
+        var windowStart = Self.coarseMillis()
+        var sawFullBatch = false
+        var wasFair = false
+        while !stop.load(ordering: .relaxed) {
+            if !fq.isFair {
+                if wasFair {
+                    // Back to calm: answer what the fair program queued on the other sockets.
+                    wasFair = false
+                    guard sweep(stop: stop, logger: logger, lastErrorLog: &lastErrorLog) else { return }
+                }
+                // Calm: the first socket only, as with a single socket.
+                let got = receiveAndAnswer(sockets[0].fd, flags: MultiMessage.waitForOne, stop: stop, logger: logger,
+                                           lastErrorLog: &lastErrorLog)
+                if got < 0 { return }
+                if got == Self.batch {
+                    fullStreak += 1
+                    if fullStreak >= Self.saturatedBatches {
+                        fullStreak = 0
+                        fq.requestFair(by: workerIndex)
                     }
+                } else {
+                    fullStreak = 0
+                }
+                // Stragglers (a query steered while the program changed): on every idle
+                // timeout and every 4096 batches.
+                batches &+= 1
+                if got == 0 || batches & 4095 == 0 {
+                    guard sweep(stop: stop, logger: logger, lastErrorLog: &lastErrorLog) else { return }
                 }
                 continue
             }
-            counters.received.wrappingIncrement(by: Int(got), ordering: .relaxed)
-            let batchStart = queryCounters != nil ? Self.monotonicNanos() : 0  // operations (issue 7)
-            var out = 0
-            for i in 0..<Int(got) {
-                let header = receiveMessages[i].msg_hdr
-                if header.msg_flags & Int32(MSG_TRUNC) != 0 {
-                    counters.dropped.wrappingIncrement(ordering: .relaxed)
-                    continue
-                }
-                let query = UnsafeRawBufferPointer(start: receiveBuffers + i * Self.receiveStride,
-                                                   count: Int(receiveMessages[i].msg_len))
-                let responseStart = responseBuffers + i * Self.responseStride
-                let length = responder.respond(to: query, transport: .udp, client: ClientAddress(socketAddress: names + i),
-                                               into: UnsafeMutableRawBufferPointer(start: responseStart, count: Self.responseSize))
-                guard length > 0 else { continue }
-                sendIOV[out] = iovec(iov_base: responseStart, iov_len: length)
-                sendMessages[out].msg_hdr.msg_name = UnsafeMutableRawPointer(names + i)
-                sendMessages[out].msg_hdr.msg_namelen = header.msg_namelen
-                if packetInfo {
-                    let control = sendControl + out * controlSpace
-                    let controlLength = ControlMessage.replyPacketInfo(
-                        received: receiveControl + i * controlSpace, length: header.msg_controllen, reply: control)
-                    sendMessages[out].msg_hdr.msg_control = controlLength > 0 ? control : nil
-                    sendMessages[out].msg_hdr.msg_controllen = controlLength
-                }
-                out += 1
+            if !wasFair {
+                wasFair = true
+                windowStart = Self.coarseMillis()
+                sawFullBatch = false
             }
-            var done = 0
-            while done < out {
-                let sent = MultiMessage.sendmmsg(fd, sendMessages + done, UInt32(out - done), 0)
-                if sent > 0 {
-                    done += Int(sent)
-                } else if errno == EINTR {
-                    continue
-                } else {
-                    // The first remaining datagram failed (unreachable client, full buffer): skip it.
-                    counters.dropped.wrappingIncrement(ordering: .relaxed)
-                    done += 1
+            // Fair: one batch from each socket with queries waiting, in turn, so a prefix
+            // flooding its queue waits behind itself while other clients' queries are
+            // answered within one round.
+            if poll(sockets, nfds_t(socketCount), 250) > 0 {
+                for k in 0..<socketCount where sockets[k].revents != 0 {
+                    if sockets[k].revents & Int16(POLLNVAL) != 0 { return }  // the socket is gone
+                    let got = receiveAndAnswer(sockets[k].fd, flags: Int32(MSG_DONTWAIT), stop: stop, logger: logger,
+                                               lastErrorLog: &lastErrorLog)
+                    if got < 0 { return }
+                    if got == Self.batch { sawFullBatch = true }
                 }
             }
-            counters.sent.wrappingIncrement(by: out, ordering: .relaxed)
-            // operations (issue 7): one latency sample per batch, receive to send.
-            queryCounters?.recordBatch(queries: Int(got), nanoseconds: Self.monotonicNanos() &- batchStart)
+            let now = Self.coarseMillis()
+            if now &- windowStart >= 1000 {
+                fq.vote(calm: !sawFullBatch, by: workerIndex)
+                sawFullBatch = false
+                windowStart = now
+            }
         }
+    }
+
+    /// Answers everything waiting on this worker's other sockets. False: a socket is gone.
+    private func sweep(stop: ManagedAtomic<Bool>, logger: Logger, lastErrorLog: inout Int32) -> Bool {
+        for k in 1..<socketCount {
+            while true {
+                let got = receiveAndAnswer(sockets[k].fd, flags: Int32(MSG_DONTWAIT), stop: stop, logger: logger,
+                                           lastErrorLog: &lastErrorLog)
+                if got < 0 { return false }
+                if got < Self.batch || stop.load(ordering: .relaxed) { break }
+            }
+        }
+        return true
+    }
+
+    static func coarseMillis() -> UInt64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC_COARSE, &ts)
+        return UInt64(ts.tv_sec) &* 1000 &+ UInt64(ts.tv_nsec) / 1_000_000
+    }
+
+    /// One recvmmsg batch from `fd`, answered with one sendmmsg. Returns the number of
+    /// queries received (0: none waiting, or a timeout), or -1 when the socket is gone.
+    @inline(__always)
+    private func receiveAndAnswer(_ fd: Int32, flags: Int32, stop: ManagedAtomic<Bool>, logger: Logger,
+                                  lastErrorLog: inout Int32) -> Int {
+        let n = Self.batch
+        let controlSpace = ControlMessage.pktinfoSpace
+        for i in 0..<n {
+            receiveMessages[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            if packetInfo { receiveMessages[i].msg_hdr.msg_controllen = controlSpace }
+        }
+        let got = MultiMessage.recvmmsg(fd, receiveMessages, UInt32(n), flags)
+        if got <= 0 {
+            if got < 0 {
+                let e = errno
+                if e == EBADF || e == ENOTSOCK || e == EINVAL { return -1 }  // the socket is gone
+                if e != EAGAIN && e != EWOULDBLOCK && e != EINTR && e != lastErrorLog && !stop.load(ordering: .relaxed) {
+                    logger.warning("recvmmsg failed: \(String(cString: strerror(e)))")
+                    lastErrorLog = e
+                }
+            }
+            return 0
+        }
+        counters.received.wrappingIncrement(by: Int(got), ordering: .relaxed)
+        let batchStart = queryCounters != nil ? Self.monotonicNanos() : 0  // operations (issue 7)
+        var out = 0
+        for i in 0..<Int(got) {
+            let header = receiveMessages[i].msg_hdr
+            if header.msg_flags & Int32(MSG_TRUNC) != 0 {
+                counters.dropped.wrappingIncrement(ordering: .relaxed)
+                continue
+            }
+            let query = UnsafeRawBufferPointer(start: receiveBuffers + i * Self.receiveStride,
+                                               count: Int(receiveMessages[i].msg_len))
+            let responseStart = responseBuffers + i * Self.responseStride
+            let length = responder.respond(to: query, transport: .udp, client: ClientAddress(socketAddress: names + i),
+                                           into: UnsafeMutableRawBufferPointer(start: responseStart, count: Self.responseSize))
+            guard length > 0 else { continue }
+            sendIOV[out] = iovec(iov_base: responseStart, iov_len: length)
+            sendMessages[out].msg_hdr.msg_name = UnsafeMutableRawPointer(names + i)
+            sendMessages[out].msg_hdr.msg_namelen = header.msg_namelen
+            if packetInfo {
+                let control = sendControl + out * controlSpace
+                let controlLength = ControlMessage.replyPacketInfo(
+                    received: receiveControl + i * controlSpace, length: header.msg_controllen, reply: control)
+                sendMessages[out].msg_hdr.msg_control = controlLength > 0 ? control : nil
+                sendMessages[out].msg_hdr.msg_controllen = controlLength
+            }
+            out += 1
+        }
+        var done = 0
+        while done < out {
+            let sent = MultiMessage.sendmmsg(fd, sendMessages + done, UInt32(out - done), 0)
+            if sent > 0 {
+                done += Int(sent)
+            } else if errno == EINTR {
+                continue
+            } else {
+                // The first remaining datagram failed (unreachable client, full buffer): skip it.
+                counters.dropped.wrappingIncrement(ordering: .relaxed)
+                done += 1
+            }
+        }
+        counters.sent.wrappingIncrement(by: out, ordering: .relaxed)
+        // operations (issue 7): one latency sample per batch, receive to send.
+        queryCounters?.recordBatch(queries: Int(got), nanoseconds: Self.monotonicNanos() &- batchStart)
+        return Int(got)
     }
 
     // --- operations (issue 7) ---
@@ -185,6 +289,8 @@ public final class UDPServer: @unchecked Sendable {
     private let store: ZoneStore
     private let maxUDPSize: Int
     private let receiveBuffer: Int
+    /// Sockets per worker (fair queues); 1 is the plain one-socket loop.
+    private let queues: Int
     private let defences: DefenceSettings
     private let workers: Int
     private let logger: Logger
@@ -195,6 +301,14 @@ public final class UDPServer: @unchecked Sendable {
     private var threads: [PosixThread] = []
     /// One set per socket, so workers never write a shared cache line.
     private var workerCounters: [UDPCounters] = []
+    /// One per listen address when `queues` > 1.
+    private var fairSwitches: [FairQueueSwitch] = []
+
+    /// Whether any listen address is queuing by client prefix now, and how many times
+    /// the fair queues switched on or off (FairQueues.swift).
+    public var fairQueues: (active: Bool, transitions: Int) {
+        (fairSwitches.contains { $0.isFair }, fairSwitches.reduce(0) { $0 + $1.transitions.load(ordering: .relaxed) })
+    }
 
     /// Totals over all workers: (received, sent, dropped).
     public var totals: (received: Int, sent: Int, dropped: Int) {
@@ -207,7 +321,7 @@ public final class UDPServer: @unchecked Sendable {
 
     /// The policy state (RRL table, cookie secrets) is per worker; `defences` configures it.
     public init(store: ZoneStore, workers: Int, maxUDPSize: Int, receiveBuffer: Int = ServerConfig.defaultUDPReceiveBuffer,
-                defences: DefenceSettings = DefenceSettings(),
+                queues: Int = 1, defences: DefenceSettings = DefenceSettings(),
                 slowPath: SlowPathRouter? = nil, logger: Logger, opsHub: OpsHub? = nil) {
         self.opsHub = opsHub
         self.store = store
@@ -215,28 +329,55 @@ public final class UDPServer: @unchecked Sendable {
         self.workers = max(1, workers)
         self.maxUDPSize = maxUDPSize
         self.receiveBuffer = receiveBuffer
+        self.queues = max(1, queues)
         self.defences = defences
         self.logger = logger
     }
 
-    /// Binds `workers` sockets on the address (port 0 picks a free port, shared by all
-    /// of them) and starts their threads. Returns the bound port.
+    /// Binds `workers` × `queues` sockets on the address (port 0 picks a free port,
+    /// shared by all of them) and starts one thread per worker. With more than one
+    /// queue, the kernel is told to spread queries over the sockets by client prefix.
+    /// Returns the bound port.
     @discardableResult
     public func start(_ address: ListenAddress) throws(SocketError) -> Int {
         var port = address.port
         var fds: [Int32] = []
+        var fairSwitch: FairQueueSwitch? = nil
         do {
-            for _ in 0..<workers {
+            for _ in 0..<(workers * queues) {
                 let fd = try POSIXSocket.boundUDP(address, port: port, receiveBuffer: receiveBuffer)
                 fds.append(fd)
                 if port == 0 { port = POSIXSocket.localPort(fd) }
+            }
+            if queues > 1 {
+                let prefixes = defences.rateLimit.map { ($0.ipv4PrefixLength, $0.ipv6PrefixLength) } ?? (24, 56)
+                do {
+                    fairSwitch = try FairQueueSwitch(
+                        groupSocket: fds[0], address: "\(address.host):\(port)", family: address.family,
+                        workers: workers, queues: queues, ipv4PrefixLength: prefixes.0, ipv6PrefixLength: prefixes.1,
+                        logger: logger)
+                } catch {
+                    // No steering (an old kernel, a seccomp filter): the kernel would spread
+                    // queries over every socket, so fall back to one socket per worker.
+                    logger.warning("fair UDP queues are off: \(error)")
+                    fds.forEach { close($0) }
+                    fds = []
+                    for _ in 0..<workers {
+                        fds.append(try POSIXSocket.boundUDP(address, port: port, receiveBuffer: receiveBuffer))
+                    }
+                }
             }
         } catch {
             fds.forEach { close($0) }
             throw error
         }
         sockets += fds
-        for (i, fd) in fds.enumerated() {
+        if let fairSwitch { fairSwitches.append(fairSwitch) }
+        let groupSwitch = fairSwitch
+        // Socket j of the group is worker j / perWorker's (the group's order is bind order).
+        let perWorker = fds.count / workers
+        for i in 0..<workers {
+            let mine = Array(fds[(i * perWorker)..<((i + 1) * perWorker)])
             let store = self.store, maxUDPSize = self.maxUDPSize, stop = self.stopFlag, defences = self.defences
             let logger = self.logger, counters = UDPCounters(), packetInfo = address.isWildcard, slowPath = self.slowPath
             workerCounters.append(counters)
@@ -244,7 +385,8 @@ public final class UDPServer: @unchecked Sendable {
             threads.append(try PosixThread(name: "bulwark-udp\(i)") {
                 let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences,
                                                slowPath: slowPath, logger: logger, counters: queryCounters)
-                UDPWorkerLoop(fd: fd, responder: responder, packetInfo: packetInfo, counters: counters)
+                UDPWorkerLoop(fds: mine, fairSwitch: groupSwitch, workerIndex: i, responder: responder,
+                              packetInfo: packetInfo, counters: counters)
                     .run(stop: stop, logger: logger)
             })
         }

@@ -53,6 +53,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("udp-receive-buffer"), help: "Bytes the kernel may queue per UDP socket (SO_RCVBUF, default 4194304).")
     var udpReceiveBuffer: Int?
 
+    @Option(name: .customLong("udp-queues"), help: "Sockets per UDP worker: when a worker is saturated, queries are queued by client prefix and read in turn, so a flooding prefix waits behind itself (default 4; 1: off).")
+    var udpQueues: Int?
+
     @Option(name: .customLong("tcp-idle-timeout"), help: "Seconds before an idle TCP connection is closed (default 10).")
     var tcpIdleTimeout: Double?
 
@@ -123,6 +126,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.workers = workers
         o.maxUDPSize = maxUDPSize
         o.udpReceiveBuffer = udpReceiveBuffer
+        o.udpQueues = udpQueues
         o.tcpIdleTimeout = tcpIdleTimeout
         o.tcpMaxConnections = tcpMaxConnections
         o.logLevel = logLevel
