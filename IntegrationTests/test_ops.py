@@ -142,6 +142,10 @@ def test_metrics_count_queries_by_type_rcode_and_zone(ops):
     assert after["bulwark_udp_batch_latency_seconds_count"] >= before.get("bulwark_udp_batch_latency_seconds_count", 0) + 34
     assert after['bulwark_udp_batch_latency_seconds_bucket{le="+Inf"}'] == after["bulwark_udp_batch_latency_seconds_count"]
     assert delta("bulwark_tcp_connections_accepted_total") == 4
+    # Fair UDP queues: calm under this light load (a flood that saturates a worker is in
+    # Tests/BulwarkServerTests/FairQueuesTests.swift and the drill).
+    assert after["bulwark_udp_fair_queues_active"] == 0
+    assert after.get("bulwark_udp_fair_queue_switches_total", 0) == 0  # a series once counted
 
 
 def test_random_subdomain_flood_tops_insight(ops):

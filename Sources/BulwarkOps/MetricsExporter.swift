@@ -22,6 +22,8 @@ public struct ServerFigures: Sendable {
         }
     }
     public var udpReceived = 0, udpSent = 0, udpDropped = 0
+    /// Fair UDP queues (FairQueues.swift): queuing by client prefix now; switches so far.
+    public var udpFairQueuesActive = false, udpFairQueueSwitches = 0
     public var tcpOpen = 0, tcpAccepted = 0, tcpRefusedFull = 0, tcpRefusedPerClient = 0, tcpEvicted = 0, tcpIOTimeouts = 0
     public var zones: [ZoneInfo] = []
     public var uptimeSeconds: Double = 0
@@ -130,6 +132,7 @@ public final class MetricsExporter: Sendable {
             publish(&s, "bulwark_udp_datagrams_total", [("direction", "sent")], total: UInt64(figures.udpSent))
             publish(&s, "bulwark_udp_datagrams_total", [("direction", "dropped")], total: UInt64(figures.udpDropped))
             publish(&s, "bulwark_tcp_connections_accepted_total", [], total: UInt64(figures.tcpAccepted))
+            publish(&s, "bulwark_udp_fair_queue_switches_total", [], total: UInt64(figures.udpFairQueueSwitches))
             publish(&s, "bulwark_tcp_connections_refused_total", [("reason", "full")], total: UInt64(figures.tcpRefusedFull))
             publish(&s, "bulwark_tcp_connections_refused_total", [("reason", "per_client")],
                     total: UInt64(figures.tcpRefusedPerClient))
@@ -151,6 +154,7 @@ public final class MetricsExporter: Sendable {
             }
         }
         gauge("bulwark_tcp_connections", [], Double(figures.tcpOpen))
+        gauge("bulwark_udp_fair_queues_active", [], figures.udpFairQueuesActive ? 1 : 0)
         gauge("bulwark_zones", [], Double(figures.zones.count))
         gauge("bulwark_uptime_seconds", [], figures.uptimeSeconds)
         return registry.emitToString() + Self.latencyText(snap.latency)

@@ -83,6 +83,7 @@ public final class OpsEndpoint: Sendable {
         f.udpReceived = udp.received
         f.udpSent = udp.sent
         f.udpDropped = udp.dropped
+        (f.udpFairQueuesActive, f.udpFairQueueSwitches) = server.udp.fairQueues
         let tcp = server.tcp.limitCounters
         f.tcpOpen = server.tcp.connectionCount
         f.tcpAccepted = server.tcp.acceptedCount
