@@ -583,14 +583,14 @@ def fmt_ms(x):
 
 
 def table(results):
-    head = ["server", "legit UDP, quiet", "legit UDP under (a)+(b) paced", "p50 / p99 ms",
+    head = ["server", "legit UDP, quiet, p50 / p99", "legit UDP under (a)+(b) paced", "p50 / p99 ms",
             "amplification paced", "legit UDP under (a)+(b) full speed", "p50 / p99 ms",
             "amplification full speed", "legit TCP during (c)", "TCP p50 / p99 ms",
             "legit UDP during (c)", "UDP p50 / p99 ms during (c)"]
     rows = []
     for r in results:
         b, t, tu = r["baseline"], r["tcp"], r["tcp_udp"]
-        row = [r["server"], f"{b['success']:.2f} %, p50 {fmt_ms(b['p50'])} ms"]
+        row = [r["server"], f"{b['success']:.2f} %, {fmt_ms(b['p50'])} / {fmt_ms(b['p99'])} ms"]
         for phase in ("udp", "full"):
             u = r.get(phase)
             if u is None:
