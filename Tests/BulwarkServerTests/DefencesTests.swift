@@ -30,23 +30,14 @@ final class DefencesTests: ServerTestCase {
     /// until none comes for 300 ms.
     func burst(_ queries: [[UInt8]], fd: Int32) -> [TestResponse] {
         var out: [TestResponse] = []
-        var buf = [UInt8](repeating: 0, count: 65535)
-        func drain(_ flags: Int32) {
-            while true {
-                let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, flags) }
-                guard n > 0 else { return }
-                out.append(TestResponse(bytes: Array(buf[0..<n])))
-            }
-        }
         for (i, q) in queries.enumerated() {
-            _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            TestClient.sendDatagram(q, fd: fd)
             if i % 25 == 24 {
                 usleep(1000)
-                drain(Int32(MSG_DONTWAIT))
+                out += TestClient.drain(fd: fd, flags: Int32(MSG_DONTWAIT))
             }
         }
-        drain(0)
-        return out
+        return out + TestClient.drain(fd: fd)
     }
 
     let clientCookie: [UInt8] = [0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57]

@@ -15,6 +15,20 @@ class ServerTestCase: XCTestCase {
         return l
     }()
 
+    /// Zone `test.` with its SOA `serial`, NS ns1, ns1's address, www's address `www`
+    /// and the lines `extra`.
+    static func zoneText(serial: Int, www: String, extra: String = "") -> String {
+        """
+        $ORIGIN test.
+        $TTL 300
+        @     IN SOA ns1.test. hostmaster.test. \(serial) 3600 600 86400 300
+        @     IN NS  ns1.test.
+        ns1   IN A   192.0.2.53
+        www   IN A   \(www)
+        \(extra)
+        """
+    }
+
     /// The temporary directory's name starts with this (one per test class).
     class var directoryPrefix: String { "bulwark-test" }
 

@@ -11,18 +11,6 @@ import Glibc
 final class ServerTests: ServerTestCase {
     override class var directoryPrefix: String { "bulwark-server" }
 
-    static func zoneText(serial: Int, www: String, extra: String = "") -> String {
-        """
-        $ORIGIN test.
-        $TTL 300
-        @     IN SOA ns1.test. hostmaster.test. \(serial) 3600 600 86400 300
-        @     IN NS  ns1.test.
-        ns1   IN A   192.0.2.53
-        www   IN A   \(www)
-        \(extra)
-        """
-    }
-
     func writeZone(_ text: String, name: String = "test.zone") throws -> String {
         let path = dir + "/" + name
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -69,15 +57,11 @@ final class ServerTests: ServerTestCase {
         defer { close(fd) }
         let count = 200
         for i in 0..<count {
-            let q = TestClient.query("www.test.", id: UInt16(i))
-            _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            TestClient.sendDatagram(TestClient.query("www.test.", id: UInt16(i)), fd: fd)
         }
         var ids = Set<UInt16>()
-        var buf = [UInt8](repeating: 0, count: 2048)
-        while ids.count < count {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { break }
-            ids.insert(UInt16(buf[0]) << 8 | UInt16(buf[1]))
+        while ids.count < count, let r = TestClient.receiveDatagram(fd: fd) {
+            ids.insert(r.id)
         }
         XCTAssertEqual(ids.count, count)
     }
@@ -112,10 +96,9 @@ final class ServerTests: ServerTestCase {
             }
             if Int.random(in: 0..<4, using: &rng) == 0 { q = Array(q.prefix(Int.random(in: 0..<q.count, using: &rng))) }
             if Int.random(in: 0..<8, using: &rng) == 0 { q += (0..<Int.random(in: 1...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } }
-            _ = q.withUnsafeBytes { send(fd, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count, 0) }
+            TestClient.sendDatagram(q, fd: fd)
         }
-        var buf = [UInt8](repeating: 0, count: 65535)
-        while buf.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
+        _ = TestClient.drain(fd: fd)
         XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test.", id: 7), port: port)), ipv4("192.0.2.1"))
     }
 
@@ -133,11 +116,10 @@ final class ServerTests: ServerTestCase {
         response[2] |= 0x80
         packets.append(response)
         for p in packets {
-            _ = p.withUnsafeBytes { send(fd, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count, 0) }
+            TestClient.sendDatagram(p, fd: fd)
         }
         // Drain whatever came back, then the server must still answer.
-        var buf = [UInt8](repeating: 0, count: 65535)
-        while buf.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
+        _ = TestClient.drain(fd: fd)
         XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test.", id: 7), port: port)), ipv4("192.0.2.1"))
         XCTAssertGreaterThan(server.udp.totals.received, 300)
     }

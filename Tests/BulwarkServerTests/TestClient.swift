@@ -118,16 +118,33 @@ enum TestClient {
         return fd
     }
 
+    /// Sends one datagram (an empty one too) on a connected socket.
+    static func sendDatagram(_ message: [UInt8], fd: Int32) {
+        _ = message.withUnsafeBytes { send(fd, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count, 0) }
+    }
+
+    /// The next datagram; nil on timeout (or, with MSG_DONTWAIT, when none is waiting).
+    static func receiveDatagram(fd: Int32, flags: Int32 = 0) -> TestResponse? {
+        var buf = [UInt8](repeating: 0, count: 65535)
+        let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, flags) }
+        return n > 0 ? TestResponse(bytes: Array(buf[0..<n])) : nil
+    }
+
+    /// Every datagram until none comes within the socket's timeout (with MSG_DONTWAIT:
+    /// every one already waiting).
+    static func drain(fd: Int32, flags: Int32 = 0) -> [TestResponse] {
+        var out: [TestResponse] = []
+        while let r = receiveDatagram(fd: fd, flags: flags) { out.append(r) }
+        return out
+    }
+
     /// Sends one datagram and waits for the reply with the same ID (nil on timeout).
     static func udp(_ message: [UInt8], fd: Int32) -> TestResponse? {
-        _ = message.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        var buf = [UInt8](repeating: 0, count: 65535)
-        while true {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { return nil }
-            let r = TestResponse(bytes: Array(buf[0..<n]))
+        sendDatagram(message, fd: fd)
+        while let r = receiveDatagram(fd: fd) {
             if r.id == (UInt16(message[0]) << 8 | UInt16(message[1])) { return r }
         }
+        return nil
     }
 
     static func udp(_ message: [UInt8], port: Int, timeoutMS: Int = 1000) -> TestResponse? {

@@ -16,17 +16,8 @@ final class TransferServerTests: ServerTestCase {
     lazy var key = try! TSIGKey(name: "xfr-key", algorithm: "hmac-sha256", secret: secret)
 
     func zoneText(serial: Int, hosts: Int, www: String) -> String {
-        var t = """
-        $ORIGIN test.
-        $TTL 300
-        @     IN SOA ns1.test. hostmaster.test. \(serial) 3600 600 86400 300
-        @     IN NS  ns1.test.
-        ns1   IN A   192.0.2.53
-        www   IN A   \(www)
-
-        """
-        for i in 0..<hosts { t += "host\(i) IN TXT \"record number \(i) of the bulk\"\n" }
-        return t
+        Self.zoneText(serial: serial, www: www,
+                      extra: (0..<hosts).map { "host\($0) IN TXT \"record number \($0) of the bulk\"\n" }.joined())
     }
 
     func start(serial: Int = 1, www: String = "192.0.2.1") async throws {
