@@ -250,6 +250,28 @@ class PidFileServer(Server):
         except (OSError, ValueError):
             return 0
 
+    def _config_files(self, daemon):
+        """`conf`, `pidfile` and `logfile` named for `daemon` in the work directory; the
+        configuration's path marks the process in the pid records."""
+        w = self.workdir
+        self.conf = os.path.join(w, f"{daemon}.conf")
+        self.pidfile = os.path.join(w, f"{daemon}.pid")
+        self.logfile = os.path.join(w, f"{daemon}.log")
+        self.marker = self.conf
+
+    def _write_conf(self, lines):
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n")
+
+    def _start_daemon(self, argv):
+        """Runs `argv` (a daemon that writes `pidfile`) and waits for the pid file."""
+        if os.path.exists(self.pidfile):
+            os.unlink(self.pidfile)
+        _record(self.tag, "@" + self.pidfile, self.marker)
+        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self._wait_pidfile()
+        return self
+
     def _wait_pidfile(self, limit=10.0):
         deadline = time.time() + limit
         while time.time() < deadline and not self.pid():
@@ -265,10 +287,7 @@ class NSD(PidFileServer):
         super().__init__(port, os.path.join(workdir, "nsd"), tag)
         w = self.workdir
         os.makedirs(w, exist_ok=True)
-        self.conf = os.path.join(w, "nsd.conf")
-        self.pidfile = os.path.join(w, "nsd.pid")
-        self.logfile = os.path.join(w, "nsd.log")
-        self.marker = self.conf
+        self._config_files("nsd")
         lines = [
             "server:",
             f"  ip-address: 127.0.0.1@{port}",
@@ -286,17 +305,35 @@ class NSD(PidFileServer):
         ]
         for zone, path in zones:
             lines += ["zone:", f'  name: "{zone}"', f'  zonefile: "{path}"']
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        self._write_conf(lines)
 
     def start(self):
-        if os.path.exists(self.pidfile):
-            os.unlink(self.pidfile)
-        _record(self.tag, "@" + self.pidfile, self.marker)
-        subprocess.run(["nsd", "-c", self.conf], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_pidfile()
-        return self
+        return self._start_daemon(["nsd", "-c", self.conf])
+
+
+def knot_server_conf(server, log_level, control_socket=None):
+    """The head of a knot.conf for `server` (a PidFileServer, `_config_files("knot")`):
+    its port on 127.0.0.1, one worker of each kind, run directory and database in its
+    work directory, log to its log file at `log_level`, and a control socket if given."""
+    w = server.workdir
+    lines = [
+        "server:",
+        f"  listen: 127.0.0.1@{server.port}",
+        f'  rundir: "{w}"',
+        f'  pidfile: "{server.pidfile}"',
+        "  udp-workers: 1",
+        "  tcp-workers: 1",
+        "  background-workers: 1",
+    ]
+    if control_socket:
+        lines += ["control:", f'  listen: "{control_socket}"']
+    return lines + [
+        "database:",
+        f'  storage: "{w}/db"',
+        "log:",
+        f'  - target: "{server.logfile}"',
+        f"    any: {log_level}",
+    ]
 
 
 class Knot(PidFileServer):
@@ -306,23 +343,8 @@ class Knot(PidFileServer):
         super().__init__(port, os.path.join(workdir, "knot"), tag)
         w = self.workdir
         os.makedirs(os.path.join(w, "db"), exist_ok=True)
-        self.conf = os.path.join(w, "knot.conf")
-        self.pidfile = os.path.join(w, "knot.pid")
-        self.logfile = os.path.join(w, "knot.log")
-        self.marker = self.conf
-        lines = [
-            "server:",
-            f"  listen: 127.0.0.1@{port}",
-            f'  rundir: "{w}"',
-            f'  pidfile: "{self.pidfile}"',
-            "  udp-workers: 1",
-            "  tcp-workers: 1",
-            "  background-workers: 1",
-            "database:",
-            f'  storage: "{w}/db"',
-            "log:",
-            f'  - target: "{self.logfile}"',
-            "    any: warning",
+        self._config_files("knot")
+        lines = knot_server_conf(self, "warning") + [
             "template:",
             "  - id: default",
             f'    storage: "{w}"',
@@ -332,20 +354,71 @@ class Knot(PidFileServer):
         ]
         for zone, path in zones:
             lines += [f'  - domain: "{zone}"', f'    file: "{path}"']
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        self._write_conf(lines)
 
     def start(self):
-        if os.path.exists(self.pidfile):
-            os.unlink(self.pidfile)
-        _record(self.tag, "@" + self.pidfile, self.marker)
-        subprocess.run(["knotd", "-d", "-c", self.conf], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_pidfile()
+        return self._start_daemon(["knotd", "-d", "-c", self.conf])
+
+
+def stop_process(proc, timeout=10.0):
+    """SIGTERM to a child (subprocess.Popen), SIGKILL if it has not exited within
+    `timeout` seconds. Returns its exit status, None if it had to be killed."""
+    status = proc.poll()
+    if status is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            status = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            status = None
+    return status
+
+
+class ProcessServer(Server):
+    """A server run in the foreground as our child, stdout and stderr to `logfile`."""
+    proc = None
+
+    def _spawn(self, argv, marker, env=None, echo=False):
+        """Starts `argv` (recorded with `marker`, a string its command line holds);
+        `echo` writes the command line to the log first."""
+        self._log = open(self.logfile, "ab")
+        if echo:
+            self._log.write(("$ " + " ".join(argv) + "\n").encode())
+            self._log.flush()
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, env=env,
+                                     stdout=self._log, stderr=self._log)
+        _record(self.tag, self.proc.pid, marker)
         return self
 
+    def pid(self):
+        return self.proc.pid if self.proc else 0
 
-class Bulwark(Server):
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self):
+        """SIGTERM; returns the exit status (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        status = stop_process(self.proc)
+        _unrecord(self.tag)
+        self._log.close()
+        return status
+
+    def kill(self):
+        """SIGKILL, as a crash would; the server can be started again."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        _unrecord(self.tag)
+        self._log.close()
+        self.proc = None
+
+
+class Bulwark(ProcessServer):
     """`bulwark serve --listen 127.0.0.1:P [--listen [::1]:P] --zone NAME=PATH ... [extra]`."""
     name = "bulwark"
 
@@ -363,39 +436,6 @@ class Bulwark(Server):
         for zone, path in zones:
             self.argv += ["--zone", f"{zone}={path}"]
         self.argv += list(extra_args)
-        self.proc = None
 
-    def start(self):
-        self._log = open(self.logfile, "ab")
-        self._log.write(("$ " + " ".join(self.argv) + "\n").encode())
-        self._log.flush()
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log)
-        _record(self.tag, self.proc.pid, self.binary)
-        return self
-
-    def pid(self):
-        return self.proc.pid if self.proc else 0
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def signal(self, sig):
-        self.proc.send_signal(sig)
-
-    def stop(self):
-        """SIGTERM; returns the exit status (None if it had to be killed)."""
-        if self.proc is None:
-            return None
-        status = self.proc.poll()
-        if status is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                status = self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                status = None
-        _unrecord(self.tag)
-        self._log.close()
-        return status
+    def start(self, env=None):
+        return self._spawn(self.argv, self.binary, env=env, echo=True)

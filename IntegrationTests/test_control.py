@@ -8,9 +8,7 @@ acknowledged (or the one in flight), never a mix, and that data persists.
 import json
 import os
 import random
-import signal
 import statistics
-import subprocess
 import threading
 import time
 import urllib.error
@@ -45,13 +43,7 @@ class ControlServer(servers.Bulwark):
         self.api = f"http://127.0.0.1:{self.api_port}"
 
     def start(self):
-        self._log = open(self.logfile, "ab")
-        self._log.write(("$ " + " ".join(self.argv) + "\n").encode())
-        self._log.flush()
-        env = dict(os.environ, BULWARK_ADMIN_KEY=ADMIN)
-        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, env=env,
-                                     stdout=self._log, stderr=self._log)
-        servers._record(self.tag, self.proc.pid, self.binary)
+        super().start(env=dict(os.environ, BULWARK_ADMIN_KEY=ADMIN))
         deadline = time.time() + 30
         while time.time() < deadline:
             if not self.alive():
@@ -63,13 +55,6 @@ class ControlServer(servers.Bulwark):
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"API not ready on {self.api}\n{self.log_tail()}")
-
-    def kill(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-        servers._unrecord(self.tag)
-        self._log.close()
-        self.proc = None
 
 
 def call(server, method, path, body=None, token=ADMIN, headers=None):
@@ -110,12 +95,14 @@ def workdir(tmp_path):
     return str(tmp_path)
 
 
-@pytest.fixture
-def started(bulwark_bin, bulwark_only, workdir):
+def serving(make):
+    """The body of a `started` fixture: yields `start(tag="control", zones=(), data_dir=None,
+    **kw)`, which starts `make(tag, zones, data_dir, **kw)` (a ControlServer); every one
+    started and still running is stopped at the end."""
     running = []
 
     def start(tag="control", zones=(), data_dir=None, **kw):
-        s = ControlServer(bulwark_bin, workdir, tag, data_dir or os.path.join(workdir, "data"), zones=zones, **kw)
+        s = make(tag, zones, data_dir, **kw)
         s.start()
         running.append(s)
         return s
@@ -124,6 +111,12 @@ def started(bulwark_bin, bulwark_only, workdir):
     for s in running:
         if s.proc is not None:
             s.stop()
+
+
+@pytest.fixture
+def started(bulwark_bin, bulwark_only, workdir):
+    yield from serving(lambda tag, zones, data_dir, **kw: ControlServer(
+        bulwark_bin, workdir, tag, data_dir or os.path.join(workdir, "data"), zones=zones, **kw))
 
 
 def create_zone(server, name):

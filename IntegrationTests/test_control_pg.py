@@ -62,19 +62,8 @@ def database(pg):
 @pytest.fixture
 def started(bulwark_bin, bulwark_only, workdir, database):
     """Same contract as test_control's `started`, every node on one PostgreSQL database."""
-    running = []
-
-    def start(tag="control", zones=(), data_dir=None, **kw):
-        s = PgControlServer(bulwark_bin, workdir, tag, data_dir or os.path.join(workdir, f"data-{tag}"),
-                            database, zones=zones, **kw)
-        s.start()
-        running.append(s)
-        return s
-
-    yield start
-    for s in running:
-        if s.proc is not None:
-            s.stop()
+    yield from tc.serving(lambda tag, zones, data_dir, **kw: PgControlServer(
+        bulwark_bin, workdir, tag, data_dir or os.path.join(workdir, f"data-{tag}"), database, zones=zones, **kw))
 
 
 def report(name, line):

@@ -13,6 +13,7 @@ import time
 import pytest
 
 import netns
+import servers
 from xfrpeers import write, zone_text
 
 ZONE = "topo.test."
@@ -53,13 +54,8 @@ class Host:
         return self
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc:
+            servers.stop_process(self.proc)
 
     def log(self):
         with open(self.logfile, errors="replace") as f:

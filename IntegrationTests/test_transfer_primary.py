@@ -84,20 +84,8 @@ class KnotSecondary(servers.PidFileServer):
         super().__init__(port, os.path.join(workdir, "knot2"), "knot-secondary")
         w = self.workdir
         os.makedirs(os.path.join(w, "db"), exist_ok=True)
-        self.conf, self.pidfile = os.path.join(w, "knot.conf"), os.path.join(w, "knot.pid")
-        self.logfile, self.marker = os.path.join(w, "knot.log"), os.path.join(w, "knot.conf")
-        write(self.conf, f"""server:
-  listen: 127.0.0.1@{port}
-  rundir: "{w}"
-  pidfile: "{self.pidfile}"
-  udp-workers: 1
-  tcp-workers: 1
-  background-workers: 1
-database:
-  storage: "{w}/db"
-log:
-  - target: "{self.logfile}"
-    any: info
+        self._config_files("knot")
+        write(self.conf, "\n".join(servers.knot_server_conf(self, "info")) + f"""
 key:
   - id: {KEY}
     algorithm: hmac-sha256
@@ -123,11 +111,7 @@ zone:
 """)
 
     def start(self):
-        servers._record(self.tag, "@" + self.pidfile, self.marker)
-        subprocess.run(["knotd", "-d", "-c", self.conf], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_pidfile()
-        return self
+        return self._start_daemon(["knotd", "-d", "-c", self.conf])
 
 
 class NSDSecondary(servers.PidFileServer):
@@ -137,8 +121,7 @@ class NSDSecondary(servers.PidFileServer):
         super().__init__(port, os.path.join(workdir, "nsd2"), "nsd-secondary")
         w = self.workdir
         os.makedirs(w, exist_ok=True)
-        self.conf, self.pidfile = os.path.join(w, "nsd.conf"), os.path.join(w, "nsd.pid")
-        self.logfile, self.marker = os.path.join(w, "nsd.log"), os.path.join(w, "nsd.conf")
+        self._config_files("nsd")
         write(self.conf, f"""server:
   ip-address: 127.0.0.1@{port}
   server-count: 1
@@ -166,11 +149,7 @@ zone:
 """)
 
     def start(self):
-        servers._record(self.tag, "@" + self.pidfile, self.marker)
-        subprocess.run(["nsd", "-c", self.conf], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_pidfile()
-        return self
+        return self._start_daemon(["nsd", "-c", self.conf])
 
 
 def soa_serial(addr, timeout=0.5):

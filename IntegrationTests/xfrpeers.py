@@ -23,6 +23,7 @@ import dns.tsigkeyring
 import dns.zone
 import dns.flags
 
+import dnsclient
 import servers
 
 TSIG_NAME = "xfr-key."
@@ -96,27 +97,10 @@ class KnotPrimary(servers.PidFileServer):
         super().__init__(port, os.path.join(workdir, tag), tag)
         w = self.workdir
         os.makedirs(os.path.join(w, "db"), exist_ok=True)
-        self.conf = os.path.join(w, "knot.conf")
-        self.pidfile = os.path.join(w, "knot.pid")
-        self.logfile = os.path.join(w, "knot.log")
+        self._config_files("knot")
         self.socket = os.path.join(w, "knot.sock")
-        self.marker = self.conf
         self.zone = zone
-        lines = [
-            "server:",
-            f"  listen: 127.0.0.1@{port}",
-            f'  rundir: "{w}"',
-            f'  pidfile: "{self.pidfile}"',
-            "  udp-workers: 1",
-            "  tcp-workers: 1",
-            "  background-workers: 1",
-            "control:",
-            f'  listen: "{self.socket}"',
-            "database:",
-            f'  storage: "{w}/db"',
-            "log:",
-            f'  - target: "{self.logfile}"',
-            "    any: info",
+        lines = servers.knot_server_conf(self, "info", control_socket=self.socket) + [
             "key:",
             f"  - id: {TSIG_NAME}",
             "    algorithm: hmac-sha256",
@@ -147,16 +131,10 @@ class KnotPrimary(servers.PidFileServer):
         ]
         if notify_port:
             lines.append("    notify: secondary")
-        with open(self.conf, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        self._write_conf(lines)
 
     def start(self):
-        if os.path.exists(self.pidfile):
-            os.unlink(self.pidfile)
-        servers._record(self.tag, "@" + self.pidfile, self.marker)
-        subprocess.run(["knotd", "-d", "-c", self.conf], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_pidfile()
+        self._start_daemon(["knotd", "-d", "-c", self.conf])
         servers.wait_ready(self, self.zone)
         return self
 
@@ -166,7 +144,7 @@ class KnotPrimary(servers.PidFileServer):
                        check=True, capture_output=True, timeout=20)
 
 
-class BindPrimary(servers.Server):
+class BindPrimary(servers.ProcessServer):
     """named (BIND 9) in the foreground as primary of one zone, IXFR from differences
     between zone-file versions (ixfr-from-differences), reloaded with SIGHUP."""
     name = "bind-primary"
@@ -201,21 +179,11 @@ zone "{zone}" {{
     file "{self.zonefile}";
 }};
 """)
-        self.proc = None
 
     def start(self):
-        self._log = open(self.logfile, "ab")
-        self.proc = subprocess.Popen(["named", "-g", "-c", self.conf, "-n", "1"], stdin=subprocess.DEVNULL,
-                                     stdout=self._log, stderr=self._log)
-        servers._record(self.tag, self.proc.pid, "named")
+        self._spawn(["named", "-g", "-c", self.conf, "-n", "1"], "named")
         servers.wait_ready(self, self.zone)
         return self
-
-    def pid(self):
-        return self.proc.pid if self.proc else 0
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
 
     def update_zone(self, text):
         write(self.zonefile, text)
@@ -223,20 +191,6 @@ zone "{zone}" {{
         t = time.time() + 2
         os.utime(self.zonefile, (t, t))
         self.proc.send_signal(signal.SIGHUP)
-
-    def stop(self):
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        servers._unrecord(self.tag)
-        self._log.close()
-        return self.proc.returncode
 
 
 class BulwarkSecondary(servers.Bulwark):
@@ -331,20 +285,6 @@ class FakePrimary:
                 return
             threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
 
-    def _read(self, conn):
-        def exact(n):
-            b = b""
-            while len(b) < n:
-                chunk = conn.recv(n - len(b))
-                if not chunk:
-                    return None
-                b += chunk
-            return b
-        head = exact(2)
-        if head is None:
-            return None
-        return exact(struct.unpack("!H", head)[0])
-
     def _send(self, conn, wire):
         conn.sendall(struct.pack("!H", len(wire)) + wire)
 
@@ -352,7 +292,7 @@ class FakePrimary:
         conn.settimeout(5)
         try:
             while True:
-                wire = self._read(conn)
+                wire = dnsclient.tcp_read_msg(conn)
                 if wire is None:
                     return
                 q = dns.message.from_wire(wire, keyring=self.keyring) if self.keyring else dns.message.from_wire(wire)

@@ -8,37 +8,8 @@ import Glibc
 #endif
 
 /// The server in-process on 127.0.0.1 (a free port), queried over real sockets.
-final class ServerTests: XCTestCase {
-    var dir: String!
-    var server: DNSServer!
-    var port = 0
-    let logger: Logger = {
-        var l = Logger(label: "test")
-        l.logLevel = .critical  // the failures these tests provoke are expected
-        return l
-    }()
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bulwark-server-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() async throws {
-        if let server { await server.stop() }
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    static func zoneText(serial: Int, www: String, extra: String = "") -> String {
-        """
-        $ORIGIN test.
-        $TTL 300
-        @     IN SOA ns1.test. hostmaster.test. \(serial) 3600 600 86400 300
-        @     IN NS  ns1.test.
-        ns1   IN A   192.0.2.53
-        www   IN A   \(www)
-        \(extra)
-        """
-    }
+final class ServerTests: ServerTestCase {
+    override class var directoryPrefix: String { "bulwark-server" }
 
     func writeZone(_ text: String, name: String = "test.zone") throws -> String {
         let path = dir + "/" + name
@@ -54,11 +25,7 @@ final class ServerTests: XCTestCase {
         o.workers = workers
         o.tcpIdleTimeout = idle
         o.tcpMaxConnections = maxConnections
-        let config = try ServerConfig.load(configFile: nil, overrides: o)
-        server = DNSServer(config: config, logger: logger)
-        try server.loadZones()
-        try await server.start()
-        port = server.boundAddresses[0].port
+        try await start(overrides: o)
         XCTAssertNotEqual(port, 0)
     }
 
@@ -90,15 +57,11 @@ final class ServerTests: XCTestCase {
         defer { close(fd) }
         let count = 200
         for i in 0..<count {
-            let q = TestClient.query("www.test.", id: UInt16(i))
-            _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            TestClient.sendDatagram(TestClient.query("www.test.", id: UInt16(i)), fd: fd)
         }
         var ids = Set<UInt16>()
-        var buf = [UInt8](repeating: 0, count: 2048)
-        while ids.count < count {
-            let n = buf.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            guard n > 0 else { break }
-            ids.insert(UInt16(buf[0]) << 8 | UInt16(buf[1]))
+        while ids.count < count, let r = TestClient.receiveDatagram(fd: fd) {
+            ids.insert(r.id)
         }
         XCTAssertEqual(ids.count, count)
     }
@@ -125,10 +88,7 @@ final class ServerTests: XCTestCase {
         defer { close(fd) }
         var rng = SystemRandomNumberGenerator()
         // Valid queries (one with an OPT) with random bytes flipped, cut or appended.
-        let opt: [UInt8] = [0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 12, 0, 10, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8]
-        var withOPT = TestClient.query("www.test.")
-        withOPT[11] = 1
-        withOPT += opt
+        let withOPT = TestClient.ednsQuery("www.test.", id: 0x1234, options: [(10, [1, 2, 3, 4, 5, 6, 7, 8])])
         for _ in 0..<2000 {
             var q = Bool.random(using: &rng) ? withOPT : TestClient.query("www.test.")
             for _ in 0..<Int.random(in: 1...4, using: &rng) {
@@ -136,10 +96,9 @@ final class ServerTests: XCTestCase {
             }
             if Int.random(in: 0..<4, using: &rng) == 0 { q = Array(q.prefix(Int.random(in: 0..<q.count, using: &rng))) }
             if Int.random(in: 0..<8, using: &rng) == 0 { q += (0..<Int.random(in: 1...64, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) } }
-            _ = q.withUnsafeBytes { send(fd, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count, 0) }
+            TestClient.sendDatagram(q, fd: fd)
         }
-        var buf = [UInt8](repeating: 0, count: 65535)
-        while buf.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
+        _ = TestClient.drain(fd: fd)
         XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test.", id: 7), port: port)), ipv4("192.0.2.1"))
     }
 
@@ -157,11 +116,10 @@ final class ServerTests: XCTestCase {
         response[2] |= 0x80
         packets.append(response)
         for p in packets {
-            _ = p.withUnsafeBytes { send(fd, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1), $0.count, 0) }
+            TestClient.sendDatagram(p, fd: fd)
         }
         // Drain whatever came back, then the server must still answer.
-        var buf = [UInt8](repeating: 0, count: 65535)
-        while buf.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, 0) }) > 0 {}
+        _ = TestClient.drain(fd: fd)
         XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.test.", id: 7), port: port)), ipv4("192.0.2.1"))
         XCTAssertGreaterThan(server.udp.totals.received, 300)
     }
@@ -379,15 +337,12 @@ final class ServerTests: XCTestCase {
         var o = ConfigOverrides()
         o.listen = ["127.0.0.1:0"]
         let config = try ServerConfig.load(configFile: nil, overrides: o)
-        server = DNSServer(config: config, logger: logger) {
+        try await start(DNSServer(config: config, logger: logger) {
             guard calls.loadThenWrappingIncrement(ordering: .relaxed) == 0 else {
                 throw ConfigError(file: "bulwark.yaml", line: 3, key: "zones", "must be a list")
             }
             return [ZoneSource(name: try DNSName("test."), path: path)]
-        }
-        try server.loadZones()
-        try await server.start()
-        port = server.boundAddresses[0].port
+        })
         let report = server.reload()
         XCTAssertEqual(report.configError, "bulwark.yaml:3: zones: must be a list")
         XCTAssertEqual(report.served, 1)
@@ -400,13 +355,10 @@ final class ServerTests: XCTestCase {
         let list = ManagedAtomic<Int>(2)
         var o = ConfigOverrides()
         o.listen = ["127.0.0.1:0"]
-        server = DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: logger) {
+        try await start(DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: logger) {
             let all = [ZoneSource(name: try DNSName("test."), path: a), ZoneSource(name: try DNSName("other."), path: b)]
             return Array(all.prefix(list.load(ordering: .relaxed)))
-        }
-        try server.loadZones()
-        try await server.start()
-        port = server.boundAddresses[0].port
+        })
         XCTAssertEqual(wwwAddress(TestClient.udp(TestClient.query("www.other."), port: port)), ipv4("192.0.2.7"))
         list.store(1, ordering: .relaxed)
         XCTAssertEqual(server.reload().removed.map(\.description), ["other."])

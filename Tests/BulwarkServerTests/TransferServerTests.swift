@@ -10,35 +10,14 @@ import Glibc
 
 /// The server in-process as a primary: AXFR and IXFR over TCP (streamed, signed), the
 /// journal written on reload, refusals; over real sockets on 127.0.0.1.
-final class TransferServerTests: XCTestCase {
-    var dir: String!
-    var server: DNSServer!
-    var port = 0
+final class TransferServerTests: ServerTestCase {
+    override class var directoryPrefix: String { "bulwark-xfr" }
     let secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
     lazy var key = try! TSIGKey(name: "xfr-key", algorithm: "hmac-sha256", secret: secret)
 
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bulwark-xfr-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() async throws {
-        if let server { await server.stop() }
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
     func zoneText(serial: Int, hosts: Int, www: String) -> String {
-        var t = """
-        $ORIGIN test.
-        $TTL 300
-        @     IN SOA ns1.test. hostmaster.test. \(serial) 3600 600 86400 300
-        @     IN NS  ns1.test.
-        ns1   IN A   192.0.2.53
-        www   IN A   \(www)
-
-        """
-        for i in 0..<hosts { t += "host\(i) IN TXT \"record number \(i) of the bulk\"\n" }
-        return t
+        Self.zoneText(serial: serial, www: www,
+                      extra: (0..<hosts).map { "host\($0) IN TXT \"record number \($0) of the bulk\"\n" }.joined())
     }
 
     func start(serial: Int = 1, www: String = "192.0.2.1") async throws {
@@ -59,13 +38,7 @@ final class TransferServerTests: XCTestCase {
                 key: xfr-key
         """
         try yaml.write(toFile: dir + "/bulwark.yaml", atomically: true, encoding: .utf8)
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        server = DNSServer(config: try ServerConfig.load(configFile: dir + "/bulwark.yaml", overrides: ConfigOverrides()),
-                           logger: quiet)
-        try server.loadZones()
-        try await server.start()
-        port = server.boundAddresses[0].port
+        try await start(configFile: dir + "/bulwark.yaml", overrides: ConfigOverrides())
     }
 
     /// Sends `request` over a new connection and reads messages until the second SOA
@@ -136,29 +109,5 @@ final class TransferServerTests: XCTestCase {
         XCTAssertEqual(answer.answerTypes, [6, 6, 1, 6, 1, 6])
         XCTAssertEqual(answer.answerRData[2], ipv4("192.0.2.1"))
         XCTAssertEqual(answer.answerRData[4], ipv4("192.0.2.2"))
-    }
-}
-
-extension TestResponse {
-    /// The type of every answer record.
-    var answerTypes: [UInt16] {
-        var o = 12
-        func skipName() {
-            while o < bytes.count {
-                let l = Int(bytes[o])
-                if l == 0 { o += 1; return }
-                if l & 0xC0 == 0xC0 { o += 2; return }
-                o += 1 + l
-            }
-        }
-        for _ in 0..<qdcount { skipName(); o += 4 }
-        var out: [UInt16] = []
-        for _ in 0..<ancount {
-            skipName()
-            guard o + 10 <= bytes.count else { break }
-            out.append(UInt16(bytes[o]) << 8 | UInt16(bytes[o + 1]))
-            o += 10 + (Int(bytes[o + 8]) << 8 | Int(bytes[o + 9]))
-        }
-        return out
     }
 }
