@@ -9,35 +9,18 @@ import Glibc
 /// Fair UDP queues against a running server: calm, every query is answered from the
 /// first socket; under a flood from one prefix the server switches to queuing by prefix,
 /// answers other prefixes throughout, and switches back when the flood stops.
-final class FairQueuesTests: XCTestCase {
-    var dir: String!
-    var server: DNSServer!
-    var port = 0
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bulwark-fairqueues-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() async throws {
-        if let server { await server.stop() }
-        try? FileManager.default.removeItem(atPath: dir)
-    }
+final class FairQueuesTests: ServerTestCase {
+    override class var directoryPrefix: String { "bulwark-fairqueues" }
 
     func start(queues: Int) async throws {
         let path = dir + "/test.zone"
-        try ServerTests.zoneText(serial: 1, www: "192.0.2.1").write(toFile: path, atomically: true, encoding: .utf8)
+        try Self.zoneText(serial: 1, www: "192.0.2.1").write(toFile: path, atomically: true, encoding: .utf8)
         var o = ConfigOverrides()
         o.listen = ["127.0.0.1:0"]
         o.zones = ["test=" + path]
         o.workers = 1
         o.udpQueues = queues
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
-        server = DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: quiet)
-        try server.loadZones()
-        try await server.start()
-        port = server.boundAddresses[0].port
+        try await start(overrides: o)
     }
 
     /// A UDP socket bound to `source`, connected to the server, with a receive timeout.

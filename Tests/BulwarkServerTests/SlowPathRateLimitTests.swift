@@ -1,9 +1,7 @@
-import Logging
 import XCTest
 import BulwarkDefences
 import BulwarkTransfer
 import BulwarkWire
-import BulwarkZone
 @testable import BulwarkServer
 
 /// Response rate limiting covers what leaves the fast path too: a spoofed flood of
@@ -15,25 +13,12 @@ final class SlowPathRateLimitTests: XCTestCase {
     let other = ClientAddress("198.51.100.7")!
 
     func responder(rate: Int, slip: Int) throws -> QueryResponder {
-        let text = """
-        $ORIGIN example.
-        $TTL 300
-        @ IN SOA ns1.example. admin.example. 1 3600 600 86400 300
-        @ IN NS ns1.example.
-        ns1 IN A 192.0.2.53
-        www IN A 192.0.2.80
-        """
-        let origin = try DNSName("example.")
-        let zone = try Zone(origin: origin, records: try ZoneFileReader(origin: origin).read(text: text).records)
-        var quiet = Logger(label: "test")
-        quiet.logLevel = .critical
         var defences = DefenceSettings()
         var limit = RateLimitSettings()
         limit.responsesPerSecond = rate
         limit.slip = slip
         defences.rateLimit = limit
-        return QueryResponder(store: ZoneStore(ZoneSet(zones: [zone])), defences: defences,
-                              slowPath: SlowPathRouter(keyring: TSIGKeyring([key])), logger: quiet)
+        return try SlowPathTests.exampleResponder(SlowPathRouter(keyring: TSIGKeyring([key])), defences: defences)
     }
 
     func ask(_ r: QueryResponder, _ message: [UInt8], from client: ClientAddress) -> [UInt8] {

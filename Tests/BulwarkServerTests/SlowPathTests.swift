@@ -11,6 +11,12 @@ final class SlowPathTests: XCTestCase {
     let client = ClientAddress("192.0.2.1")!
 
     func responder(_ router: SlowPathRouter) throws -> QueryResponder {
+        try Self.exampleResponder(router)
+    }
+
+    /// A responder for zone `example.` (SOA, NS, ns1, www) with `router` and `defences`.
+    static func exampleResponder(_ router: SlowPathRouter, defences: DefenceSettings = DefenceSettings()) throws
+        -> QueryResponder {
         let text = """
         $ORIGIN example.
         $TTL 300
@@ -23,7 +29,8 @@ final class SlowPathTests: XCTestCase {
         let zone = try Zone(origin: origin, records: try ZoneFileReader(origin: origin).read(text: text).records)
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
-        return QueryResponder(store: ZoneStore(ZoneSet(zones: [zone])), slowPath: router, logger: quiet)
+        return QueryResponder(store: ZoneStore(ZoneSet(zones: [zone])), defences: defences, slowPath: router,
+                              logger: quiet)
     }
 
     func ask(_ r: QueryResponder, _ message: [UInt8], transport: Transport = .udp) -> [UInt8] {
