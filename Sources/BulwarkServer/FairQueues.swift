@@ -11,7 +11,8 @@
 //   large resolvers: every other resolver's queries stay fast.
 //
 // The switch goes to fair after a run of full receive batches on any worker (the queue
-// is not emptying), and back to calm when no worker has seen a full batch for a second.
+// is not emptying) dominated by a few prefixes with others among them (UDPWorkerLoop),
+// and back to calm when no worker has seen a full batch for a second.
 import Atomics
 import Foundation
 import Logging

@@ -42,8 +42,11 @@ final class UDPWorkerLoop {
     /// With several sockets: the group's calm/fair state (FairQueues.swift).
     let fairSwitch: FairQueueSwitch?
     let workerIndex: Int
-    /// Consecutive full batches (the queue is not emptying) that make a worker ask for fair queues.
+    /// Consecutive full batches (the queue is not emptying), each mostly from one client
+    /// prefix, that make a worker ask for fair queues, once another prefix was among them.
     static let saturatedBatches = 16
+    /// Per query of the last batch, its client prefix (for `dominantPrefix`).
+    let prefixKeys: UnsafeMutablePointer<UInt64>
     let responder: QueryResponder
     let packetInfo: Bool
     let counters: UDPCounters
@@ -63,6 +66,7 @@ final class UDPWorkerLoop {
         let n = Self.batch
         self.fairSwitch = fds.count > 1 ? fairSwitch : nil
         self.workerIndex = workerIndex
+        prefixKeys = .allocate(capacity: n)
         socketCount = max(1, fds.count)
         sockets = .allocate(capacity: socketCount)
         for (i, fd) in fds.enumerated() { sockets[i] = pollfd(fd: fd, events: Int16(POLLIN), revents: 0) }
@@ -102,6 +106,7 @@ final class UDPWorkerLoop {
 
     deinit {
         sockets.deallocate()
+        prefixKeys.deallocate()
         receiveBuffers.deallocate()
         responseBuffers.deallocate()
         names.deallocate()
@@ -126,6 +131,7 @@ final class UDPWorkerLoop {
             return
         }
         var fullStreak = 0
+        var streakSawOthers = false
         var batches = 0
         var windowStart = Self.coarseMillis()
         var sawFullBatch = false
@@ -141,14 +147,19 @@ final class UDPWorkerLoop {
                 let got = receiveAndAnswer(sockets[0].fd, flags: MultiMessage.waitForOne, stop: stop, logger: logger,
                                            lastErrorLog: &lastErrorLog)
                 if got < 0 { return }
-                if got == Self.batch {
+                // Fair queues help when a few prefixes fill the queue while others wait
+                // behind them; one busy client alone gains nothing, so it never switches.
+                if got == Self.batch, let (dominant, others) = dominantPrefix(got), dominant {
                     fullStreak += 1
-                    if fullStreak >= Self.saturatedBatches {
+                    streakSawOthers = streakSawOthers || others
+                    if fullStreak >= Self.saturatedBatches && streakSawOthers {
                         fullStreak = 0
+                        streakSawOthers = false
                         fq.requestFair(by: workerIndex)
                     }
                 } else {
                     fullStreak = 0
+                    streakSawOthers = false
                 }
                 // Stragglers (a query steered while the program changed): on every idle
                 // timeout and every 4096 batches.
@@ -182,6 +193,26 @@ final class UDPWorkerLoop {
                 windowStart = now
             }
         }
+    }
+
+    /// Of the `count` queries just received: whether one client prefix (/24, /56) sent at
+    /// least a quarter of them, and whether any other prefix sent one. Run on full
+    /// batches only (32 × 32 comparisons, no allocation).
+    private func dominantPrefix(_ count: Int) -> (Bool, Bool)? {
+        guard count > 0 else { return nil }
+        for i in 0..<count {
+            let a = ClientAddress(socketAddress: names + i)
+            prefixKeys[i] = a.high & (a.family == .v4 ? 0xFFFF_FF00_0000_0000 : ~0xFF)
+        }
+        var best = 0
+        for i in 0..<count {
+            let key = prefixKeys[i]
+            var n = 0
+            for j in 0..<count where prefixKeys[j] == key { n += 1 }
+            if n == count { return (true, false) }  // one prefix only
+            best = max(best, n)
+        }
+        return (best * 4 >= count, true)
     }
 
     /// Answers everything waiting on this worker's other sockets. False: a socket is gone.

@@ -59,7 +59,9 @@ final class FairQueuesTests: ServerTestCase {
         let port = self.port
         let flooder = Thread {
             let fd = FairQueuesTests.socket(from: "127.9.0.1", port: port, timeoutMS: 10)
-            defer { close(fd) }
+            // Other traffic beside the flood (without it there is nobody to be fair to).
+            let trickle = FairQueuesTests.socket(from: "127.7.0.1", port: port, timeoutMS: 10)
+            defer { close(fd); close(trickle) }
             var bigger: Int32 = 1 << 20
             setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bigger, socklen_t(MemoryLayout<Int32>.size))
             let q = TestClient.query("nothing-here.test.", id: 7)
@@ -67,7 +69,9 @@ final class FairQueuesTests: ServerTestCase {
             let deadline = Date().addingTimeInterval(8)
             while !stop.isSet && Date() < deadline {
                 for _ in 0..<64 { _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
+                _ = q.withUnsafeBytes { send(trickle, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
                 while sink.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 {}
+                while sink.withUnsafeMutableBytes({ recv(trickle, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 {}
             }
         }
         flooder.start()
@@ -99,6 +103,28 @@ final class FairQueuesTests: ServerTestCase {
         XCTAssertTrue(calmAgain, "a second without a full batch switches back")
         XCTAssertGreaterThanOrEqual(server.udp.fairQueues.transitions, 2)
         assertAnswered(from: others + ["127.9.0.1"], "calm again")
+    }
+
+    func testOneBusyClientAloneNeverSwitches() async throws {
+        try await start(queues: 4)
+        // A client saturating the worker with nobody beside it: fair queues would cost
+        // a poll per round and help nobody.
+        let fd = Self.socket(from: "127.9.0.1", port: port, timeoutMS: 10)
+        defer { close(fd) }
+        let q = TestClient.query("www.test.", id: 9)
+        var sink = [UInt8](repeating: 0, count: 512)
+        let deadline = Date().addingTimeInterval(1.5)
+        while Date() < deadline {
+            for _ in 0..<64 { _ = q.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) } }
+            while sink.withUnsafeMutableBytes({ recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }) > 0 {}
+        }
+        XCTAssertEqual(server.udp.fairQueues.transitions, 0)
+        // The backlog (megabytes of queries, a debug build) drains, then all is answered.
+        let probe = Self.socket(from: "127.0.0.10", port: port, timeoutMS: 500)
+        defer { close(probe) }
+        for i in 0..<20 where TestClient.udp(TestClient.query("www.test.", id: UInt16(500 + i)), fd: probe) == nil {}
+        assertAnswered(from: others, "after the load")
+        XCTAssertEqual(server.udp.fairQueues.transitions, 0)
     }
 
     func testOneQueueNeverSwitches() async throws {
