@@ -477,17 +477,19 @@ public final class TCPServer: @unchecked Sendable {
         lowerPriority(of: group)
     }
 
-    /// The TCP threads run at nice +5 so that, when a connection flood makes them busy,
+    /// The TCP threads run at nice +10 so that, when a connection flood makes them busy,
     /// the UDP workers (which carry almost every query) still get the CPU first; TCP keeps
-    /// about a quarter of a contested core (CFS weights 335 vs 1024). Measured by
-    /// scripts/drill.py: UDP latency during the TCP flood phase.
+    /// about a tenth of a contested core (scheduler weights 110 vs 1024), some thousands
+    /// of queries a second for resolvers retrying after a TC=1 slip. Measured by
+    /// scripts/drill.py: UDP latency during the TCP flood phase (p99 0.3-0.6 ms at +10,
+    /// 0.15-3.6 ms at +5, 2026-11-29).
     private func lowerPriority(of group: MultiThreadedEventLoopGroup) {
         #if os(Linux)
         for loop in group.makeIterator() {
             loop.execute {
                 // On Linux the nice value is per thread: PRIO_PROCESS with who 0 sets the
                 // calling thread's only (setpriority(2), NOTES).
-                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)
             }
         }
         #endif

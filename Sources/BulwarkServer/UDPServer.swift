@@ -26,6 +26,9 @@ public final class UDPCounters: Sendable {
 final class UDPWorkerLoop {
     /// Datagrams per recvmmsg/sendmmsg call.
     static let batch = 32
+    /// Datagrams per socket per round in fair mode: a round over two flooded queues is
+    /// then about 16 answers long, which bounds how long a query on a third one waits.
+    static let fairBatch = 8
     /// Receive slot: a query larger than this is dropped (MSG_TRUNC). Queries are small;
     /// the largest legitimate one (question + OPT with a cookie and padding) is well below.
     static let receiveSize = 4096
@@ -181,9 +184,9 @@ final class UDPWorkerLoop {
                 for k in 0..<socketCount where sockets[k].revents != 0 {
                     if sockets[k].revents & Int16(POLLNVAL) != 0 { return }  // the socket is gone
                     let got = receiveAndAnswer(sockets[k].fd, flags: Int32(MSG_DONTWAIT), stop: stop, logger: logger,
-                                               lastErrorLog: &lastErrorLog)
+                                               lastErrorLog: &lastErrorLog, limit: Self.fairBatch)
                     if got < 0 { return }
-                    if got == Self.batch { sawFullBatch = true }
+                    if got == Self.fairBatch { sawFullBatch = true }
                 }
             }
             let now = Self.coarseMillis()
@@ -238,8 +241,8 @@ final class UDPWorkerLoop {
     /// queries received (0: none waiting, or a timeout), or -1 when the socket is gone.
     @inline(__always)
     private func receiveAndAnswer(_ fd: Int32, flags: Int32, stop: ManagedAtomic<Bool>, logger: Logger,
-                                  lastErrorLog: inout Int32) -> Int {
-        let n = Self.batch
+                                  lastErrorLog: inout Int32, limit: Int = UDPWorkerLoop.batch) -> Int {
+        let n = limit
         let controlSpace = ControlMessage.pktinfoSpace
         for i in 0..<n {
             receiveMessages[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
