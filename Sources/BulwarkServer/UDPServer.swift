@@ -21,8 +21,8 @@ public final class UDPCounters: Sendable {
 }
 
 /// The receive/answer/send loop of one worker. Owns its buffers and its responder;
-/// lives on exactly one thread. It reads one socket, or several in turn (fair queues:
-/// the kernel spreads queries over them by client prefix, see `ClientPrefixSteering`).
+/// lives on exactly one thread. It reads one socket, or, with fair queues
+/// (FairQueues.swift), its first socket while calm and all of them in turn when fair.
 final class UDPWorkerLoop {
     /// Datagrams per recvmmsg/sendmmsg call.
     static let batch = 32
@@ -152,7 +152,8 @@ final class UDPWorkerLoop {
                 if got < 0 { return }
                 // Fair queues help when a few prefixes fill the queue while others wait
                 // behind them; one busy client alone gains nothing, so it never switches.
-                if got == Self.batch, let (dominant, others) = dominantPrefix(got), dominant {
+                let (dominated, others) = got == Self.batch ? dominantPrefix(got) : (false, false)
+                if dominated {
                     fullStreak += 1
                     streakSawOthers = streakSawOthers || others
                     if fullStreak >= Self.saturatedBatches && streakSawOthers {
@@ -199,10 +200,10 @@ final class UDPWorkerLoop {
     }
 
     /// Of the `count` queries just received: whether one client prefix (/24, /56) sent at
-    /// least a quarter of them, and whether any other prefix sent one. Run on full
-    /// batches only (32 × 32 comparisons, no allocation).
-    private func dominantPrefix(_ count: Int) -> (Bool, Bool)? {
-        guard count > 0 else { return nil }
+    /// least a quarter of them (dominated), and whether any other prefix sent one. Run
+    /// on full batches only (32 × 32 comparisons at most, no allocation).
+    private func dominantPrefix(_ count: Int) -> (dominated: Bool, others: Bool) {
+        guard count > 0 else { return (false, false) }
         for i in 0..<count {
             let a = ClientAddress(socketAddress: names + i)
             prefixKeys[i] = a.high & (a.family == .v4 ? 0xFFFF_FF00_0000_0000 : ~0xFF)
