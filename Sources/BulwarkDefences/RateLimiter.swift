@@ -3,8 +3,11 @@
 
 /// How responses are rate limited. See `RateLimiter` for the rules.
 public struct RateLimitSettings: Sendable, Equatable {
-    /// Identical responses a client prefix may get per second (and at once, after a pause).
+    /// Identical responses a client prefix may get per second.
     public var responsesPerSecond: Int = 20
+    /// Responses a prefix may get at once after a pause (the bucket's size); nil: one
+    /// second's worth, `responsesPerSecond`, as BIND, NSD and Knot size it.
+    public var burst: Int?
     /// Seconds a flooding prefix's debt can reach: after a flood stops, its responses
     /// resume within this many seconds (BIND's `window`).
     public var window: Int = 15
@@ -51,7 +54,7 @@ public enum ResponseClass: UInt8, Sendable, CustomStringConvertible {
 /// The per-worker RRL table.
 ///
 /// Each bucket holds a balance in thousandths of a response. It refills at
-/// `responsesPerSecond` per second up to one second's worth; a response takes its cost
+/// `responsesPerSecond` per second up to `burst` responses; a response takes its cost
 /// from it. Below zero the response is limited: dropped, or every `slip`th one sent
 /// truncated. While limited the balance can fall to `-window` seconds' worth, so a
 /// prefix that keeps flooding stays limited and one that stops is served again within
@@ -117,7 +120,7 @@ public final class RateLimiter {
         table.initialize(repeating: Bucket(key: 0, balance: 0, time: 0, limited: 0), count: size)
         self.seed = seed
         rate = Int64(max(1, settings.responsesPerSecond))
-        ceiling = rate * 1000
+        ceiling = Int64(max(1, settings.burst ?? settings.responsesPerSecond)) * 1000
         floor = -rate * 1000 * Int64(max(1, settings.window))
         exempt = PrefixSet(settings.exempt)
         checkExempt = !settings.exempt.isEmpty
@@ -220,7 +223,7 @@ public final class RateLimiter {
             slot = (slot + 1) & mask
         }
         if found < 0 {
-            // A new bucket starts full (a burst of one second's worth). It replaces a free
+            // A new bucket starts full (a burst). It replaces a free
             // slot or the least recently used one among those probed.
             found = victim
             table[found] = Bucket(key: key, balance: ceiling, time: now, limited: 0)

@@ -233,6 +233,7 @@ public struct ConfigOverrides: Sendable {
     public var rateLimit: Int?
     public var rateLimitSlip: Int?
     public var rateLimitWindow: Int?
+    public var rateLimitBurst: Int?
     /// `--cookies on|off|require`.
     public var cookies: String?
     public var cookieSecret: String?
@@ -348,6 +349,11 @@ extension ServerConfig {
             guard (0...10).contains(v) else { throw ConfigError(key: "--rate-limit-slip", "must be between 0 and 10, got \(v)") }
             guard d.rateLimit != nil else { throw ConfigError(key: "--rate-limit-slip", "rate limiting is off: give --rate-limit N too") }
             d.rateLimit!.slip = v
+        }
+        if let v = o.rateLimitBurst {
+            guard (1...10_000_000).contains(v) else { throw ConfigError(key: "--rate-limit-burst", "must be between 1 and 10000000 responses, got \(v)") }
+            guard d.rateLimit != nil else { throw ConfigError(key: "--rate-limit-burst", "rate limiting is off: give --rate-limit N too") }
+            d.rateLimit!.burst = v
         }
         if let v = o.rateLimitWindow {
             guard (1...3600).contains(v) else { throw ConfigError(key: "--rate-limit-window", "must be between 1 and 3600 seconds, got \(v)") }
@@ -557,13 +563,13 @@ struct ConfigFileParser {
         return out
     }
 
-    /// `rate-limit: {responses-per-second, window, slip, ipv4-prefix, ipv6-prefix, exempt,
-    /// table-size}` (each optional), or `rate-limit: on|off`. Absent: off.
+    /// `rate-limit: {responses-per-second, burst, window, slip, ipv4-prefix, ipv6-prefix,
+    /// exempt, table-size}` (each optional), or `rate-limit: on|off`. Absent: off.
     func rateLimit(_ node: Node) throws(ConfigError) -> RateLimitSettings? {
         let key = "rate-limit"
         if case .scalar = node { return try boolean(node, key) ? RateLimitSettings() : nil }
         var r = RateLimitSettings()
-        for (k, v) in try mapping(node, key, known: ["responses-per-second", "window", "slip", "ipv4-prefix",
+        for (k, v) in try mapping(node, key, known: ["responses-per-second", "burst", "window", "slip", "ipv4-prefix",
                                                      "ipv6-prefix", "exempt", "table-size"]) {
             let full = "\(key).\(k)"
             switch k {
@@ -571,6 +577,7 @@ struct ConfigFileParser {
                 let n = try integer(v, full, 0...1_000_000)
                 if n == 0 { return nil }  // 0: off, as in NSD and Knot
                 r.responsesPerSecond = n
+            case "burst": r.burst = try integer(v, full, 1...10_000_000)
             case "window": r.window = try integer(v, full, 1...3600)
             case "slip": r.slip = try integer(v, full, 0...10)
             case "ipv4-prefix": r.ipv4PrefixLength = try integer(v, full, 8...32)

@@ -85,6 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("rate-limit-window"), help: "Seconds a flooding prefix stays limited after it stops (default 15).")
     var rateLimitWindow: Int?
 
+    @Option(name: .customLong("rate-limit-burst"), help: "Responses a prefix may get at once after a pause (default: one second's worth).")
+    var rateLimitBurst: Int?
+
     @Option(name: .long, help: "DNS cookies (RFC 7873): on (default), off, or require (BADCOOKIE to UDP clients without a valid server cookie).")
     var cookies: String?
 
@@ -136,6 +139,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.rateLimit = rateLimit
         o.rateLimitSlip = rateLimitSlip
         o.rateLimitWindow = rateLimitWindow
+        o.rateLimitBurst = rateLimitBurst
         o.cookies = cookies
         o.cookieSecret = cookieSecret
         o.allow = allow

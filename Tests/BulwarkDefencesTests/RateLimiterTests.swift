@@ -2,9 +2,11 @@ import XCTest
 @testable import BulwarkDefences
 
 final class RateLimiterTests: XCTestCase {
-    func limiter(rate: Int = 10, window: Int = 5, slip: Int = 2, exempt: [String] = [], size: Int = 1024) -> RateLimiter {
+    func limiter(rate: Int = 10, window: Int = 5, slip: Int = 2, exempt: [String] = [], size: Int = 1024,
+                 burst: Int? = nil) -> RateLimiter {
         var s = RateLimitSettings()
         s.responsesPerSecond = rate
+        s.burst = burst
         s.window = window
         s.slip = slip
         s.exempt = exempt.map { try! AddressPrefix(parsing: $0) }
@@ -24,6 +26,19 @@ final class RateLimiterTests: XCTestCase {
         let a = actions(l, 30)
         XCTAssertEqual(a.prefix(10).filter { $0 == .send }.count, 10, "one second's worth at once")
         XCTAssertFalse(a.dropFirst(10).contains(.send))
+    }
+
+    func testBurstIsConfigurable() {
+        // A burst of 3 at 10/s: three at once, then one per 100 ms.
+        let l = limiter(rate: 10, window: 1, burst: 3)
+        let a = actions(l, 10, at: 1000)
+        XCTAssertEqual(a.prefix(3), [.send, .send, .send])
+        XCTAssertFalse(a.dropFirst(3).contains(.send))
+        // A second of quiet refills no more than the burst.
+        let b = actions(l, 10, at: 3000)
+        XCTAssertEqual(b.filter { $0 == .send }.count, 3)
+        // A burst larger than the rate: 50 at once at 10/s.
+        XCTAssertEqual(actions(limiter(rate: 10, burst: 50), 60).filter { $0 == .send }.count, 50)
     }
 
     func testSlipSequence() {

@@ -243,6 +243,7 @@ final class DefencesTests: ServerTestCase {
         try """
         rate-limit:
           responses-per-second: 20
+          burst: 60
           window: 15
           slip: 2
           ipv4-prefix: 24
@@ -255,6 +256,7 @@ final class DefencesTests: ServerTestCase {
         let c = try ServerConfig.load(configFile: yaml, overrides: ConfigOverrides())
         let r = try XCTUnwrap(c.defences.rateLimit)
         XCTAssertEqual(r.responsesPerSecond, 20)
+        XCTAssertEqual(r.burst, 60)
         XCTAssertEqual(r.exempt.count, 2)
         XCTAssertEqual(c.defences.cookies.secret, CookieSecret(hex: "e5e973e5a6b2a43f48e7dc849e37bfcf"))
         XCTAssertEqual(c.defences.cookies.rotateSeconds, 7200)
@@ -284,6 +286,7 @@ final class DefencesTests: ServerTestCase {
         }
         XCTAssertTrue(error("rate-limit: {slip: 11}").contains("rate-limit.slip: must be between 0 and 10"), error("rate-limit: {slip: 11}"))
         XCTAssertTrue(error("rate-limit: {rate: 5}").contains("rate-limit.rate: unknown key"))
+        XCTAssertTrue(error("rate-limit: {burst: 0}").contains("rate-limit.burst: must be between 1"))
         XCTAssertTrue(error("rate-limit: {exempt: [192.0.2.1/24]}").contains("rate-limit.exempt[0]"))
         XCTAssertTrue(error("cookies: {secret: abc}").contains("cookies.secret: must be 32 hexadecimal digits"))
         XCTAssertTrue(error("acl: {deny: [example.com]}").contains("acl.deny[0]: 'example.com'"))
@@ -292,6 +295,11 @@ final class DefencesTests: ServerTestCase {
         var o = ConfigOverrides()
         o.rateLimitSlip = 3
         XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))
+        o = ConfigOverrides()
+        o.rateLimitBurst = 50
+        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))  // rate limiting is off
+        o.rateLimit = 10
+        XCTAssertEqual(try ServerConfig.load(configFile: nil, overrides: o).defences.rateLimit?.burst, 50)
         o = ConfigOverrides()
         o.cookies = "maybe"
         XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))
