@@ -311,8 +311,16 @@ public final class QueryResponder {
                 return ResponseHeader.writeError(into: response, query: q, rcode: rcode, id: id, queryFlags: flags,
                                                  qnameLength: qnameLength, edns: edns, ourPayloadSize: ourPayload)
             case .query(let pq):
-                return zones.respond(to: pq, message: q, into: response, maxSize: limit,
-                                     ourPayloadSize: ourPayload, scratch: &scratch)
+                // RFC 7873 §5.2: a client cookie gets our server cookie here too, added
+                // before the answer is signed (the COOKIE option is inside the MAC).
+                let cookie = cookiesEnabled ? pq.edns.flatMap { $0.cookieOffset >= 0 ? $0 : nil } : nil
+                let n = zones.respond(to: pq, message: q, into: response,
+                                      maxSize: limit - (cookie != nil ? ServerCookies.optionLength : 0),
+                                      ourPayloadSize: ourPayload, scratch: &scratch)
+                guard n > 0, let e = cookie else { return n }
+                let now = Self.wallClockSeconds()
+                cookies.advance(to: now)
+                return appendCookie(query: q, edns: e, client: request.client, now: now, into: response, length: n)
             }
         }
         guard length > 0, var s = signer else { return length }

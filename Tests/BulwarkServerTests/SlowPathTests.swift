@@ -54,6 +54,24 @@ final class SlowPathTests: XCTestCase {
         XCTAssertNoThrow(try verifier.finish())
     }
 
+    func testSignedAnswerCarriesTheServerCookieInsideTheMAC() throws {
+        let r = try responder(SlowPathRouter(keyring: TSIGKeyring([key])))
+        let clientCookie: [UInt8] = [0x24, 0x64, 0xc4, 0xab, 0xcf, 0x10, 0xc9, 0x57]
+        let query = TestClient.ednsQuery("www.example.", id: 0x4243, options: [(EDNSOption.cookie, clientCookie)])
+        var (signed, verifier) = TSIGRequestSigner.sign(query, key: key)
+        let answer = ask(r, signed)
+        XCTAssertNoThrow(try verifier.verify(answer))
+        XCTAssertEqual(answer[7], 1)  // the A record
+        // The COOKIE option (10): our client cookie echoed, then a 16-octet server cookie.
+        let at = try XCTUnwrap(Self.find([0, 10, 0, 24] + clientCookie, in: answer))
+        XCTAssertEqual(answer[at + 12], 1)  // RFC 9018 version
+    }
+
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        return (0...(haystack.count - needle.count)).first { Array(haystack[$0..<($0 + needle.count)]) == needle }
+    }
+
     func testUnknownKeyAndBadSecretAreRefusedWithTSIGErrors() throws {
         let other = try TSIGKey(name: "k", algorithm: "hmac-sha256", secret: "c2VjcmV0LW5vdC10aGUtc2FtZQ==")
         let r = try responder(SlowPathRouter(keyring: TSIGKeyring([other])))
