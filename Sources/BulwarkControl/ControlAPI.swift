@@ -24,6 +24,7 @@ public enum ControlAPI {
 
     public static func router(_ cp: ControlPlane) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: UnknownRouteAsJSON())
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
@@ -249,6 +250,21 @@ public enum ControlAPI {
             } catch {
                 cp.logger.error("API \(method) \(request.uri.path): \(error)")
                 return errorResponse(APIError(.internalServerError, "internal", "internal error"))
+            }
+        }
+    }
+
+    /// A path or method the API does not have gets the API's JSON error shape
+    /// (`not_found`), not Hummingbird's empty 404.
+    struct UnknownRouteAsJSON: RouterMiddleware {
+        func handle(_ request: Request, context: Context,
+                    next: (Request, Context) async throws -> Response) async throws -> Response {
+            do {
+                return try await next(request, context)
+            } catch let e as HTTPError where e.status == .notFound || e.status == .methodNotAllowed {
+                let what = e.status == .notFound ? "no such route" : "method not allowed"
+                return errorResponse(APIError(e.status, e.status == .notFound ? "not_found" : "method_not_allowed",
+                                              "\(what): \(request.method) \(request.uri.path)"))
             }
         }
     }

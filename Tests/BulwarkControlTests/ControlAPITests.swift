@@ -85,6 +85,18 @@ final class ControlAPITests: XCTestCase {
         await h.stop()
     }
 
+    func testUnknownRouteIsAJSONNotFound() async throws {
+        let h = try await APIHarness.start()
+        let (_, a) = try await h.tenant("a")
+        for (method, path) in [("GET", "/v1/nothing"), ("POST", "/v2/zones"), ("GET", "/")] {
+            let r = try await h.request(method, path, token: a)
+            XCTAssertEqual(r.status, 404, "\(method) \(path): \(r.text)")
+            XCTAssertEqual(r.error["code"] as? String, "not_found", r.text)
+            XCTAssertTrue((r.error["message"] as? String ?? "").contains(path), r.text)
+        }
+        await h.stop()
+    }
+
     func testOtherTenantsZoneIsNotFound() async throws {
         let h = try await APIHarness.start()
         let (_, a) = try await h.tenant("a")
