@@ -118,7 +118,8 @@ final class TestPostgres: Sendable {
         return server
     }
 
-    func launch(_ argv: [String]) throws {
+    /// `argv` as a process, run as user postgres when we are root (initdb refuses root).
+    func process(_ argv: [String]) -> Process {
         let p = Process()
         if asRoot {
             p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
@@ -127,6 +128,11 @@ final class TestPostgres: Sendable {
             p.executableURL = URL(fileURLWithPath: argv[0])
             p.arguments = Array(argv.dropFirst())
         }
+        return p
+    }
+
+    func launch(_ argv: [String]) throws {
+        let p = process(argv)
         let logPath = dir + "/postgres.log"
         FileManager.default.createFile(atPath: logPath, contents: nil)
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
@@ -137,14 +143,7 @@ final class TestPostgres: Sendable {
     }
 
     func run(_ argv: [String]) throws {
-        let p = Process()
-        if asRoot {
-            p.executableURL = URL(fileURLWithPath: "/usr/sbin/runuser")
-            p.arguments = ["-u", "postgres", "--"] + argv
-        } else {
-            p.executableURL = URL(fileURLWithPath: argv[0])
-            p.arguments = Array(argv.dropFirst())
-        }
+        let p = process(argv)
         // A file, not a pipe: the server pg_ctl leaves running would hold a pipe open.
         let errPath = dir + "/command.err"
         FileManager.default.createFile(atPath: errPath, contents: nil)

@@ -43,6 +43,7 @@ final class ConfigTests: XCTestCase {
         workers: 3
         max-udp-size: 1400
         udp-receive-buffer: 1048576
+        udp-queues: 2
         tcp-idle-timeout: 2.5
         tcp-max-connections: 50
         zones-dir: zonefiles
@@ -59,6 +60,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.workers, 3)
         XCTAssertEqual(config.maxUDPSize, 1400)
         XCTAssertEqual(config.udpReceiveBuffer, 1 << 20)
+        XCTAssertEqual(config.udpQueues, 2)
         XCTAssertEqual(config.tcpIdleTimeout, 2.5)
         XCTAssertEqual(config.tcpMaxConnections, 50)
         XCTAssertEqual(config.logLevel, "debug")
@@ -75,6 +77,7 @@ final class ConfigTests: XCTestCase {
         XCTAssertEqual(config.listen.map(\.description), ServerConfig.defaultListen)
         XCTAssertEqual(config.maxUDPSize, 1232)
         XCTAssertEqual(config.udpReceiveBuffer, 4 << 20)
+        XCTAssertEqual(config.udpQueues, 4)
         XCTAssertEqual(config.tcpIdleTimeout, 10)
         XCTAssertEqual(config.workers, ServerConfig.defaultWorkers)
         XCTAssertTrue(config.zones.isEmpty)
@@ -135,6 +138,7 @@ final class ConfigTests: XCTestCase {
             ("max-udp-size: 100", "max-udp-size", "between 512 and 65535"),
             ("max-udp-size: [1]", "max-udp-size", "integer"),
             ("udp-receive-buffer: 1000", "udp-receive-buffer", "between 65536 and 268435456"),
+            ("udp-queues: 0", "udp-queues", "between 1 and 64"),
             ("tcp-idle-timeout: -1", "tcp-idle-timeout", "seconds"),
             ("tcp-idle-timeout: soon", "tcp-idle-timeout", "seconds"),
             ("tcp-max-connections: 0", "tcp-max-connections", "between"),
@@ -190,6 +194,7 @@ final class ConfigTests: XCTestCase {
         check({ $0.workers = 0 }, key: "--workers")
         check({ $0.maxUDPSize = 70000 }, key: "--max-udp-size")
         check({ $0.udpReceiveBuffer = 1 << 30 }, key: "--udp-receive-buffer")
+        check({ $0.udpQueues = 65 }, key: "--udp-queues")
         check({ $0.tcpIdleTimeout = 0 }, key: "--tcp-idle-timeout")
         check({ $0.logLevel = "verbose" }, key: "--log-level")
     }

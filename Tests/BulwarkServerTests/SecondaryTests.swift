@@ -196,6 +196,9 @@ final class SecondaryTests: XCTestCase {
         let t0 = Date()
         XCTAssertThrowsError(try stream.receive()) { XCTAssertEqual(($0 as? TransferError)?.kind, .timeout) }
         XCTAssertLessThan(Date().timeIntervalSince(t0), 2)
-        XCTAssertThrowsError(try BlockingTCPStream(host: "not-an-address", port: 53, connectTimeout: 1, ioTimeout: 1, totalTimeout: 1))
+        XCTAssertThrowsError(try BlockingTCPStream(host: "not-an-address", port: 53, connectTimeout: 1, ioTimeout: 1, totalTimeout: 1)) {
+            XCTAssertEqual(($0 as? TransferError)?.kind, .connect)
+            XCTAssertTrue(($0 as? TransferError)?.message.contains("not-an-address") == true, "\($0)")
+        }
     }
 }

@@ -15,31 +15,20 @@ public final class BlockingTCPStream: DNSMessageStream {
     public let peer: String
 
     /// Connects to `host` (numeric IPv4 or IPv6) on `port` within `connectTimeout` seconds.
-    public init(host: String, port: Int, connectTimeout: Double, ioTimeout: Double, totalTimeout: Double,
-                source: String? = nil) throws(TransferError) {
+    public init(host: String, port: Int, connectTimeout: Double, ioTimeout: Double,
+                totalTimeout: Double) throws(TransferError) {
         self.ioTimeout = ioTimeout
         self.deadline = Date().addingTimeInterval(totalTimeout)
         self.peer = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
-        var storage = sockaddr_storage()
-        var length: socklen_t = 0
-        let family: Int32
-        if host.contains(":") {
-            var a = sockaddr_in6()
-            a.sin6_family = sa_family_t(AF_INET6)
-            a.sin6_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET6, host, &a.sin6_addr) == 1 else { throw TransferError(.connect, "'\(host)' is not an IPv6 address") }
-            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
-            length = socklen_t(MemoryLayout<sockaddr_in6>.size)
-            family = AF_INET6
-        } else {
-            var a = sockaddr_in()
-            a.sin_family = sa_family_t(AF_INET)
-            a.sin_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET, host, &a.sin_addr) == 1 else { throw TransferError(.connect, "'\(host)' is not an IPv4 address") }
-            withUnsafeBytes(of: a) { src in withUnsafeMutableBytes(of: &storage) { $0.copyMemory(from: src) } }
-            length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            family = AF_INET
+        let address: ListenAddress
+        do {
+            address = try ListenAddress(host: host, port: port)
+        } catch {
+            throw TransferError(.connect, error.message)
         }
+        var storage = sockaddr_storage()
+        let length = POSIXSocket.sockaddr(address, port: port, into: &storage)
+        let family = address.family == .v6 ? AF_INET6 : AF_INET
         fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TransferError(.connect, "socket: \(String(cString: strerror(errno)))") }
         var one: Int32 = 1
