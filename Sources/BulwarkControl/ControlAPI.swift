@@ -3,6 +3,7 @@
 // /openapi.json.
 import BulwarkWire
 import BulwarkZone
+import BulwarkZoneFile
 import Foundation
 import HTTPTypes
 import Hummingbird

@@ -1,6 +1,7 @@
 // `bulwark serve` with `api.database: postgres://...`: the store on PostgreSQL, and
 // the feed that keeps this node's catalog in step with what other API nodes write.
 import BulwarkServer
+import BulwarkZone
 import Logging
 
 extension ControlService {

@@ -2,6 +2,7 @@
 // makes sure an admin key exists, publishes the stored zones, and serves the HTTP API
 // as one more service of the server's ServiceGroup.
 import BulwarkServer
+import BulwarkZone
 import Foundation
 import Hummingbird
 import Logging

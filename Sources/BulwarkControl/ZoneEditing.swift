@@ -3,6 +3,7 @@
 // built into a `Zone` snapshot to publish. Pure: no I/O.
 import BulwarkWire
 import BulwarkZone
+import BulwarkZoneFile
 
 /// One requested RRset change, as parsed from a request.
 public struct RRsetChange: Sendable {

@@ -5,6 +5,7 @@
 //   GET /dashboard  the live dashboard (HTML/CSS/JS embedded in the binary); / redirects there
 import BulwarkOps
 import BulwarkServer
+import BulwarkZone
 import Foundation
 import Hummingbird
 import Logging

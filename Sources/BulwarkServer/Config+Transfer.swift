@@ -20,6 +20,7 @@
 //   allow-transfer: [...]               # (zones made through the API, secondaries served on)
 import BulwarkDefences
 import BulwarkTransfer
+import BulwarkWire
 import Yams
 
 /// Where NOTIFY messages for a zone go.

@@ -1,6 +1,7 @@
 // Server configuration: the YAML file, the command-line flags that override it, and
 // the checks that turn either into a `ServerConfig` or a `ConfigError` naming the key.
 import BulwarkDefences
+import BulwarkWire
 import Foundation
 import Yams
 

@@ -1,4 +1,6 @@
 // The zone served by `bulwark serve --example`: the README's quick start.
+import BulwarkWire
+
 public enum ExampleZone {
     public static let name = "example.com."
 

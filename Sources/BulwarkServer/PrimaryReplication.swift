@@ -4,6 +4,7 @@
 import BulwarkDefences
 import BulwarkTransfer
 import BulwarkWire
+import BulwarkZone
 import Dispatch
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import BulwarkAuthority
 import BulwarkDefences
 import BulwarkOps
 import BulwarkTransfer

@@ -2,6 +2,8 @@
 // served and published through the ZoneCatalog, which swaps a whole new set in, so no
 // query sees a half-loaded state and none is dropped. A zone that fails to load keeps
 // serving its old version.
+import BulwarkWire
+import BulwarkZone
 import Foundation
 import Logging
 

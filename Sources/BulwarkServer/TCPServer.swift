@@ -5,6 +5,7 @@
 import Atomics
 import BulwarkDefences
 import BulwarkOps
+import BulwarkZone
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore

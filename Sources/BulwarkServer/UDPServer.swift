@@ -4,6 +4,7 @@
 import Atomics
 import BulwarkDefences
 import BulwarkOps
+import BulwarkZone
 import Logging
 #if canImport(Glibc)
 import Glibc

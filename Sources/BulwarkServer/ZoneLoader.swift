@@ -1,4 +1,7 @@
 // The one place that calls the zone-file reader, the checker and the Zone builder.
+import BulwarkWire
+import BulwarkZone
+import BulwarkZoneFile
 import Dispatch
 import Logging
 

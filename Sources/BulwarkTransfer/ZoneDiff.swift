@@ -1,6 +1,7 @@
 // The difference between two versions of a zone: what IXFR sends (RFC 1995 §4) and
 // what the journal keeps.
 import BulwarkWire
+import BulwarkZone
 
 /// From one serial to the next: the SOAs at both ends and the other records removed and
 /// added (the SOAs delimit the sequences in IXFR, RFC 1995 §4).

@@ -3,6 +3,7 @@
 // signed when the request was (RFC 8945 §5.3.1), made one at a time as the connection
 // takes them so a large zone is never held whole as messages.
 import BulwarkWire
+import BulwarkZone
 
 public enum ZoneTransfer {
     /// RFC 5936 §2.2: the SOA, every other record, the SOA again.

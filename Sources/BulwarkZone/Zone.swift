@@ -1,18 +1,19 @@
 // The in-memory zone: built once from records, immutable afterwards, laid out for the
 // query path like NSD's namedb and Knot's zone contents (per-name flags precomputed at
 // load, as NSD's `struct domain` and Knot's adjust.c pass do).
+import BulwarkWire
 
 /// Why a set of records could not be built into a zone.
 public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
-    enum Code: Sendable, Equatable {
+    package enum Code: Sendable, Equatable {
         case noSOA, multipleSOA, outOfZone, wrongClass, cnameAndOtherData, multipleCNAME, badRData, tooLarge
     }
-    let code: Code
+    package let code: Code
     /// The owner of the offending record, when there is one.
     public let owner: DNSName?
     public let message: String
 
-    init(_ code: Code, _ owner: DNSName?, _ message: String) {
+    package init(_ code: Code, _ owner: DNSName?, _ message: String) {
         self.code = code
         self.owner = owner
         self.message = message
@@ -27,81 +28,81 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Flags precomputed per name at build.
-struct NameFlags {
+@usableFromInline package struct NameFlags {
     /// The name exists in the zone: it owns records, or is an empty non-terminal
     /// between an owner and the apex (RFC 4592 §2.2.2 / RFC 8020).
-    static let exists: UInt16 = 1 << 0
+    @usableFromInline package static let exists: UInt16 = 1 << 0
     /// At or below the origin.
-    static let inZone: UInt16 = 1 << 1
-    static let apex: UInt16 = 1 << 2
+    @usableFromInline package static let inZone: UInt16 = 1 << 1
+    @usableFromInline package static let apex: UInt16 = 1 << 2
     /// NS records at a name other than the apex: a zone cut (RFC 1034 §4.2.1).
-    static let delegation: UInt16 = 1 << 3
-    static let hasDNAME: UInt16 = 1 << 4
-    static let hasCNAME: UInt16 = 1 << 5
+    @usableFromInline package static let delegation: UInt16 = 1 << 3
+    @usableFromInline package static let hasDNAME: UInt16 = 1 << 4
+    @usableFromInline package static let hasCNAME: UInt16 = 1 << 5
     /// The first label is `*` (RFC 4592 §2.1.1).
-    static let wildcard: UInt16 = 1 << 6
+    @usableFromInline package static let wildcard: UInt16 = 1 << 6
 }
 
 /// One distinct name of the zone: an owner, an empty non-terminal, an ancestor, or a
 /// name that only appears inside record data (for compression and additional records).
-struct NameEntry {
+@usableFromInline package struct NameEntry {
     /// Offset of the lower-cased wire name in `Zone.keyBytes`; the same offset in
     /// `Zone.caseBytes` holds the name as first written (its case is kept in answers).
-    var offset: Int32
-    var length: Int16
-    var labelCount: Int16
-    var flags: UInt16
-    var hash: UInt32
+    @usableFromInline package var offset: Int32
+    @usableFromInline package var length: Int16
+    @usableFromInline package var labelCount: Int16
+    @usableFromInline package var flags: UInt16
+    @usableFromInline package var hash: UInt32
     /// The name with its first label removed; -1 for the root.
-    var parent: Int32
+    @usableFromInline package var parent: Int32
     /// The highest strict ancestor (below the apex) that is a zone cut or owns a DNAME:
     /// the name is occluded by it (RFC 1034 §4.3.2 step 3b, RFC 6672 §2.3). -1 if none.
-    var occluder: Int32
+    @usableFromInline package var occluder: Int32
     /// The `*` child (RFC 4592 source of synthesis), -1 if none.
-    var wildcardChild: Int32
-    var rrsetStart: Int32
-    var rrsetCount: Int32
+    @usableFromInline package var wildcardChild: Int32
+    @usableFromInline package var rrsetStart: Int32
+    @usableFromInline package var rrsetCount: Int32
     /// The RRSIGs at this name split by the type they cover: `Zone.signatures[sigStart ..< +sigCount]`.
-    var sigStart: Int32 = 0
-    var sigCount: Int32 = 0
+    @usableFromInline package var sigStart: Int32 = 0
+    @usableFromInline package var sigCount: Int32 = 0
 
-    @inline(__always) func has(_ f: UInt16) -> Bool { flags & f != 0 }
+    @inlinable @inline(__always) package func has(_ f: UInt16) -> Bool { flags & f != 0 }
 }
 
 /// One RRset: records of one owner and type, in `Zone.recordEntries[recordStart ..< +recordCount]`.
-struct RRSetEntry {
-    var type: UInt16
-    var owner: Int32
-    var recordStart: Int32
-    var recordCount: Int32
+@usableFromInline package struct RRSetEntry {
+    @usableFromInline package var type: UInt16
+    @usableFromInline package var owner: Int32
+    @usableFromInline package var recordStart: Int32
+    @usableFromInline package var recordCount: Int32
 }
 
 /// One record, pre-encoded as `TYPE CLASS TTL RDLENGTH RDATA` (uncompressed) in `Zone.recordBytes`.
-struct RecordEntry {
-    var offset: Int32
+@usableFromInline package struct RecordEntry {
+    @usableFromInline package var offset: Int32
     /// 10 + rdlength.
-    var length: Int32
+    @usableFromInline package var length: Int32
     /// Names inside the rdata that may be compressed (RFC 3597 §4): `Zone.rdataNames[...]`.
-    var namesStart: Int32
-    var namesCount: Int32
+    @usableFromInline package var namesStart: Int32
+    @usableFromInline package var namesCount: Int32
     /// The name this record points at, for additional-section processing and DNAME
     /// substitution (NS, MX, SRV targets; CNAME and DNAME targets); -1 when none.
-    var target: Int32
-    var ttl: UInt32
+    @usableFromInline package var target: Int32
+    @usableFromInline package var ttl: UInt32
 }
 
 /// The RRSIG records at a name that cover one type (RFC 4034 §3.1.1), as their own RRset.
-struct SignatureRef {
-    var covered: UInt16
-    var rrset: Int32
+@usableFromInline package struct SignatureRef {
+    @usableFromInline package var covered: UInt16
+    @usableFromInline package var rrset: Int32
 }
 
 /// A compressible name inside a record's rdata.
-struct RDataName {
+@usableFromInline package struct RDataName {
     /// Offset of the name within the rdata.
-    var rdataOffset: Int32
-    var length: Int32
-    var name: Int32
+    @usableFromInline package var rdataOffset: Int32
+    @usableFromInline package var length: Int32
+    @usableFromInline package var name: Int32
 }
 
 public final class Zone: @unchecked Sendable {
@@ -116,31 +117,31 @@ public final class Zone: @unchecked Sendable {
     public let isExpired: Bool
 
     // Name table: open addressing (linear probing) over `slots`, keyed by lower-cased wire name.
-    let names: ContiguousArray<NameEntry>
-    let keyBytes: ContiguousArray<UInt8>
-    let caseBytes: ContiguousArray<UInt8>
-    let slots: ContiguousArray<Int32>
-    let slotMask: Int
-    let rrsets: ContiguousArray<RRSetEntry>
-    let recordEntries: ContiguousArray<RecordEntry>
-    let recordBytes: ContiguousArray<UInt8>
-    let rdataNames: ContiguousArray<RDataName>
+    @usableFromInline package let names: ContiguousArray<NameEntry>
+    @usableFromInline package let keyBytes: ContiguousArray<UInt8>
+    @usableFromInline package let caseBytes: ContiguousArray<UInt8>
+    @usableFromInline package let slots: ContiguousArray<Int32>
+    @usableFromInline package let slotMask: Int
+    @usableFromInline package let rrsets: ContiguousArray<RRSetEntry>
+    @usableFromInline package let recordEntries: ContiguousArray<RecordEntry>
+    @usableFromInline package let recordBytes: ContiguousArray<UInt8>
+    @usableFromInline package let rdataNames: ContiguousArray<RDataName>
     /// Index of the apex in `names`.
-    let apex: Int32
-    let soaRRSet: Int32
+    @usableFromInline package let apex: Int32
+    @usableFromInline package let soaRRSet: Int32
     /// The SOA as it goes in negative answers: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3),
     /// a one-record RRset whose record is appended after the zone's own.
-    let negativeSOARRSet: Int32
+    @usableFromInline package let negativeSOARRSet: Int32
     /// The SOA's RRSIGs with the negative TTL, or -1.
-    let negativeSOASignature: Int32
-    let originLabelCount: Int
-    let signatures: ContiguousArray<SignatureRef>
+    @usableFromInline package let negativeSOASignature: Int32
+    @usableFromInline package let originLabelCount: Int
+    @usableFromInline package let signatures: ContiguousArray<SignatureRef>
     /// Names owning NSEC records in canonical order (RFC 4034 §6.1), with their names as
     /// canonical keys (labels right to left, lower-cased, each followed by a zero octet)
     /// so that ordering is a byte comparison.
-    let nsecNodes: ContiguousArray<Int32>
-    let nsecKeyOffsets: ContiguousArray<Int32>
-    let nsecKeys: ContiguousArray<UInt8>
+    @usableFromInline package let nsecNodes: ContiguousArray<Int32>
+    @usableFromInline package let nsecKeyOffsets: ContiguousArray<Int32>
+    @usableFromInline package let nsecKeys: ContiguousArray<UInt8>
 
     /// Builds the zone. Throws when there is no SOA at the apex, more than one, a record
     /// outside the zone or of a class other than IN, a CNAME beside other data
@@ -197,8 +198,8 @@ public final class Zone: @unchecked Sendable {
     }
 
     /// The RRSIG RRset at name `n` covering `type`, or -1.
-    @inline(__always)
-    func signature(at n: Int32, covering type: UInt16) -> Int32 {
+    @inlinable @inline(__always)
+    package func signature(at n: Int32, covering type: UInt16) -> Int32 {
         let e = names[Int(n)]
         var i = Int(e.sigStart)
         let end = i + Int(e.sigCount)
@@ -213,7 +214,7 @@ public final class Zone: @unchecked Sendable {
     /// The name whose NSEC covers or matches the name with canonical key `key`: the
     /// last NSEC owner not after it in canonical order (RFC 4035 §3.1.3.2). -1 when the
     /// zone has no NSEC.
-    func coveringNSEC(_ key: UnsafeRawBufferPointer) -> Int32 {
+    package func coveringNSEC(_ key: UnsafeRawBufferPointer) -> Int32 {
         let n = nsecNodes.count
         guard n > 0 else { return -1 }
         return nsecKeys.withUnsafeBytes { keys in
@@ -240,8 +241,8 @@ public final class Zone: @unchecked Sendable {
     // MARK: Lookup (allocation-free)
 
     /// The name-table index of `key` (a lower-cased uncompressed wire name), or -1.
-    @inline(__always)
-    func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
+    @inlinable @inline(__always)
+    package func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
         var i = Int(hash) & slotMask
         return slots.withUnsafeBufferPointer { slots in
             names.withUnsafeBufferPointer { names in
@@ -262,8 +263,8 @@ public final class Zone: @unchecked Sendable {
     }
 
     /// Index of the RRset of `type` at name `n`, or -1.
-    @inline(__always)
-    func rrset(at n: Int32, type: UInt16) -> Int32 {
+    @inlinable @inline(__always)
+    package func rrset(at n: Int32, type: UInt16) -> Int32 {
         let e = names[Int(n)]
         var i = e.rrsetStart
         let end = e.rrsetStart + e.rrsetCount
@@ -279,7 +280,7 @@ public final class Zone: @unchecked Sendable {
     // MARK: Reading back (tests, tools)
 
     /// The name of entry `n` as stored (case as first written).
-    func name(_ n: Int32) -> DNSName {
+    package func name(_ n: Int32) -> DNSName {
         let e = names[Int(n)]
         return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
     }
@@ -300,7 +301,7 @@ public final class Zone: @unchecked Sendable {
     }
 
     /// The records of an RRset, with the owner as stored.
-    func resourceRecords(_ r: Int32, owner: DNSName? = nil) -> [ResourceRecord] {
+    package func resourceRecords(_ r: Int32, owner: DNSName? = nil) -> [ResourceRecord] {
         let set = rrsets[Int(r)]
         let ownerName = owner ?? name(set.owner)
         var out: [ResourceRecord] = []
@@ -315,7 +316,7 @@ public final class Zone: @unchecked Sendable {
 }
 
 /// `a` with its spare capacity dropped (arrays grown by doubling keep up to half spare).
-func exactCapacity<T>(_ a: ContiguousArray<T>) -> ContiguousArray<T> {
+package func exactCapacity<T>(_ a: ContiguousArray<T>) -> ContiguousArray<T> {
     guard a.capacity > a.count + a.count / 16 else { return a }
     var out = ContiguousArray<T>()
     out.reserveCapacity(a.count)
@@ -323,8 +324,8 @@ func exactCapacity<T>(_ a: ContiguousArray<T>) -> ContiguousArray<T> {
     return out
 }
 
-@inline(__always)
-func memEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+@inlinable @inline(__always)
+package func memEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
     var i = 0
     while i + 8 <= n {
         if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
@@ -339,8 +340,8 @@ func memEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
     return true
 }
 
-@inline(__always)
-func memCompare(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
+@inlinable @inline(__always)
+package func memCompare(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
     var i = 0
     while i < n {
         let x = a.load(fromByteOffset: i, as: UInt8.self), y = b.load(fromByteOffset: i, as: UInt8.self)
@@ -352,15 +353,15 @@ func memCompare(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
 
 /// The name hash: FNV-1a over the lower-cased wire bytes taken from the last to the
 /// first, so one backward pass over a name yields the hash of every suffix.
-@inline(__always)
-func nameHashStep(_ h: UInt32, _ byte: UInt8) -> UInt32 { (h ^ UInt32(byte)) &* 16_777_619 }
-let nameHashSeed: UInt32 = 2_166_136_261
+@inlinable @inline(__always)
+package func nameHashStep(_ h: UInt32, _ byte: UInt8) -> UInt32 { (h ^ UInt32(byte)) &* 16_777_619 }
+@usableFromInline package let nameHashSeed: UInt32 = 2_166_136_261
 
-func nameHash(_ key: UnsafeRawBufferPointer) -> UInt32 {
+package func nameHash(_ key: UnsafeRawBufferPointer) -> UInt32 {
     var h = nameHashSeed
     var i = key.count - 1
     while i >= 0 { h = nameHashStep(h, key[i]); i -= 1 }
     return h
 }
 
-func nameHash(_ key: [UInt8]) -> UInt32 { key.withUnsafeBytes { nameHash($0) } }
+package func nameHash(_ key: [UInt8]) -> UInt32 { key.withUnsafeBytes { nameHash($0) } }

@@ -1,5 +1,6 @@
 // Builds a Zone's lookup structures from records. Runs at load, off the query path:
 // Dictionaries and Arrays are fine here.
+import BulwarkWire
 
 struct ZoneBuilder {
     let origin: DNSName

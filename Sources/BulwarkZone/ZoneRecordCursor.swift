@@ -1,5 +1,6 @@
 // Reading a zone's records one at a time, for zone transfers: a large zone is streamed
 // without materialising all its records at once (what `Zone.records` does).
+import BulwarkWire
 
 /// Walks a zone's records in the order of `Zone.records`: per owner, by type, as given.
 public struct ZoneRecordCursor: IteratorProtocol, Sendable {

@@ -1,18 +1,20 @@
+import BulwarkWire
+
 /// The zones one server answers for. The longest matching origin answers a name
 /// (a parent and its child can both be held). Immutable: a reload builds a new set.
 public final class ZoneSet: @unchecked Sendable {
     // @unchecked: every stored property is a `let` set in init; Zone is immutable.
 
     public let zones: [Zone]
-    let zoneArray: ContiguousArray<Zone>
+    @usableFromInline package let zoneArray: ContiguousArray<Zone>
     /// Open-addressing table of zone indices keyed by the origin's lower-cased wire name.
-    let originSlots: ContiguousArray<Int32>
-    let originMask: Int
+    @usableFromInline package let originSlots: ContiguousArray<Int32>
+    @usableFromInline package let originMask: Int
     /// Bit n set when some origin has n labels: only those suffixes of a name are probed.
-    let labelCountBits: (UInt64, UInt64)
+    @usableFromInline package let labelCountBits: (UInt64, UInt64)
     /// Start of each zone's name indices in the per-response compression table.
-    let nameBase: ContiguousArray<Int32>
-    let totalNames: Int
+    @usableFromInline package let nameBase: ContiguousArray<Int32>
+    @usableFromInline package let totalNames: Int
 
     /// Builds the set. When two zones have the same origin, the first one is kept.
     public init(zones input: [Zone]) {
@@ -44,14 +46,14 @@ public final class ZoneSet: @unchecked Sendable {
         totalNames = total
     }
 
-    @inline(__always)
-    func hasOrigin(withLabels n: Int) -> Bool {
+    @inlinable @inline(__always)
+    package func hasOrigin(withLabels n: Int) -> Bool {
         n < 64 ? labelCountBits.0 & (1 << UInt64(n)) != 0 : labelCountBits.1 & (1 << UInt64(n - 64)) != 0
     }
 
     /// The zone whose origin is exactly `key` (lower-cased wire), or -1.
-    @inline(__always)
-    func zoneIndex(origin key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
+    @inlinable @inline(__always)
+    package func zoneIndex(origin key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
         var i = Int(hash) & originMask
         while true {
             let s = originSlots[i]

@@ -1,6 +1,8 @@
 import ArgumentParser
 import BulwarkServer
+import BulwarkWire
 import BulwarkZone
+import BulwarkZoneFile
 
 #if canImport(Glibc)
 import Glibc

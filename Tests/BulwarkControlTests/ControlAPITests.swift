@@ -2,6 +2,7 @@ import BulwarkControl
 import BulwarkServer
 import BulwarkWire
 import BulwarkZone
+import BulwarkZoneFile
 import Foundation
 import XCTest
 

@@ -1,3 +1,4 @@
+import BulwarkWire
 import Foundation
 import XCTest
 @testable import BulwarkServer

@@ -1,5 +1,8 @@
+import BulwarkAuthority
 import BulwarkDefences
 import BulwarkTransfer
+import BulwarkWire
+import BulwarkZone
 import Foundation
 import Logging
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
 import Atomics
+import BulwarkWire
 import Foundation
 import Logging
 import XCTest

@@ -1,3 +1,5 @@
+import BulwarkZone
+import BulwarkZoneFile
 import Logging
 import XCTest
 import BulwarkDefences

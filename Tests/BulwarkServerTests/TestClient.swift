@@ -1,5 +1,6 @@
 // A minimal blocking DNS client for tests: builds queries (with or without EDNS), sends
 // them over UDP or TCP, reads the header, the records and the OPT options of responses.
+import BulwarkWire
 import Foundation
 import XCTest
 @testable import BulwarkServer

@@ -1,3 +1,4 @@
+import BulwarkZone
 import Logging
 import XCTest
 @testable import BulwarkServer

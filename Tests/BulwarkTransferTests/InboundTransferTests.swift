@@ -1,3 +1,5 @@
+import BulwarkWire
+import BulwarkZone
 import XCTest
 @testable import BulwarkTransfer
 

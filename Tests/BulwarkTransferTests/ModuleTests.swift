@@ -1,3 +1,4 @@
+import BulwarkZone
 import XCTest
 import BulwarkTransfer
 

@@ -1,3 +1,5 @@
+import BulwarkZone
+import BulwarkZoneFile
 import Foundation
 import XCTest
 import BulwarkWire

@@ -2,6 +2,7 @@
 // `--secondary NAME=PRIMARY[,PRIMARY...]` flag. Kept in its own file, hooked into the
 // parser with one line, so the other features' keys merge without conflicts.
 import BulwarkDefences
+import BulwarkWire
 import Yams
 
 /// One primary a secondary zone transfers from.

@@ -4,6 +4,8 @@
 // atomically (temporary file, fsync, rename) after each successful transfer; the small
 // state file (when the primary last confirmed our serial) after each refresh.
 import BulwarkTransfer
+import BulwarkWire
+import BulwarkZone
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -4,6 +4,8 @@
 // threads with blocking sockets: never on an event loop, never on the async pool.
 import BulwarkDefences
 import BulwarkTransfer
+import BulwarkWire
+import BulwarkZone
 import Foundation
 import Logging
 

@@ -1,5 +1,6 @@
 // NOTIFY as a secondary receives it (RFC 1996 §3.7–3.11): the request, parsed strictly,
 // and our answer (same ID, QR, opcode NOTIFY, AA, the question echoed).
+import BulwarkWire
 
 public struct NotifyRequest: Sendable, Equatable {
     public static let opcode: UInt16 = 4

@@ -1,6 +1,7 @@
 // The secondary's side of a transfer (RFC 5936, RFC 1995): the SOA check and the
 // AXFR/IXFR exchange over a message stream (TCP, two-octet length prefix: RFC 1035
 // §4.2.2), with TSIG (RFC 8945) through an authenticator when a key is configured.
+import BulwarkWire
 
 /// A connection carrying whole DNS messages (the server provides TCP).
 public protocol DNSMessageStream: AnyObject {

@@ -1,5 +1,7 @@
 /// Why a transfer in (SOA check, AXFR, IXFR) failed. A failed transfer never changes
 /// the zone being served: the caller keeps the old version.
+import BulwarkWire
+
 public struct TransferError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Kind: String, Sendable, Equatable {
         /// The TCP connection could not be opened.

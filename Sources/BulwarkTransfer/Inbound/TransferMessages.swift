@@ -1,5 +1,6 @@
 // The messages of a transfer in: the queries we send (SOA, AXFR, IXFR) and the
 // responses we read, parsed strictly. Every byte from a primary is hostile too.
+import BulwarkWire
 
 /// The SOA fields a secondary needs (RFC 1035 §3.3.13).
 public struct SOAFields: Sendable, Equatable {

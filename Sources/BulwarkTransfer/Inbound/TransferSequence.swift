@@ -1,5 +1,6 @@
 // The record sequence of a transfer response, message by message: AXFR (RFC 5936 §2.2)
 // and IXFR (RFC 1995 §4), checked as it arrives so a bad transfer is refused early.
+import BulwarkWire
 
 /// One difference sequence of an IXFR (RFC 1995 §4): the zone at `fromSerial` becomes
 /// the zone at `toSerial` by deleting `deleted` and adding `added`.

@@ -2,6 +2,8 @@
 // records of the new version. Each deletion must name a record we have and the serials
 // must chain from ours; otherwise the differences are refused (the caller falls back
 // to AXFR, RFC 1995 §4 last paragraph).
+import BulwarkWire
+import BulwarkZone
 
 public enum ZoneDeltaApplier {
     /// A record's identity in an RRset: owner (case-insensitive), type, class and

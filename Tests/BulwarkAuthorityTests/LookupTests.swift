@@ -1,5 +1,8 @@
+import BulwarkWire
+import BulwarkZoneFile
 import Foundation
 import XCTest
+@testable import BulwarkAuthority
 @testable import BulwarkZone
 
 /// The zones of Fixtures/authority, loaded once.

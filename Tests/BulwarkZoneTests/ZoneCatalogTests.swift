@@ -1,5 +1,6 @@
+import BulwarkZoneFile
 import XCTest
-@testable import BulwarkServer
+@testable import BulwarkZone
 import BulwarkWire
 
 final class ZoneCatalogTests: XCTestCase {

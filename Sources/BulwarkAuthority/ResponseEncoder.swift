@@ -4,6 +4,8 @@
 // Truncation (RFC 2181 §9, RFC 1035 §4.2.1) as NSD and Knot: when the answer or
 // authority section does not fit, both are dropped and TC is set; additional RRsets
 // that do not fit are left out, except glue a referral needs (RFC 9471: TC).
+import BulwarkWire
+import BulwarkZone
 
 /// The bytes being written and the compression table, as raw pointers for the duration
 /// of one response.

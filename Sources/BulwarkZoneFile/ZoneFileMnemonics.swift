@@ -1,3 +1,5 @@
+import BulwarkWire
+
 /// Type and class mnemonics looked up straight from token bytes, without building
 /// a String per token: the upper-cased bytes (at most 16) are packed into two words.
 enum Mnemonics {

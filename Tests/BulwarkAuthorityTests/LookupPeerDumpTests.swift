@@ -1,5 +1,8 @@
+import BulwarkWire
+import BulwarkZoneFile
 import Foundation
 import XCTest
+@testable import BulwarkAuthority
 @testable import BulwarkZone
 
 /// Answers the queries listed in $BULWARK_PEER_QUERIES (one per line: hex of the query,

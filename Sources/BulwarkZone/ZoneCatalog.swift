@@ -2,7 +2,7 @@
 // secondary, the control plane's API) publishes through it, and everything that must
 // follow a change (the transfer journal, NOTIFY, metrics) observes it. Each publish
 // builds a new ZoneSet and swaps it into the ZoneStore, so queries never see a mix.
-import BulwarkZone
+import BulwarkWire
 import Foundation
 
 /// Where a served zone comes from. A name belongs to one provenance at a time: a zone

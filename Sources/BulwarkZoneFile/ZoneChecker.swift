@@ -1,3 +1,5 @@
+import BulwarkWire
+
 /// Semantic checks on a parsed zone, in the spirit of `nsd-checkzone`, `kzonecheck`
 /// and `named-checkzone`. Errors make a zone unfit to serve; warnings are reported
 /// and the zone loads.

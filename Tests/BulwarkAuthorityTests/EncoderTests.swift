@@ -1,4 +1,6 @@
+import BulwarkWire
 import XCTest
+@testable import BulwarkAuthority
 @testable import BulwarkZone
 
 /// A response read back from the wire, names decompressed.

@@ -2,6 +2,8 @@
 // answer_nodata, answer_nxdomain, answer_authoritative), with RFC 2181, RFC 4592
 // (wildcards), RFC 6672 (DNAME), RFC 8482 (ANY), RFC 4035 §3.1.4.1 (DS at a cut).
 // Pure: a query name and type in, a plan (sections as RRset references) out.
+import BulwarkWire
+import BulwarkZone
 
 extension AnswerScratch {
     /// Resets the chain to hold the query name (uncompressed wire, client's case).

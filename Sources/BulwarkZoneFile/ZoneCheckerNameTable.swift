@@ -1,3 +1,5 @@
+import BulwarkWire
+
 /// The checker's index from owner names to node numbers: open addressing with linear
 /// probing over 32-bit slots, the name's hash kept per node for growing. About twice
 /// as fast as `Dictionary<NameKey, Int32>` on a million names, mostly by touching

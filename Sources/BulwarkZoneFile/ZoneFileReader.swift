@@ -1,3 +1,5 @@
+import BulwarkWire
+
 /// Reads zone files in the master-file format of RFC 1035 §5, with the `$TTL`
 /// directive of RFC 2308 §4, `TYPEnnn`/`CLASSnnn` and `\#` data of RFC 3597 §5, and
 /// BIND's TTL units (`1h30m`, `1w2d`).

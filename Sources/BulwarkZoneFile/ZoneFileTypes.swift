@@ -1,3 +1,5 @@
+import BulwarkWire
+
 /// Where a record or a problem comes from in a zone file.
 public struct SourceLocation: Sendable, Hashable, CustomStringConvertible {
     public var file: String

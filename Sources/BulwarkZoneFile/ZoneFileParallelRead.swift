@@ -4,6 +4,7 @@
 // result is the sequential reader's, record for record and line for line; any file
 // where that could differ (an error anywhere, no $TTL in force at a cut, a malformed
 // entry before one) is read sequentially instead.
+import BulwarkWire
 import Dispatch
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,6 @@
+import BulwarkWire
+import BulwarkZone
+
 /// The answer to a question as records, section by section: the pure layer under
 /// `respond`, for tests and tools (it allocates; the query path does not use it).
 public struct AnswerPlan: Sendable, Equatable, CustomStringConvertible {

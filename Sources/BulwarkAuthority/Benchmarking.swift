@@ -1,5 +1,7 @@
 // Entry points for the micro-benchmarks (Benchmarks/QueryPath): the lookup and the
 // encoder measured apart. SPI (`@_spi(Benchmarks) import BulwarkZone`), not public API.
+import BulwarkWire
+import BulwarkZone
 
 extension ZoneSet {
     /// The lookup alone: plans the answer to `qname` (uncompressed wire) and `qtype` into

@@ -1,5 +1,5 @@
 import XCTest
-@testable import BulwarkZone
+@testable import BulwarkZoneFile
 
 final class ZoneCheckerTests: XCTestCase {
     private let head = """

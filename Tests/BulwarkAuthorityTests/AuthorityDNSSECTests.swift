@@ -1,4 +1,6 @@
+import BulwarkWire
 import XCTest
+@testable import BulwarkAuthority
 @testable import BulwarkZone
 
 /// Answers with the DO bit (RFC 4035 §3.1) from a small NSEC zone; the same rules

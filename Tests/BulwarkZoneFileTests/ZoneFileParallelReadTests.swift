@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import BulwarkZone
+@testable import BulwarkZoneFile
 
 /// The pieces read on several threads must join into exactly what the sequential
 /// reader produces: the same records, in the same order, from the same lines.

@@ -1,3 +1,5 @@
+import BulwarkWire
+
 /// Splits master-file text (RFC 1035 §5.1) into logical entries: one entry is one
 /// line, or several lines joined by parentheses. Tokens are byte ranges into the
 /// borrowed buffer; escapes are left as written (names and record data resolve them).

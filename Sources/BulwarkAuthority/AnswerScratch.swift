@@ -1,3 +1,6 @@
+import BulwarkWire
+import BulwarkZone
+
 /// One RRset placed in a response section.
 struct PlanEntry {
     static let normal: UInt8 = 0

@@ -1,3 +1,4 @@
+import BulwarkWire
 import Synchronization
 
 /// Holds the zone set every worker answers from. A reload builds a whole new
@@ -25,7 +26,7 @@ public final class ZoneStore: Sendable {
     }
 
     /// The set together with the generation it belongs to.
-    func snapshot() -> (ZoneSet, Int) {
+    public func snapshot() -> (ZoneSet, Int) {
         // Read the generation first: if a swap races with us we fetch again next time.
         let g = generationCounter.load(ordering: .acquiring)
         return (state.withLock { $0 }, g)

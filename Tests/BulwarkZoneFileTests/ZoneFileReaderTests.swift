@@ -1,6 +1,7 @@
+import BulwarkWire
 import Foundation
 import XCTest
-@testable import BulwarkZone
+@testable import BulwarkZoneFile
 
 private let n = ZoneFileTestSupport.name
 
