@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "BulwarkAuthority", targets: ["BulwarkAuthority"]),
         .library(name: "BulwarkDefences", targets: ["BulwarkDefences"]),
         .library(name: "BulwarkTransfer", targets: ["BulwarkTransfer"]),
+        .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
         .library(name: "BulwarkControl", targets: ["BulwarkControl"]),
     ],
@@ -50,12 +51,22 @@ let package = Package(
             name: "BulwarkTransfer",
             dependencies: ["BulwarkWire", "BulwarkZone", .product(name: "Crypto", package: "swift-crypto")]
         ),
+        // Pipeline: one worker's query path, bytes → parsed query → policy → lookup → rate
+        // limiting → bytes, and the hand-off of TSIG, transfers and NOTIFY to the slow path.
+        // Pure: no sockets, no threads; counting goes through the QueryObserver protocol.
+        .target(
+            name: "BulwarkPipeline",
+            dependencies: [
+                "BulwarkWire", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences", "BulwarkTransfer",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Ops: per-worker query counters (allocation-free), heavy-hitter sketches and the
         // query-insight view, the log rate limiter, the Prometheus publisher. No sockets.
         .target(
             name: "BulwarkOps",
             dependencies: [
-                "BulwarkDefences",
+                "BulwarkDefences", "BulwarkZone", "BulwarkPipeline",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -67,7 +78,7 @@ let package = Package(
             name: "BulwarkServer",
             dependencies: [
                 "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences",
-                "BulwarkTransfer", "BulwarkOps",
+                "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -138,7 +149,7 @@ let package = Package(
             name: "BulwarkServerTests",
             dependencies: [
                 "BulwarkServer", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkWire",
-                "BulwarkDefences", "BulwarkTransfer", "BulwarkOps", "CMallocCounter",
+                "BulwarkDefences", "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps", "CMallocCounter",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -2,6 +2,7 @@
 // the slow path, the per-zone journal written on every catalog change, and NOTIFY
 // (RFC 1996) to the configured secondaries after each change.
 import BulwarkDefences
+import BulwarkPipeline
 import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone

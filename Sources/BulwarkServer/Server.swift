@@ -1,6 +1,7 @@
 // The server: zones, the UDP and TCP transports on every listen address, and the
 // services that run them under swift-service-lifecycle (SIGTERM/SIGINT stop, SIGHUP reloads).
 import BulwarkOps
+import BulwarkPipeline
 import BulwarkZone
 import Dispatch
 import Logging

@@ -5,6 +5,7 @@
 import Atomics
 import BulwarkDefences
 import BulwarkOps
+import BulwarkPipeline
 import BulwarkZone
 import Logging
 import NIOConcurrencyHelpers
@@ -24,7 +25,7 @@ final class TCPWorkspace: @unchecked Sendable {
     init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings, slowPath: SlowPathRouter? = nil, logger: Logger,
          counters: QueryCounters? = nil) {
         responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences, slowPath: slowPath,
-                                   logger: logger, counters: counters)
+                                   logger: logger, observer: counters)
         buffer = .allocate(byteCount: 2 + 65535, alignment: 16)
     }
 

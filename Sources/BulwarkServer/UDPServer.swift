@@ -4,6 +4,7 @@
 import Atomics
 import BulwarkDefences
 import BulwarkOps
+import BulwarkPipeline
 import BulwarkZone
 import Logging
 #if canImport(Glibc)
@@ -54,6 +55,8 @@ final class UDPWorkerLoop {
     let responder: QueryResponder
     let packetInfo: Bool
     let counters: UDPCounters
+    /// This worker's query counters (the responder's observer); nil when counting is off.
+    let queryCounters: QueryCounters?
 
     let receiveBuffers: UnsafeMutableRawPointer
     let responseBuffers: UnsafeMutableRawPointer
@@ -66,7 +69,7 @@ final class UDPWorkerLoop {
     let sendControl: UnsafeMutableRawPointer
 
     init(fds: [Int32], fairSwitch: FairQueueSwitch? = nil, workerIndex: Int = 0, responder: QueryResponder,
-         packetInfo: Bool, counters: UDPCounters) {
+         packetInfo: Bool, counters: UDPCounters, queryCounters: QueryCounters? = nil) {
         let n = Self.batch
         self.fairSwitch = fds.count > 1 ? fairSwitch : nil
         self.workerIndex = workerIndex
@@ -77,6 +80,7 @@ final class UDPWorkerLoop {
         self.responder = responder
         self.packetInfo = packetInfo
         self.counters = counters
+        self.queryCounters = queryCounters
         receiveBuffers = .allocate(byteCount: n * Self.receiveStride, alignment: 64)
         responseBuffers = .allocate(byteCount: n * Self.responseStride, alignment: 4096)
         names = .allocate(capacity: n)
@@ -308,16 +312,12 @@ final class UDPWorkerLoop {
         return Int(got)
     }
 
-    // --- operations (issue 7) ---
-    var queryCounters: QueryCounters? { responder.counters }
-
     @inline(__always)
     static func monotonicNanos() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
     }
-    // --- end operations ---
 }
 
 /// All UDP sockets and threads of a server.
@@ -420,9 +420,9 @@ public final class UDPServer: @unchecked Sendable {
             let queryCounters = opsHub?.makeWorker(.udp)  // operations (issue 7)
             threads.append(try PosixThread(name: "bulwark-udp\(i)") {
                 let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences,
-                                               slowPath: slowPath, logger: logger, counters: queryCounters)
+                                               slowPath: slowPath, logger: logger, observer: queryCounters)
                 UDPWorkerLoop(fds: mine, fairSwitch: groupSwitch, workerIndex: i, responder: responder,
-                              packetInfo: packetInfo, counters: counters)
+                              packetInfo: packetInfo, counters: counters, queryCounters: queryCounters)
                     .run(stop: stop, logger: logger)
             })
         }

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import BulwarkOps
 import XCTest
+@testable import BulwarkPipeline
 @testable import BulwarkServer
 
 /// The contract of the query path (STYLE.md pattern 7, swift-nio's allocation counter
@@ -153,7 +154,7 @@ final class AllocationTests: XCTestCase {
         // queries must not take it, nor pay for it.
         // Counting on too (operations, issue 7), sampling every query: the contract holds with both.
         return QueryResponder(store: ZoneStore(ZoneSet(zones: zones)), defences: defences,
-                              slowPath: SlowPathRouter(), logger: quiet, counters: Self.countingHub.makeWorker(.udp))
+                              slowPath: SlowPathRouter(), logger: quiet, observer: Self.countingHub.makeWorker(.udp))
     }
 
     func testInterpositionWorks() {
@@ -295,7 +296,7 @@ final class AllocationTests: XCTestCase {
         defer { out.deallocate() }
         let source = ZoneSource(name: try DNSName("example."), path: "<example>", text: Self.zoneText)
         let store = ZoneStore(ZoneSet(zones: [try ZoneLoader.load(source, logger: Logger(label: "test"))]))
-        let r = QueryResponder(store: store, counters: Self.countingHub.makeWorker(.udp))
+        let r = QueryResponder(store: store, observer: Self.countingHub.makeWorker(.udp))
         _ = query.withUnsafeBytes { r.respond(to: $0, transport: .udp, client: Self.client, into: out) }
         store.replace(with: ZoneSet(zones: [try ZoneLoader.load(source, logger: Logger(label: "test"))]))
         query.withUnsafeBytes { q in

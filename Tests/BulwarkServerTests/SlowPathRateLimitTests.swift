@@ -2,6 +2,7 @@ import XCTest
 import BulwarkDefences
 import BulwarkTransfer
 import BulwarkWire
+@testable import BulwarkPipeline
 @testable import BulwarkServer
 
 /// Response rate limiting covers what leaves the fast path too: a spoofed flood of

@@ -5,6 +5,7 @@ import XCTest
 import BulwarkDefences
 import BulwarkTransfer
 import BulwarkWire
+@testable import BulwarkPipeline
 @testable import BulwarkServer
 
 /// Messages that leave the fast path: TSIG-signed queries, transfers, NOTIFY.

@@ -2,6 +2,7 @@
 // at once (same ID, QR, opcode NOTIFY, AA, the question), and a refresh of the zone
 // scheduled on the secondary manager's threads (never on the transport's thread).
 import BulwarkDefences
+import BulwarkPipeline
 import BulwarkTransfer
 import Logging
 

@@ -9,8 +9,7 @@
 import BulwarkDefences
 import BulwarkTransfer
 import BulwarkWire
-import Logging
-import NIOConcurrencyHelpers
+import Synchronization
 
 /// Why a message left the fast path.
 public enum SlowPathKind: Sendable, Hashable, CaseIterable {
@@ -77,32 +76,33 @@ public protocol SlowPathHandler: AnyObject, Sendable {
 }
 
 /// The one place slow-path messages go: verifies TSIG, then dispatches by kind.
-public final class SlowPathRouter: @unchecked Sendable {
-    // @unchecked: `handlers` and `keys` are only touched under `lock`.
-    private let lock = NIOLock()
-    private var handlers: [SlowPathKind: any SlowPathHandler] = [:]
-    private var keys: TSIGKeyring
+public final class SlowPathRouter: Sendable {
+    private struct State {
+        var handlers: [SlowPathKind: any SlowPathHandler] = [:]
+        var keys: TSIGKeyring
+    }
+    private let state: Mutex<State>
     /// Local truncation policy for request MACs (RFC 8945 §5.2.4); nil: whatever the RFC allows.
     public let minimumMACLength: Int?
 
     public init(keyring: TSIGKeyring = TSIGKeyring(), minimumMACLength: Int? = nil) {
-        self.keys = keyring
+        self.state = Mutex(State(keys: keyring))
         self.minimumMACLength = minimumMACLength
     }
 
     /// The keys requests are verified with.
     public var keyring: TSIGKeyring {
-        get { lock.withLock { keys } }
-        set { lock.withLock { keys = newValue } }
+        get { state.withLock { $0.keys } }
+        set { state.withLock { $0.keys = newValue } }
     }
 
     /// Makes `handler` answer the messages of `kinds` (replacing an earlier one).
     public func register(_ handler: any SlowPathHandler, for kinds: [SlowPathKind]) {
-        lock.withLock { for k in kinds { handlers[k] = handler } }
+        state.withLock { for k in kinds { $0.handlers[k] = handler } }
     }
 
     public func handler(for kind: SlowPathKind) -> (any SlowPathHandler)? {
-        lock.withLock { handlers[kind] }
+        state.withLock { $0.handlers[kind] }
     }
 
     /// The TSIG verdict on a message (RFC 8945 §5.2).
@@ -113,7 +113,7 @@ public final class SlowPathRouter: @unchecked Sendable {
 
 /// `message` without its TSIG record (ARCOUNT one less), or the message itself when it
 /// has none: what the fast path answers when the slow path has nothing better.
-func strippingTSIG(_ message: [UInt8]) -> [UInt8] {
+package func strippingTSIG(_ message: [UInt8]) -> [UInt8] {
     guard let found = (try? TSIG.find(in: message)) ?? nil else { return message }
     let offset = found.offset
     var m = Array(message[0..<offset])

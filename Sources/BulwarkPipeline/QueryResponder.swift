@@ -1,6 +1,5 @@
 import BulwarkAuthority
 import BulwarkDefences
-import BulwarkOps
 import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone
@@ -57,18 +56,14 @@ public final class QueryResponder {
     /// What `respond` returns when the answer is a stream: take it with `takeStream()`.
     public static let streamPending = -1
 
-    // --- operations (issue 7): this worker's counters (nil: counting off) ---
-    public let counters: QueryCounters?
-    private var countedNameLength = 0
-    private var countedQType: UInt16? = nil
-    private var countedZone: Int32 = -1
-    /// The rcode of the zone's answer before rate limiting could drop or slip it.
-    private var countedAnswerRCode = -1
-    // --- end operations ---
+    /// Told about every query (the ops counters); nil: nothing is counted.
+    private let observer: (any QueryObserver)?
+    /// What became of the query being answered, for the observer.
+    private var outcome = QueryOutcome()
 
     public init(store: ZoneStore, maxUDPSize: Int = 1232, defences: DefenceSettings = DefenceSettings(),
                 slowPath: SlowPathRouter? = nil, logger: Logger = Logger(label: "bulwark.policy"),
-                counters: QueryCounters? = nil) {
+                observer: (any QueryObserver)? = nil) {
         self.store = store
         self.slowPath = slowPath
         (zones, generation) = store.snapshot()
@@ -82,57 +77,44 @@ public final class QueryResponder {
                                 rotateSeconds: defences.cookies.rotateSeconds)
         rateLimiter = defences.rateLimit.map { RateLimiter(settings: $0) }
         self.logger = logger
-        self.counters = counters
-        counters?.zonesChanged(names: zones.zones.map { $0.origin.description })
+        self.observer = observer
+        observer?.zonesChanged(zones)
     }
 
-    // --- operations (issue 7): count every query after answering it ---
     /// Answers one query from `client`: writes the response into `response` (capacity
     /// ≥ 65535) and returns its length; 0 means send nothing; `streamPending` (TCP only)
-    /// means the answer is a stream of messages, to be taken with `takeStream()`. With
-    /// counters, also counts the query (type, rcode sent, zone) and samples 1 in N for the
-    /// insight view: fixed worker-owned cells, no allocation, no lock.
+    /// means the answer is a stream of messages, to be taken with `takeStream()`. With an
+    /// observer, then tells it what became of the query.
     public func respond(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
                         into response: UnsafeMutableRawBufferPointer) -> Int {
-        guard let c = counters else {
-            return respondUncounted(to: query, transport: transport, client: client, into: response)
+        guard let observer else {
+            return respondUnobserved(to: query, transport: transport, client: client, into: response)
         }
-        countedNameLength = 0
-        countedQType = nil
-        countedZone = -1
-        countedAnswerRCode = -1
-        let length = respondUncounted(to: query, transport: transport, client: client, into: response)
+        outcome = QueryOutcome()
+        let length = respondUnobserved(to: query, transport: transport, client: client, into: response)
         // A transfer streamed over TCP (`streamPending`) counts as answered.
-        let rcode = length >= 12 ? Int(response[3] & 0x0F) : (length == Self.streamPending ? 0 : RCodeBucket.none)
-        // Zones and samples see what the zone answered (a random-subdomain flood is NXDOMAIN
-        // even when rate limiting drops most of it); the wire counters see what was sent.
-        let answerRCode = countedAnswerRCode >= 0 ? countedAnswerRCode : rcode
-        let nameEnd = 12 + countedNameLength
-        if countedQType == nil && countedNameLength > 0 && query.count >= nameEnd + 2 {
-            countedQType = UInt16(query[nameEnd]) << 8 | UInt16(query[nameEnd + 1])
+        outcome.sentRCode = length >= 12 ? Int(response[3] & 0x0F) : (length == Self.streamPending ? 0 : nil)
+        let nameEnd = 12 + outcome.qnameLength
+        if outcome.qtype == nil && outcome.qnameLength > 0 && query.count >= nameEnd + 2 {
+            outcome.qtype = UInt16(query[nameEnd]) << 8 | UInt16(query[nameEnd + 1])
         }
-        c.count(qtype: countedQType, rcode: rcode, zone: countedZone, zoneRCode: answerRCode)
-        if c.shouldSample() && countedNameLength > 0 && query.count >= nameEnd {
-            c.sample(name: UnsafeRawBufferPointer(rebasing: query[12..<nameEnd]), qtype: countedQType ?? 0,
-                     rcode: answerRCode, family: client.family.rawValue, high: client.high, low: client.low)
-        }
+        observer.handled(outcome, message: query, client: client)
         return length
     }
-    // --- end operations ---
 
     @inline(__always)
-    private func respondUncounted(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
+    private func respondUnobserved(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
                                   into response: UnsafeMutableRawBufferPointer) -> Int {
         if store.generation != generation {
             (zones, generation) = store.snapshot()
-            counters?.zonesChanged(names: zones.zones.map { $0.origin.description })  // operations (issue 7)
+            observer?.zonesChanged(zones)
         }
         let ourPayload = UInt16(maxUDPSize)
         switch QueryParser.parse(query) {
         case .drop:
             return 0
         case .error(let rcode, let id, let flags, let qnameLength, let edns):
-            countedNameLength = qnameLength  // operations (issue 7)
+            outcome.qnameLength = qnameLength
             let length: Int
             if slowPath != nil && UInt8((flags & HeaderFlags.opcodeMask) >> 11) == Opcode.notify.rawValue {
                 length = notifyToSlowPath(query: query, id: id, flags: flags, qnameLength: qnameLength, edns: edns,
@@ -146,8 +128,8 @@ public final class QueryResponder {
             return rateLimit(length, query: query, qnameLength: qnameLength, qtype: 0, edns: edns,
                              cookie: nil, client: client, keyedByLookup: false, into: response)
         case .query(let q):
-            countedNameLength = q.qnameLength  // operations (issue 7)
-            countedQType = q.qtype.rawValue
+            outcome.qnameLength = q.qnameLength
+            outcome.qtype = q.qtype.rawValue
             return answer(q, query: query, transport: transport, client: client, into: response)
         }
     }
@@ -158,7 +140,7 @@ public final class QueryResponder {
         let ourPayload = UInt16(maxUDPSize)
         // Policy 1: the access list.
         if checkACL && !queryACL.allows(client) {
-            counters?.count(.aclDenied)  // operations (issue 7)
+            observer?.policyApplied(.aclDenied)
             if dropDenied { return 0 }
             var length = ResponseHeader.writeError(
                 into: response, query: query, rcode: .refused, id: q.id, queryFlags: q.flags,
@@ -194,7 +176,7 @@ public final class QueryResponder {
                                         client: client, now: now)
             cookie = verdict
             if requireCookie && transport == .udp && verdict != .valid {
-                counters?.count(.badCookie)  // operations (issue 7)
+                observer?.policyApplied(.badCookie)
                 var length = ResponseHeader.writeError(
                     into: response, query: query, rcode: .badCookie, id: q.id, queryFlags: q.flags,
                     qnameLength: q.qnameLength, edns: q.edns, ourPayloadSize: ourPayload)
@@ -221,11 +203,13 @@ public final class QueryResponder {
         if cookie != nil { limit -= ServerCookies.optionLength }  // room for our COOKIE option
         var length = zones.respond(to: q, message: query, into: response, maxSize: limit,
                                    ourPayloadSize: ourPayload, scratch: &scratch)
-        // operations (issue 7): the zone that answered (the encoder returns early, before
-        // planning, for other classes and transfers: no zone then).
-        if counters != nil && (q.qclass == .in || q.qclass == .any) && q.qtype != .axfr && q.qtype != .ixfr {
-            countedZone = scratch.answeringZone
-            if length >= 12 { countedAnswerRCode = Int(response[3] & 0x0F) }
+        // The zone that answered, for the observer: zones and samples see what the zone
+        // answered (a random-subdomain flood is NXDOMAIN even when rate limiting drops most
+        // of it). The encoder returns early, before planning, for other classes and
+        // transfers: no zone then.
+        if observer != nil && (q.qclass == .in || q.qclass == .any) && q.qtype != .axfr && q.qtype != .ixfr {
+            outcome.zone = scratch.answeringZone
+            if length >= 12 { outcome.zoneRCode = Int(response[3] & 0x0F) }
         }
         if cookie != nil, let e = q.edns {
             length = appendCookie(query: query, edns: e, client: client, now: now, into: response, length: length)
@@ -233,7 +217,7 @@ public final class QueryResponder {
         // Policy 3: response rate limiting, on what the answer turned out to be.
         guard transport == .udp, rateLimiter != nil, cookie != .valid else { return length }
         return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
-                         edns: q.edns, cookie: cookie, client: client, into: response)
+                         edns: q.edns, cookie: cookie, client: client, zone: scratch.answeringZone, into: response)
     }
 
     // MARK: The slow path (may allocate)
@@ -342,7 +326,8 @@ public final class QueryResponder {
     @inline(__always)
     private func rateLimit(_ length: Int, query: UnsafeRawBufferPointer, qnameLength: Int, qtype: UInt16,
                            edns: EDNSRequest?, cookie: CookieVerdict?, client: ClientAddress,
-                           keyedByLookup: Bool = true, into response: UnsafeMutableRawBufferPointer) -> Int {
+                           keyedByLookup: Bool = true, zone: Int32 = -1,
+                           into response: UnsafeMutableRawBufferPointer) -> Int {
         guard let rrl = rateLimiter, length >= 12, !rrl.isExempt(client) else { return length }
         let rcode = response[3] & 0x0F
         let authoritative = response[2] & 0x04 != 0
@@ -369,16 +354,16 @@ public final class QueryResponder {
         let outcome = rrl.account(client: client, kind: kind, name: name,
                                   cost: RateLimiter.cost(responseSize: length, qtype: qtype), nowMillis: nowMillis)
         if outcome.started || outcome.ended {
-            logTransition(outcome.started, client: client, kind: kind, nowMillis: nowMillis)
+            logTransition(outcome.started, client: client, kind: kind, zone: zone, nowMillis: nowMillis)
         }
         switch outcome.action {
         case .send:
             return length
         case .drop:
-            counters?.count(.rateLimitDropped)  // operations (issue 7)
+            observer?.policyApplied(.rateLimitDropped)
             return 0
         case .slip:
-            counters?.count(.rateLimitSlipped)  // operations (issue 7)
+            observer?.policyApplied(.rateLimitSlipped)
             // An empty, truncated answer: a real resolver retries over TCP (BIND's "slip").
             var n = ResponseHeader.writeError(
                 into: response, query: query, rcode: .noError, id: response.loadU16(at: 0),
@@ -403,16 +388,17 @@ public final class QueryResponder {
 
     /// Logs that limiting of a prefix started or stopped, at most 10 lines a second per
     /// worker (a flood of spoofed prefixes must not become a flood of log lines).
-    private func logTransition(_ started: Bool, client: ClientAddress, kind: ResponseClass, nowMillis: UInt64) {
+    private func logTransition(_ started: Bool, client: ClientAddress, kind: ResponseClass, zone: Int32,
+                               nowMillis: UInt64) {
         guard let rrl = rateLimiter else { return }
         let (allowed, suppressed) = logThrottle.allow(nowMillis: nowMillis)
         guard allowed else { return }
         let length = client.family == .v6 ? rrl.ipv6PrefixLength : rrl.ipv4PrefixLength
         let more = suppressed > 0 ? " (\(suppressed) similar lines suppressed)" : ""
-        // Structured (operations, issue 7): the client prefix and, when known, the zone.
+        // Structured: the client prefix and, when known, the zone.
         var metadata: Logger.Metadata = ["client": "\(rrl.prefix(of: client))/\(length)", "class": "\(kind)"]
-        if countedZone >= 0 && Int(countedZone) < zones.zones.count {
-            metadata["zone"] = "\(zones.zones[Int(countedZone)].origin)"
+        if zone >= 0 && Int(zone) < zones.zones.count {
+            metadata["zone"] = "\(zones.zones[Int(zone)].origin)"
         }
         logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)",
                     metadata: metadata)
