@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
         .library(name: "BulwarkControl", targets: ["BulwarkControl"]),
+        .library(name: "BulwarkConfig", targets: ["BulwarkConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -36,6 +37,8 @@ let package = Package(
     targets: [
         // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
         .target(name: "BulwarkWire"),
+        // The vocabulary of every module's settings: listen addresses and ConfigError.
+        .target(name: "BulwarkSettings"),
         // Zone files: the lexer, the reader (sequential and parallel) and the zone checker.
         .target(name: "BulwarkZoneFile", dependencies: ["BulwarkWire"]),
         // Zone data: immutable zones and zone sets, the store readers load atomically, and
@@ -66,7 +69,7 @@ let package = Package(
         .target(
             name: "BulwarkOps",
             dependencies: [
-                "BulwarkDefences", "BulwarkZone", "BulwarkPipeline",
+                "BulwarkDefences", "BulwarkZone", "BulwarkPipeline", "BulwarkSettings",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -78,7 +81,7 @@ let package = Package(
             name: "BulwarkServer",
             dependencies: [
                 "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences",
-                "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps",
+                "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps", "BulwarkSettings",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -86,14 +89,14 @@ let package = Package(
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
-                .product(name: "Yams", package: "Yams"),
             ]
         ),
-        // The ops HTTP endpoint (Hummingbird): /metrics, /insight, /status, /dashboard.
+        // The ops HTTP endpoint (Hummingbird): /metrics, /insight, /status, /dashboard. Reads
+        // the server through the ServerStatusSource protocol.
         .target(
             name: "BulwarkOpsHTTP",
             dependencies: [
-                "BulwarkOps", "BulwarkServer", "BulwarkZone", "BulwarkWire",
+                "BulwarkOps", "BulwarkSettings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +107,7 @@ let package = Package(
         .target(
             name: "BulwarkControl",
             dependencies: [
-                "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkServer",
+                "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkSettings",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -115,11 +118,20 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Configuration: reads the YAML file and the flags into each module's settings.
+        .target(
+            name: "BulwarkConfig",
+            dependencies: [
+                "BulwarkSettings", "BulwarkWire", "BulwarkDefences", "BulwarkTransfer", "BulwarkOps",
+                "BulwarkServer", "BulwarkControl",
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
         .executableTarget(
             name: "bulwark",
             dependencies: [
                 "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkServer", "BulwarkControl",
-                "BulwarkOps", "BulwarkOpsHTTP",
+                "BulwarkOps", "BulwarkOpsHTTP", "BulwarkConfig", "BulwarkSettings",
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -149,16 +161,24 @@ let package = Package(
             name: "BulwarkServerTests",
             dependencies: [
                 "BulwarkServer", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkWire",
-                "BulwarkDefences", "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps", "CMallocCounter",
+                "BulwarkDefences", "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps", "BulwarkSettings", "BulwarkConfig",
+                "CMallocCounter",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(
+            name: "BulwarkConfigTests",
+            dependencies: [
+                "BulwarkConfig", "BulwarkServer", "BulwarkControl", "BulwarkOps", "BulwarkDefences",
+                "BulwarkTransfer", "BulwarkSettings", "BulwarkWire",
+            ]
+        ),
+        .testTarget(
             name: "BulwarkControlTests",
             dependencies: [
-                "BulwarkControl", "BulwarkServer", "BulwarkZoneFile", "BulwarkZone", "BulwarkWire",
+                "BulwarkControl", "BulwarkZoneFile", "BulwarkZone", "BulwarkWire", "BulwarkSettings", "BulwarkConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),

@@ -2,7 +2,7 @@
 // zones and RRsets. Every zone change is one store transaction (checked like a zone
 // file, SOA serial bumped, audited) followed, once durable, by a new snapshot published
 // through the ZoneCatalog: the DNS server answers with it as soon as the call returns.
-import BulwarkServer
+import BulwarkSettings
 import BulwarkWire
 import BulwarkZone
 import Foundation

@@ -1,6 +1,5 @@
 // `bulwark serve` with `api.database: postgres://...`: the store on PostgreSQL, and
 // the feed that keeps this node's catalog in step with what other API nodes write.
-import BulwarkServer
 import BulwarkZone
 import Logging
 
@@ -9,15 +8,15 @@ extension ControlService {
     static let startupLockKey: Int64 = 0x62_75_6c_77_61_72_6b
 
     static func preparePostgres(
-        url: PostgresURL, config: ServerConfig, catalog: ZoneCatalog, adminKey: String?, logger: Logger,
+        url: PostgresURL, settings: APISettings, catalog: ZoneCatalog, adminKey: String?, logger: Logger,
         onFirstKey: @Sendable (String) -> Void
     ) async throws -> (ControlPlane, PostgresZoneSync) {
         let backend = try await PostgresBackend.open(url: url, logger: logger)
         let sync = PostgresZoneSync(backend: backend, catalog: catalog, logger: logger)
         let store = sync.tracking(SQLControlStore(backend: backend))
         let plane = ControlPlane(store: store, catalog: catalog,
-                                 limiter: KeyRateLimiter(rate: config.api.rateLimit, burst: config.api.rateBurst),
-                                 maxBodyBytes: config.api.maxBodyBytes, logger: logger)
+                                 limiter: KeyRateLimiter(rate: settings.rateLimit, burst: settings.rateBurst),
+                                 maxBodyBytes: settings.maxBodyBytes, logger: logger)
         do {
             // Nodes starting together: one migrates and makes the first key at a time.
             let token = try await backend.withAdvisoryLock(startupLockKey) {

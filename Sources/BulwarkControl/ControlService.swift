@@ -1,7 +1,7 @@
 // Runs the control plane inside `bulwark serve`: opens the database (migrating it),
 // makes sure an admin key exists, publishes the stored zones, and serves the HTTP API
 // as one more service of the server's ServiceGroup.
-import BulwarkServer
+import BulwarkSettings
 import BulwarkZone
 import Foundation
 import Hummingbird
@@ -18,33 +18,34 @@ public struct ControlService: Service {
     /// With PostgreSQL: follows the zone changes other API nodes make.
     var zoneSync: PostgresZoneSync? = nil
 
-    /// Opens the store and loads its zones into `catalog`; nil when the API is off.
+    /// Opens the store and loads its zones into `catalog`; nil when the API is off. The
+    /// SQLite database is under `dataDir` unless `settings.database` names another.
     /// `adminKey` (BULWARK_ADMIN_KEY) becomes an admin key; without it the first start
     /// makes one and passes it to `onFirstKey`, to show once.
     public static func prepare(
-        config: ServerConfig, catalog: ZoneCatalog, adminKey: String?, logger: Logger,
+        settings: APISettings, dataDir: String, catalog: ZoneCatalog, adminKey: String?, logger: Logger,
         onFirstKey: @Sendable (String) -> Void, onReady: @escaping @Sendable (String) -> Void = { _ in }
     ) async throws -> ControlService? {
-        guard let listen = config.api.listen else { return nil }
-        if let url = config.api.postgresURL {  // several API nodes on one PostgreSQL
-            let (plane, sync) = try await preparePostgres(url: url, config: config, catalog: catalog, adminKey: adminKey,
+        guard let listen = settings.listen else { return nil }
+        if let url = settings.postgresURL {  // several API nodes on one PostgreSQL
+            let (plane, sync) = try await preparePostgres(url: url, settings: settings, catalog: catalog, adminKey: adminKey,
                                                           logger: logger, onFirstKey: onFirstKey)
-            return ControlService(plane: plane, settings: config.api, listen: listen, logger: logger, onReady: onReady,
+            return ControlService(plane: plane, settings: settings, listen: listen, logger: logger, onReady: onReady,
                                   zoneSync: sync)
         }
-        guard let path = config.api.sqlitePath(dataDir: config.dataDir) else {
-            throw ControlStartupError(description: "api.database: '\(config.api.database)' is not a database this build knows")
+        guard let path = settings.sqlitePath(dataDir: dataDir) else {
+            throw ControlStartupError(description: "api.database: '\(settings.database)' is not a database this build knows")
         }
         let backend = try await SQLiteBackend.open(path: path, logger: logger)
         let store = SQLControlStore(backend: backend)
         try await store.migrate()
         let plane = ControlPlane(store: store, catalog: catalog,
-                                 limiter: KeyRateLimiter(rate: config.api.rateLimit, burst: config.api.rateBurst),
-                                 maxBodyBytes: config.api.maxBodyBytes, logger: logger)
+                                 limiter: KeyRateLimiter(rate: settings.rateLimit, burst: settings.rateBurst),
+                                 maxBodyBytes: settings.maxBodyBytes, logger: logger)
         if let token = try await plane.bootstrap(adminKey: adminKey) { onFirstKey(token) }
         let served = try await plane.loadZones()
         logger.info("control plane: database \(path), \(served) API zone(s) loaded")
-        return ControlService(plane: plane, settings: config.api, listen: listen, logger: logger, onReady: onReady)
+        return ControlService(plane: plane, settings: settings, listen: listen, logger: logger, onReady: onReady)
     }
 
     public func run() async throws {

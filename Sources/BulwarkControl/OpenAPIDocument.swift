@@ -4,6 +4,7 @@
 // JSON responses as `reply(description, schema, etag:)` with `ref(NAME)` for a schema of
 // `components` and `list(property, of: NAME)` for a list call's body; the rest is shared
 // through `components` ($ref).
+import BulwarkZone
 
 enum OpenAPIDocument {
     static let json = #"""

@@ -3,7 +3,7 @@
 // placeholders are numbered `$1, $2, ...`; writes run SERIALIZABLE and are retried
 // when PostgreSQL reports a serialization failure or a deadlock, so two nodes editing
 // one zone at once both land, one after the other (no lost update).
-import BulwarkServer
+import BulwarkSettings
 import Foundation
 import Logging
 import NIOConcurrencyHelpers

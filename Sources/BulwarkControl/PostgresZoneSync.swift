@@ -5,7 +5,7 @@
 // B's DNS at once. Zones are re-read in full when the listening connection is
 // (re)established and every `resyncInterval`, so a notification lost with a broken
 // connection delays a change, never loses it.
-import BulwarkServer
+import BulwarkSettings
 import BulwarkWire
 import BulwarkZone
 import Foundation

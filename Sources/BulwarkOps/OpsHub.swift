@@ -56,7 +56,10 @@ public struct CountingSettings: Sendable, Equatable {
     public var sampleEvery: Int = 16
     /// Samples a worker can hold between two drains of the insight thread (~10/s).
     public var ringCapacity: Int = 2048
-    public init() {}
+    public init(sampleEvery: Int = 16, ringCapacity: Int = 2048) {
+        self.sampleEvery = sampleEvery
+        self.ringCapacity = ringCapacity
+    }
 }
 
 public final class OpsHub: Sendable {

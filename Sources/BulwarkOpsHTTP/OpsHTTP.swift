@@ -4,8 +4,7 @@
 //   GET /status     a summary (JSON), what `bulwark status` prints and the dashboard reads
 //   GET /dashboard  the live dashboard (HTML/CSS/JS embedded in the binary); / redirects there
 import BulwarkOps
-import BulwarkServer
-import BulwarkZone
+import BulwarkSettings
 import Foundation
 import Hummingbird
 import Logging
@@ -59,19 +58,23 @@ public struct StatusReport: Codable, Sendable {
 }
 
 public final class OpsEndpoint: Sendable {
-    public let server: DNSServer
+    public let server: any ServerStatusSource
     public let hub: OpsHub
+    /// Where this endpoint listens, for /status ("off" when it does not).
+    public let listenDescription: String
     public let exporter: MetricsExporter
     public let insight: QueryInsight
     let logger: Logger
 
-    public init(server: DNSServer, hub: OpsHub, queryLog: QueryLog? = nil, logger: Logger) {
+    public init(server: any ServerStatusSource, hub: OpsHub, listen: ListenAddress?, queryLog: QueryLog? = nil,
+                logger: Logger) {
         self.server = server
+        self.listenDescription = listen?.description ?? "off"
         self.hub = hub
         self.logger = logger
         exporter = MetricsExporter(hub: hub)
         var settings = InsightSettings()
-        if let rl = server.config.defences.rateLimit {
+        if let rl = server.rateLimitSettings {
             settings.ipv4Prefix = rl.ipv4PrefixLength
             settings.ipv6Prefix = rl.ipv6PrefixLength
         }
@@ -79,22 +82,7 @@ public final class OpsEndpoint: Sendable {
     }
 
     public func figures() -> ServerFigures {
-        var f = ServerFigures()
-        let udp = server.udp.totals
-        f.udpReceived = udp.received
-        f.udpSent = udp.sent
-        f.udpDropped = udp.dropped
-        (f.udpFairQueuesActive, f.udpFairQueueSwitches) = server.udp.fairQueues
-        let tcp = server.tcp.limitCounters
-        f.tcpOpen = server.tcp.connectionCount
-        f.tcpAccepted = server.tcp.acceptedCount
-        f.tcpRefusedFull = tcp.refusedFull
-        f.tcpRefusedPerClient = tcp.refusedPerClient
-        f.tcpEvicted = tcp.evicted
-        f.tcpIOTimeouts = tcp.ioTimeouts
-        f.zones = server.catalog.all.map {
-            ServerFigures.ZoneInfo(name: $0.name.description, serial: $0.zone.serial, provenance: $0.provenance.rawValue)
-        }
+        var f = server.currentFigures()
         f.uptimeSeconds = hub.uptime
         return f
     }
@@ -126,7 +114,6 @@ public final class OpsEndpoint: Sendable {
         }
         var qtypes: [String: UInt64] = [:]
         for (i, n) in snap.byQType.enumerated() where n > 0 { qtypes[QTypeBucket.names[i]] = n }
-        let tcp = server.tcp.limitCounters
         let zones = f.zones.map { z in
             let c = snap.zones[z.name] ?? []
             return StatusReport.Zone(name: z.name, serial: z.serial, provenance: z.provenance,
@@ -134,17 +121,17 @@ public final class OpsEndpoint: Sendable {
         }
         return StatusReport(
             server: "bulwark", uptimeSeconds: hub.uptime,
-            listen: server.boundAddresses.map(\.description),
-            opsListen: server.config.ops.listen?.description ?? "off",
-            udpWorkers: server.config.workers,
+            listen: server.listenDescriptions,
+            opsListen: listenDescription,
+            udpWorkers: server.udpWorkers,
             queries: snap.queries(), qps: rate({ $0.queries() }, over: 5), qpsHistory: history { $0.queries() },
             rcodes: rcodes, rcodeRates: rcodeRates, qtypes: qtypes,
-            rateLimit: .init(enabled: server.config.defences.rateLimit != nil,
-                             responsesPerSecond: server.config.defences.rateLimit?.responsesPerSecond ?? 0,
+            rateLimit: .init(enabled: server.rateLimitSettings != nil,
+                             responsesPerSecond: server.rateLimitSettings?.responsesPerSecond ?? 0,
                              slipped: snap.event(.rateLimitSlipped), dropped: snap.event(.rateLimitDropped),
                              limitedPerSecond: rate(limited, over: 5), history: history(limited)),
-            tcp: .init(open: f.tcpOpen, accepted: f.tcpAccepted, refused: tcp.refusedFull + tcp.refusedPerClient,
-                       evicted: tcp.evicted),
+            tcp: .init(open: f.tcpOpen, accepted: f.tcpAccepted, refused: f.tcpRefusedFull + f.tcpRefusedPerClient,
+                       evicted: f.tcpEvicted),
             latencyP50Seconds: MetricsExporter.latencyQuantile(snap.latency, 0.5),
             latencyP99Seconds: MetricsExporter.latencyQuantile(snap.latency, 0.99),
             zones: zones)

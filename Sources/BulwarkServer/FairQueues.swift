@@ -14,6 +14,7 @@
 // is not emptying) dominated by a few prefixes with others among them (UDPWorkerLoop),
 // and back to calm when no worker has seen a full batch for a second.
 import Atomics
+import BulwarkSettings
 import Foundation
 import Logging
 #if canImport(Glibc)

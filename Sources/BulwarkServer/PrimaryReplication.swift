@@ -3,6 +3,7 @@
 // (RFC 1996) to the configured secondaries after each change.
 import BulwarkDefences
 import BulwarkPipeline
+import BulwarkSettings
 import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone

@@ -2,6 +2,7 @@
 // services that run them under swift-service-lifecycle (SIGTERM/SIGINT stop, SIGHUP reloads).
 import BulwarkOps
 import BulwarkPipeline
+import BulwarkSettings
 import BulwarkZone
 import Dispatch
 import Logging
@@ -33,8 +34,8 @@ public final class DNSServer: @unchecked Sendable {
     /// Outgoing AXFR/IXFR, the journal and NOTIFY (PrimaryReplication.swift).
     public let replication: PrimaryReplication
     private let logger: Logger
-    /// Operations (issue 7): the workers' counters and the server's events; nil when the
-    /// ops endpoint is off (then nothing is counted).
+    /// The workers' counters and the server's events; nil when the ops endpoint is off
+    /// (then nothing is counted).
     public let ops: OpsHub?
     /// The addresses actually bound (port 0 replaced by the chosen port), after `start`.
     public private(set) var boundAddresses: [ListenAddress] = []
@@ -46,12 +47,8 @@ public final class DNSServer: @unchecked Sendable {
         self.store = ZoneStore(ZoneSet(zones: []))
         self.catalog = ZoneCatalog(store: store)
         self.reloader = ZoneReloader(catalog: catalog, logger: logger, sources: sources)
-        // --- operations (issue 7) ---
-        var counting = CountingSettings()
-        counting.sampleEvery = config.ops.sampleEvery
-        let ops = config.ops.listen == nil ? nil : OpsHub(settings: counting)
+        let ops = config.counting.map { OpsHub(settings: $0) }
         self.ops = ops
-        // --- end operations ---
         self.secondaries = SecondaryZones(zones: config.secondaryZones, catalog: catalog, dataDir: config.dataDir,
                                           logger: logger, authenticator: SecondaryZones.authenticator(for: config))
         // One cookie secret for every worker (and, when configured, every server sharing it).
@@ -70,7 +67,7 @@ public final class DNSServer: @unchecked Sendable {
                                   maxInflight: config.tcpMaxInflight),
             threads: min(config.workers, 2), slowPath: slowPath, logger: logger, opsHub: ops)
         self.replication = PrimaryReplication(config: config, catalog: catalog, slowPath: slowPath, logger: logger)
-        if let ops {  // operations (issue 7): zone loads, by provenance; transfers in and out
+        if let ops {  // zone loads, by provenance; transfers in and out
             catalog.observe { changes in
                 for c in changes where c.new != nil { ops.events.zoneLoaded(provenance: c.provenance.rawValue) }
             }
@@ -164,7 +161,7 @@ public final class DNSServer: @unchecked Sendable {
     @discardableResult
     public func reload() -> ReloadReport {
         let report = reloader.reload()
-        // operations (issue 7): count reloads and failed zones.
+        // Count reloads and failed zones.
         if let ops {
             ops.events.reloaded(ok: report.configError == nil && report.failed.isEmpty)
             for f in report.failed { ops.events.zoneLoadFailed(zone: f.zone.description) }

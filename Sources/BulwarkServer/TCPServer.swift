@@ -6,6 +6,7 @@ import Atomics
 import BulwarkDefences
 import BulwarkOps
 import BulwarkPipeline
+import BulwarkSettings
 import BulwarkZone
 import Logging
 import NIOConcurrencyHelpers

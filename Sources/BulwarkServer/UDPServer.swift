@@ -5,6 +5,7 @@ import Atomics
 import BulwarkDefences
 import BulwarkOps
 import BulwarkPipeline
+import BulwarkSettings
 import BulwarkZone
 import Logging
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 // Plain POSIX sockets for the UDP fast path (no NIO: its datagram channel allocates per
 // packet) and the small helpers they need: sockaddr building, threads, control messages.
+import BulwarkSettings
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

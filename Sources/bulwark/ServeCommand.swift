@@ -1,8 +1,10 @@
 import ArgumentParser
+import BulwarkConfig
 import BulwarkControl
 import BulwarkOps
 import BulwarkOpsHTTP
 import BulwarkServer
+import BulwarkSettings
 import Foundation
 import Logging
 import Metrics
@@ -62,7 +64,6 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("tcp-max-connections"), help: "Most TCP connections open at once (default 1000).")
     var tcpMaxConnections: Int?
 
-    // --- TCP limits (Defences item 4) ---
     @Option(name: .customLong("tcp-max-connections-per-client"), help: "Most TCP connections one client address may hold (default 10).")
     var tcpMaxConnectionsPerClient: Int?
 
@@ -71,7 +72,6 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .customLong("tcp-max-inflight"), help: "Answers waiting to be sent on one TCP connection before reading pauses (default 64).")
     var tcpMaxInflight: Int?
-    // --- end TCP limits ---
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (default info).")
     var logLevel: String?
@@ -103,17 +103,15 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .customLong("deny-action"), help: "What denied queries get: refuse (REFUSED with EDE 18, the default) or drop.")
     var denyAction: String?
 
-    // --- Control plane API (issue 6) ---
     @Option(name: .customLong("api-listen"), help: ArgumentHelp("Address of the HTTP API (default 127.0.0.1:8053; off disables it). Its database is <data-dir>/control.sqlite; BULWARK_ADMIN_KEY sets an admin key.", valueName: "addr:port|off"))
     var apiListen: String?
-    // --- end control plane API ---
-    // --- operations (issue 7) ---
+
     @Option(name: .customLong("ops-listen"), help: ArgumentHelp("The ops HTTP endpoint (/metrics, /insight, /status, /dashboard), or off (no counting either). Default 127.0.0.1:9153.", valueName: "addr:port|off"))
     var opsListen: String?
 
     @Option(name: .customLong("query-log"), help: ArgumentHelp("Write sampled queries (1 in ops.sample-every, at most 100 lines/s, rotated at 64 MiB) to this file.", valueName: "path"))
     var queryLog: String?
-    // --- end operations ---
+
     @Option(name: .long, help: ArgumentHelp("A secondary zone and its primaries, tried in order (repeatable): example.com=192.0.2.1:53,192.0.2.2.", valueName: "name=addr[,addr]"))
     var secondary: [String] = []
 
@@ -147,7 +145,7 @@ struct ServeCommand: AsyncParsableCommand {
         o.denyAction = denyAction
         o.example = example
         o.apiListen = apiListen
-        o.opsListen = opsListen  // operations (issue 7)
+        o.opsListen = opsListen
         o.queryLog = queryLog
         o.secondaries = secondary
         return o
@@ -157,16 +155,16 @@ struct ServeCommand: AsyncParsableCommand {
         let configFile = self.config
         let overrides = self.overrides
         let example = self.example
-        let config: ServerConfig
+        let config: Configuration
         let sources: [ZoneSource]
         do {
-            config = try ServerConfig.load(configFile: configFile, overrides: overrides)
-            sources = try config.zoneSources()
+            config = try Configuration.load(configFile: configFile, overrides: overrides)
+            sources = try config.server.zoneSources()
         } catch {
             printError("bulwark: configuration error: \(error)")
             throw ExitCode(2)
         }
-        if sources.isEmpty && !example && config.api.listen == nil && config.secondaryZones.isEmpty {
+        if sources.isEmpty && !example && config.api.listen == nil && config.server.secondaryZones.isEmpty {
             printError("""
             bulwark: no zones to serve. Give --zone NAME=FILE, --zones-dir DIR, or a --config file with zones.
             To try Bulwark on a built-in zone: bulwark serve --example
@@ -175,7 +173,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
 
         let level = Logger.Level(rawValue: config.logLevel) ?? .info
-        // operations (issue 7): log lines rate limited (ops.log-rate a second, bursts of 4x).
+        // Log lines rate limited (ops.log-rate a second, bursts of 4x).
         let makeHandler: @Sendable (String) -> any LogHandler = { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -190,12 +188,12 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "bulwark")
 
         // Evaluated at startup and on every SIGHUP: re-reads the config file and zones-dir.
-        let server = DNSServer(config: config, logger: logger) {
-            var list = try ServerConfig.load(configFile: configFile, overrides: overrides).zoneSources()
+        let server = DNSServer(config: config.server, logger: logger) {
+            var list = try Configuration.load(configFile: configFile, overrides: overrides).server.zoneSources()
             if example { list.append(ExampleZone.source) }
             return list
         }
-        server.secondarySource = { try ServerConfig.load(configFile: configFile, overrides: overrides).secondaryZones }
+        server.secondarySource = { try Configuration.load(configFile: configFile, overrides: overrides).server.secondaryZones }
         do {
             try server.loadZones(allowNone: config.api.listen != nil)
         } catch {
@@ -205,7 +203,7 @@ struct ServeCommand: AsyncParsableCommand {
         let control: ControlService?
         do {
             control = try await ControlService.prepare(
-                config: config, catalog: server.catalog,
+                settings: config.api, dataDir: config.server.dataDir, catalog: server.catalog,
                 adminKey: ProcessInfo.processInfo.environment["BULWARK_ADMIN_KEY"], logger: logger,
                 onFirstKey: { token in
                     print("API admin key (shown once; keep it, or set BULWARK_ADMIN_KEY): \(token)")
@@ -220,7 +218,7 @@ struct ServeCommand: AsyncParsableCommand {
             throw ExitCode.failure
         }
 
-        // --- operations (issue 7): the ops endpoint and its metrics ---
+        // The ops endpoint and its metrics.
         var opsServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let hub = server.ops, let address = config.ops.listen {
             // Anything counted through swift-metrics' global factory lands in /metrics too.
@@ -237,11 +235,11 @@ struct ServeCommand: AsyncParsableCommand {
                     throw ExitCode.failure
                 }
             }
-            let endpoint = OpsEndpoint(server: server, hub: hub, queryLog: queryLog, logger: Logger(label: "bulwark.ops"))
+            let endpoint = OpsEndpoint(server: server, hub: hub, listen: address, queryLog: queryLog,
+                                       logger: Logger(label: "bulwark.ops"))
             opsServices.append(.init(service: OpsService(app: endpoint.application(address: address), address: address,
                                                          logger: logger)))
         }
-        // --- end operations ---
 
         let service = ServerService(server: server) { addresses in
             if example, let first = addresses.first {
@@ -255,7 +253,7 @@ struct ServeCommand: AsyncParsableCommand {
                 .init(service: service),
                 .init(service: ReloadOnHangupService(server: server, logger: logger)),
             ] + (control.map { [.init(service: $0)] } ?? [])
-              + opsServices,  // operations (issue 7)
+              + opsServices,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger
         ))

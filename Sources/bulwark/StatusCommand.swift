@@ -1,7 +1,8 @@
 // `bulwark status`: a one-screen summary of a running server, read from its ops
 // endpoint's /status (and /insight for the top zones and names).
 import ArgumentParser
-import BulwarkServer
+
+import BulwarkSettings
 import Foundation
 #if canImport(Glibc)
 import Glibc

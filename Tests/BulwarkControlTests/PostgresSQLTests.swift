@@ -32,22 +32,4 @@ final class PostgresSQLTests: XCTestCase {
             XCTAssertThrowsError(try PostgresURL(parsing: bad, environment: [:]), bad)
         }
     }
-
-    func testConfigAcceptsPostgresURL() throws {
-        let dir = NSTemporaryDirectory() + "bulwark-pgconf-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/bulwark.yaml"
-        try "api:\n  database: postgres://bulwark@127.0.0.1:5432/bulwark\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let config = try ServerConfig.load(configFile: path, overrides: ConfigOverrides())
-        XCTAssertEqual(config.api.postgresURL, PostgresURL(host: "127.0.0.1", user: "bulwark", password: nil, database: "bulwark"))
-        XCTAssertNil(config.api.sqlitePath(dataDir: "d"))
-        try "api:\n  database: postgres://127.0.0.1/bulwark\n".write(toFile: path, atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try ServerConfig.load(configFile: path, overrides: ConfigOverrides())) { error in
-            let e = error as! ConfigError
-            XCTAssertEqual(e.key, "api.database")
-            XCTAssertEqual(e.line, 2)
-            XCTAssertTrue(e.message.contains("no user"), e.message)
-        }
-    }
 }

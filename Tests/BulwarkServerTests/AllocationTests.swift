@@ -131,7 +131,7 @@ final class AllocationTests: XCTestCase {
 
     func u16(_ b: UnsafeMutableRawBufferPointer, at i: Int) -> UInt16 { UInt16(b[i]) << 8 | UInt16(b[i + 1]) }
 
-    /// Counters for every responder here, sampling 1 in 2 queries (operations, issue 7).
+    /// Counters for every responder here, sampling 1 in 2 queries.
     static let countingHub: OpsHub = {
         var settings = CountingSettings()
         settings.sampleEvery = 2
@@ -152,7 +152,7 @@ final class AllocationTests: XCTestCase {
         quiet.logLevel = .critical
         // With a slow path configured (a keyring, a transfer handler would register): plain
         // queries must not take it, nor pay for it.
-        // Counting on too (operations, issue 7), sampling every query: the contract holds with both.
+        // Counting on too, sampling every query: the contract holds with both.
         return QueryResponder(store: ZoneStore(ZoneSet(zones: zones)), defences: defences,
                               slowPath: SlowPathRouter(), logger: quiet, observer: Self.countingHub.makeWorker(.udp))
     }

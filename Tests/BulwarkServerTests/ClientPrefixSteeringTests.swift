@@ -1,3 +1,4 @@
+import BulwarkSettings
 import XCTest
 #if canImport(Glibc)
 import Glibc

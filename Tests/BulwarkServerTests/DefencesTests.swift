@@ -1,3 +1,4 @@
+import BulwarkConfig
 import BulwarkDefences
 import Foundation
 import Logging
@@ -236,72 +237,4 @@ final class DefencesTests: ServerTestCase {
         XCTAssertEqual(ClientAddress(socketAddress: &storage), .unknown)
     }
 
-    // MARK: Configuration
-
-    func testConfigKeys() throws {
-        let yaml = dir + "/bulwark.yaml"
-        try """
-        rate-limit:
-          responses-per-second: 20
-          burst: 60
-          window: 15
-          slip: 2
-          ipv4-prefix: 24
-          ipv6-prefix: 56
-          exempt: [192.0.2.0/24, "2001:db8::/32"]
-        cookies: {enabled: true, secret: e5e973e5a6b2a43f48e7dc849e37bfcf, rotate-seconds: 7200, require: false}
-        acl: {allow: [0.0.0.0/0, "::/0"], deny: [198.51.100.0/24], action: drop}
-        transfer-acl: {allow: [192.0.2.1]}
-        """.write(toFile: yaml, atomically: true, encoding: .utf8)
-        let c = try ServerConfig.load(configFile: yaml, overrides: ConfigOverrides())
-        let r = try XCTUnwrap(c.defences.rateLimit)
-        XCTAssertEqual(r.responsesPerSecond, 20)
-        XCTAssertEqual(r.burst, 60)
-        XCTAssertEqual(r.exempt.count, 2)
-        XCTAssertEqual(c.defences.cookies.secret, CookieSecret(hex: "e5e973e5a6b2a43f48e7dc849e37bfcf"))
-        XCTAssertEqual(c.defences.cookies.rotateSeconds, 7200)
-        XCTAssertEqual(c.defences.denyAction, .drop)
-        XCTAssertFalse(c.defences.queryACL.allows(ClientAddress("198.51.100.9")!))
-        XCTAssertTrue(c.defences.queryACL.allows(ClientAddress("198.51.101.9")!))
-        XCTAssertTrue(c.defences.transferACL.allows(ClientAddress("192.0.2.1")!))
-        XCTAssertFalse(c.defences.transferACL.allows(ClientAddress("192.0.2.2")!))
-
-        // Defaults: rate limiting off, cookies on.
-        let d = try ServerConfig.load(configFile: nil, overrides: ConfigOverrides())
-        XCTAssertNil(d.defences.rateLimit)
-        XCTAssertTrue(d.defences.cookies.enabled)
-        XCTAssertTrue(d.defences.queryACL.isEmpty)
-    }
-
-    func testConfigErrors() throws {
-        func error(_ text: String) -> String {
-            let yaml = dir + "/bad.yaml"
-            try! text.write(toFile: yaml, atomically: true, encoding: .utf8)
-            do {
-                _ = try ServerConfig.load(configFile: yaml, overrides: ConfigOverrides())
-                return "no error"
-            } catch {
-                return error.description
-            }
-        }
-        XCTAssertTrue(error("rate-limit: {slip: 11}").contains("rate-limit.slip: must be between 0 and 10"), error("rate-limit: {slip: 11}"))
-        XCTAssertTrue(error("rate-limit: {rate: 5}").contains("rate-limit.rate: unknown key"))
-        XCTAssertTrue(error("rate-limit: {burst: 0}").contains("rate-limit.burst: must be between 1"))
-        XCTAssertTrue(error("rate-limit: {exempt: [192.0.2.1/24]}").contains("rate-limit.exempt[0]"))
-        XCTAssertTrue(error("cookies: {secret: abc}").contains("cookies.secret: must be 32 hexadecimal digits"))
-        XCTAssertTrue(error("acl: {deny: [example.com]}").contains("acl.deny[0]: 'example.com'"))
-        XCTAssertTrue(error("acl: {action: reject}").contains("acl.action: 'reject' is not one of refuse, drop"))
-        XCTAssertTrue(error("transfer-acl: {action: drop}").contains("unknown key"))
-        var o = ConfigOverrides()
-        o.rateLimitSlip = 3
-        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))
-        o = ConfigOverrides()
-        o.rateLimitBurst = 50
-        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))  // rate limiting is off
-        o.rateLimit = 10
-        XCTAssertEqual(try ServerConfig.load(configFile: nil, overrides: o).defences.rateLimit?.burst, 50)
-        o = ConfigOverrides()
-        o.cookies = "maybe"
-        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o))
-    }
 }

@@ -1,3 +1,4 @@
+import BulwarkConfig
 import Foundation
 import Logging
 import XCTest

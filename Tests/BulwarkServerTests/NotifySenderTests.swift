@@ -1,3 +1,4 @@
+import BulwarkSettings
 import BulwarkTransfer
 import BulwarkWire
 import Foundation

@@ -1,5 +1,7 @@
 import BulwarkAuthority
+import BulwarkConfig
 import BulwarkDefences
+import BulwarkSettings
 import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone
@@ -99,7 +101,7 @@ final class SecondaryTests: XCTestCase {
         let path = dir + "/b.yaml"
         func load(_ text: String, _ o: ConfigOverrides = ConfigOverrides()) throws -> ServerConfig {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
-            return try ServerConfig.load(configFile: path, overrides: o)
+            return try Configuration.load(configFile: path, overrides: o).server
         }
         let c = try load("""
         keys:

@@ -1,5 +1,6 @@
 // The fixture shared by the tests that run a DNSServer in-process on loopback: a
 // temporary directory of its own, a quiet logger, the server and its bound port.
+import BulwarkConfig
 import Foundation
 import Logging
 import XCTest
@@ -53,6 +54,6 @@ class ServerTestCase: XCTestCase {
 
     /// `start` with the configuration from `configFile` (nil: none) and `overrides`.
     func start(configFile: String? = nil, overrides: ConfigOverrides) async throws {
-        try await start(DNSServer(config: try ServerConfig.load(configFile: configFile, overrides: overrides), logger: logger))
+        try await start(DNSServer(config: try Configuration.load(configFile: configFile, overrides: overrides).server, logger: logger))
     }
 }

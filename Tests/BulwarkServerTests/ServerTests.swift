@@ -1,4 +1,6 @@
 import Atomics
+import BulwarkConfig
+import BulwarkSettings
 import BulwarkWire
 import Foundation
 import Logging
@@ -173,7 +175,7 @@ final class ServerTests: ServerTestCase {
         var o = ConfigOverrides()
         o.listen = ["127.0.0.1:\(port)"]
         o.zones = [zone]
-        let second = DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: logger)
+        let second = DNSServer(config: try Configuration.load(configFile: nil, overrides: o).server, logger: logger)
         try second.loadZones()
         do {
             try await second.start()
@@ -337,7 +339,7 @@ final class ServerTests: ServerTestCase {
         let calls = ManagedAtomic<Int>(0)
         var o = ConfigOverrides()
         o.listen = ["127.0.0.1:0"]
-        let config = try ServerConfig.load(configFile: nil, overrides: o)
+        let config = try Configuration.load(configFile: nil, overrides: o).server
         try await start(DNSServer(config: config, logger: logger) {
             guard calls.loadThenWrappingIncrement(ordering: .relaxed) == 0 else {
                 throw ConfigError(file: "bulwark.yaml", line: 3, key: "zones", "must be a list")
@@ -356,7 +358,7 @@ final class ServerTests: ServerTestCase {
         let list = ManagedAtomic<Int>(2)
         var o = ConfigOverrides()
         o.listen = ["127.0.0.1:0"]
-        try await start(DNSServer(config: try ServerConfig.load(configFile: nil, overrides: o), logger: logger) {
+        try await start(DNSServer(config: try Configuration.load(configFile: nil, overrides: o).server, logger: logger) {
             let all = [ZoneSource(name: try DNSName("test."), path: a), ZoneSource(name: try DNSName("other."), path: b)]
             return Array(all.prefix(list.load(ordering: .relaxed)))
         })
@@ -371,7 +373,7 @@ final class ServerTests: ServerTestCase {
         var o = ConfigOverrides()
         o.listen = ["127.0.0.1:0"]
         o.zones = ["test=" + dir + "/missing.zone"]
-        let config = try ServerConfig.load(configFile: nil, overrides: o)
+        let config = try Configuration.load(configFile: nil, overrides: o).server
         let s = DNSServer(config: config, logger: logger)
         XCTAssertThrowsError(try s.loadZones())
     }

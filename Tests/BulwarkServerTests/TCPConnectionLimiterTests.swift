@@ -181,47 +181,4 @@ final class TCPConnectionLimiterTests: XCTestCase {
     }
 
     // MARK: configuration
-
-    func testConfigKeysAndFlags() throws {
-        let dir = NSTemporaryDirectory() + "bulwark-tcplimits-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let path = dir + "/bulwark.yaml"
-        try """
-        tcp-max-connections-per-client: 3
-        tcp-io-timeout: 0.5
-        tcp-max-inflight: 8
-        """.write(toFile: path, atomically: true, encoding: .utf8)
-        var config = try ServerConfig.load(configFile: path, overrides: ConfigOverrides())
-        XCTAssertEqual(config.tcpMaxConnectionsPerClient, 3)
-        XCTAssertEqual(config.tcpIOTimeout, 0.5)
-        XCTAssertEqual(config.tcpMaxInflight, 8)
-        var o = ConfigOverrides()
-        o.tcpMaxConnectionsPerClient = 4
-        o.tcpIOTimeout = 1.5
-        o.tcpMaxInflight = 16
-        config = try ServerConfig.load(configFile: path, overrides: o)
-        XCTAssertEqual(config.tcpMaxConnectionsPerClient, 4)
-        XCTAssertEqual(config.tcpIOTimeout, 1.5)
-        XCTAssertEqual(config.tcpMaxInflight, 16)
-        let defaults = try ServerConfig.load(configFile: nil, overrides: ConfigOverrides())
-        XCTAssertEqual(defaults.tcpMaxConnectionsPerClient, 10)
-        XCTAssertEqual(defaults.tcpIOTimeout, 2)
-        XCTAssertEqual(defaults.tcpMaxInflight, 64)
-
-        for (yaml, key) in [("tcp-max-connections-per-client: 0", "tcp-max-connections-per-client"),
-                            ("tcp-io-timeout: -1", "tcp-io-timeout"),
-                            ("tcp-max-inflight: 0", "tcp-max-inflight")] {
-            try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-            XCTAssertThrowsError(try ServerConfig.load(configFile: path, overrides: ConfigOverrides())) { e in
-                XCTAssertEqual((e as? ConfigError)?.key, key, yaml)
-                XCTAssertEqual((e as? ConfigError)?.line, 1, yaml)
-            }
-        }
-        var bad = ConfigOverrides()
-        bad.tcpIOTimeout = 0
-        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: bad)) { e in
-            XCTAssertEqual((e as? ConfigError)?.key, "--tcp-io-timeout")
-        }
-    }
 }

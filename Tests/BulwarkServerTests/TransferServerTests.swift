@@ -1,3 +1,4 @@
+import BulwarkConfig
 import BulwarkTransfer
 import BulwarkWire
 import Foundation

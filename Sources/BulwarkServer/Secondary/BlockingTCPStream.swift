@@ -1,5 +1,6 @@
 // A TCP connection to a primary for transfers in: plain blocking-style I/O with poll()
 // deadlines, used only on the secondary manager's own threads (never an event loop).
+import BulwarkSettings
 import BulwarkTransfer
 #if canImport(Glibc)
 import Glibc

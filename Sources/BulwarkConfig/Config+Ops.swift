@@ -1,4 +1,4 @@
-// Configuration of operations (issue 7): the ops HTTP endpoint, counting and sampling,
+// The `ops:` section: the ops HTTP endpoint, counting and sampling,
 // log rate limiting and the sampled query log.
 //
 //   ops:
@@ -11,26 +11,15 @@
 //       max-size: 67108864       # octets; then rotated to FILE.1 (so at most twice this on disk)
 //
 // Flags: --ops-listen ADDR|off, --query-log FILE.
+import BulwarkOps
+import BulwarkSettings
 import Yams
-
-public struct OpsSettings: Sendable, Equatable {
-    public static let defaultListen = "127.0.0.1:9153"
-    /// nil: no ops endpoint, and no counting at all (the workers get no counters).
-    public var listen: ListenAddress? = try! ListenAddress(parsing: OpsSettings.defaultListen)
-    public var sampleEvery: Int = 16
-    /// Log lines per second (burst 4×); 0: unlimited.
-    public var logRate: Int = 50
-    public var queryLog: String?
-    public var queryLogLinesPerSecond: Int = 100
-    public var queryLogMaxSize: Int = 64 << 20
-    public init() {}
-}
 
 extension ConfigFileParser {
     static let opsKeys = ["ops"]
 
     /// Handles the `ops` key; false when `key` is another.
-    func parseOps(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+    func parseOps(_ key: String, _ value: Node, into config: inout Configuration) throws(ConfigError) -> Bool {
         guard key == "ops" else { return false }
         var o = OpsSettings()
         for (k, v) in try mapping(value, key, known: ["listen", "sample-every", "log-rate", "query-log"]) {
@@ -72,9 +61,9 @@ extension ConfigFileParser {
     }
 }
 
-extension ServerConfig {
+extension Configuration {
     /// Applies --ops-listen and --query-log.
-    static func applyOpsFlags(_ o: ConfigOverrides, to config: inout ServerConfig) throws(ConfigError) {
+    static func applyOpsFlags(_ o: ConfigOverrides, to config: inout Configuration) throws(ConfigError) {
         if let v = o.opsListen {
             do { config.ops.listen = try ConfigFileParser.opsListen(v) } catch {
                 throw ConfigError(key: "--ops-listen", error.message)

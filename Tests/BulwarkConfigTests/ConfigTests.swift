@@ -1,7 +1,11 @@
 import BulwarkWire
 import Foundation
 import XCTest
-@testable import BulwarkServer
+@testable import BulwarkConfig
+import BulwarkControl
+import BulwarkOps
+import BulwarkServer
+import BulwarkSettings
 
 final class ConfigTests: XCTestCase {
     var dir: String!
@@ -21,8 +25,8 @@ final class ConfigTests: XCTestCase {
         return path
     }
 
-    func load(_ yaml: String, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> ServerConfig {
-        try ServerConfig.load(configFile: try write(yaml), overrides: overrides)
+    func load(_ yaml: String, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> Configuration {
+        try Configuration.load(configFile: try write(yaml), overrides: overrides)
     }
 
     /// Loads and expects a ConfigError; returns it.
@@ -56,18 +60,18 @@ final class ConfigTests: XCTestCase {
           - name: example.org.
             file: /abs/example.org.zone
         """)
-        XCTAssertEqual(config.listen.map(\.description), ["127.0.0.1:5353", "[::1]:5353"])
-        XCTAssertEqual(config.listen.map(\.family), [.v4, .v6])
-        XCTAssertEqual(config.workers, 3)
-        XCTAssertEqual(config.maxUDPSize, 1400)
-        XCTAssertEqual(config.udpReceiveBuffer, 1 << 20)
-        XCTAssertEqual(config.udpQueues, 2)
-        XCTAssertEqual(config.tcpIdleTimeout, 2.5)
-        XCTAssertEqual(config.tcpMaxConnections, 50)
+        XCTAssertEqual(config.server.listen.map(\.description), ["127.0.0.1:5353", "[::1]:5353"])
+        XCTAssertEqual(config.server.listen.map(\.family), [.v4, .v6])
+        XCTAssertEqual(config.server.workers, 3)
+        XCTAssertEqual(config.server.maxUDPSize, 1400)
+        XCTAssertEqual(config.server.udpReceiveBuffer, 1 << 20)
+        XCTAssertEqual(config.server.udpQueues, 2)
+        XCTAssertEqual(config.server.tcpIdleTimeout, 2.5)
+        XCTAssertEqual(config.server.tcpMaxConnections, 50)
         XCTAssertEqual(config.logLevel, "debug")
-        XCTAssertEqual(config.zonesDir, dir + "/zonefiles")
-        XCTAssertEqual(config.dataDir, dir + "/state")
-        XCTAssertEqual(config.zones, [
+        XCTAssertEqual(config.server.zonesDir, dir + "/zonefiles")
+        XCTAssertEqual(config.server.dataDir, dir + "/state")
+        XCTAssertEqual(config.server.zones, [
             ZoneSource(name: try DNSName("example.com."), path: dir + "/zones/example.com.zone"),
             ZoneSource(name: try DNSName("example.org."), path: "/abs/example.org.zone"),
         ])
@@ -75,20 +79,20 @@ final class ConfigTests: XCTestCase {
 
     func testDefaults() throws {
         let config = try load("")
-        XCTAssertEqual(config.listen.map(\.description), ServerConfig.defaultListen)
-        XCTAssertEqual(config.maxUDPSize, 1232)
-        XCTAssertEqual(config.udpReceiveBuffer, 4 << 20)
-        XCTAssertEqual(config.udpQueues, 4)
-        XCTAssertEqual(config.tcpIdleTimeout, 10)
-        XCTAssertEqual(config.workers, ServerConfig.defaultWorkers)
-        XCTAssertTrue(config.zones.isEmpty)
+        XCTAssertEqual(config.server.listen.map(\.description), ServerConfig.defaultListen)
+        XCTAssertEqual(config.server.maxUDPSize, 1232)
+        XCTAssertEqual(config.server.udpReceiveBuffer, 4 << 20)
+        XCTAssertEqual(config.server.udpQueues, 4)
+        XCTAssertEqual(config.server.tcpIdleTimeout, 10)
+        XCTAssertEqual(config.server.workers, ServerConfig.defaultWorkers)
+        XCTAssertTrue(config.server.zones.isEmpty)
         var example = ConfigOverrides()
         example.example = true
-        XCTAssertEqual(try ServerConfig.load(configFile: nil, overrides: example).listen.map(\.description), ["127.0.0.1:5353"])
+        XCTAssertEqual(try Configuration.load(configFile: nil, overrides: example).server.listen.map(\.description), ["127.0.0.1:5353"])
     }
 
     func testSingleListenString() throws {
-        XCTAssertEqual(try load("listen: 127.0.0.1:53").listen.map(\.description), ["127.0.0.1:53"])
+        XCTAssertEqual(try load("listen: 127.0.0.1:53").server.listen.map(\.description), ["127.0.0.1:53"])
     }
 
     func testFlagsOverrideFile() throws {
@@ -110,16 +114,16 @@ final class ConfigTests: XCTestCase {
           - {name: example.com, file: a.zone}
           - {name: example.org, file: b.zone}
         """, o)
-        XCTAssertEqual(config.listen.map(\.description), ["127.0.0.1:5300"])
-        XCTAssertEqual(config.workers, 1)
-        XCTAssertEqual(config.maxUDPSize, 512)
-        XCTAssertEqual(config.tcpIdleTimeout, 3)
-        XCTAssertEqual(config.zonesDir, "/d")
+        XCTAssertEqual(config.server.listen.map(\.description), ["127.0.0.1:5300"])
+        XCTAssertEqual(config.server.workers, 1)
+        XCTAssertEqual(config.server.maxUDPSize, 512)
+        XCTAssertEqual(config.server.tcpIdleTimeout, 3)
+        XCTAssertEqual(config.server.zonesDir, "/d")
         XCTAssertEqual(config.logLevel, "error")
-        XCTAssertEqual(config.zones.map(\.name.description), ["example.com.", "example.org.", "example.net."])
-        XCTAssertEqual(config.zones[0].path, "/other/file.zone")
-        XCTAssertEqual(config.zones[1].path, dir + "/b.zone")
-        XCTAssertEqual(config.zones[2].path, "net.zone")
+        XCTAssertEqual(config.server.zones.map(\.name.description), ["example.com.", "example.org.", "example.net."])
+        XCTAssertEqual(config.server.zones[0].path, "/other/file.zone")
+        XCTAssertEqual(config.server.zones[1].path, dir + "/b.zone")
+        XCTAssertEqual(config.server.zones[2].path, "net.zone")
     }
 
     // MARK: Bad files: each names the key and, where it can, the line
@@ -174,7 +178,7 @@ final class ConfigTests: XCTestCase {
     }
 
     func testMissingFile() {
-        XCTAssertThrowsError(try ServerConfig.load(configFile: dir + "/nope.yaml", overrides: ConfigOverrides())) { error in
+        XCTAssertThrowsError(try Configuration.load(configFile: dir + "/nope.yaml", overrides: ConfigOverrides())) { error in
             XCTAssertTrue("\(error)".contains("cannot read the configuration file"), "\(error)")
         }
     }
@@ -183,7 +187,7 @@ final class ConfigTests: XCTestCase {
         func check(_ change: (inout ConfigOverrides) -> Void, key: String) {
             var o = ConfigOverrides()
             change(&o)
-            XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o)) { error in
+            XCTAssertThrowsError(try Configuration.load(configFile: nil, overrides: o)) { error in
                 XCTAssertEqual((error as? ConfigError)?.key, key, "\(error)")
             }
         }
@@ -240,14 +244,14 @@ final class ConfigTests: XCTestCase {
         var o = ConfigOverrides()
         o.zonesDir = zones
         o.zones = ["example.org=/elsewhere/org.zone", "example.net=/n.zone"]
-        let sources = try ServerConfig.load(configFile: nil, overrides: o).zoneSources()
+        let sources = try Configuration.load(configFile: nil, overrides: o).server.zoneSources()
         XCTAssertEqual(sources.map(\.name.description), ["example.com.", "example.org.", ".", "example.net."])
         XCTAssertEqual(sources[0].path, zones + "/example.com.zone")
         XCTAssertEqual(sources[1].path, "/elsewhere/org.zone")
         XCTAssertEqual(sources[2].path, zones + "/root.zone")
 
         o.zonesDir = dir + "/missing"
-        XCTAssertThrowsError(try ServerConfig.load(configFile: nil, overrides: o).zoneSources()) { error in
+        XCTAssertThrowsError(try Configuration.load(configFile: nil, overrides: o).server.zoneSources()) { error in
             XCTAssertEqual((error as? ConfigError)?.key, "zones-dir")
         }
     }

@@ -2,54 +2,14 @@
 // `--secondary NAME=PRIMARY[,PRIMARY...]` flag. Kept in its own file, hooked into the
 // parser with one line, so the other features' keys merge without conflicts.
 import BulwarkDefences
+import BulwarkServer
+import BulwarkSettings
 import BulwarkWire
 import Yams
 
-/// One primary a secondary zone transfers from.
-public struct SecondaryPrimary: Sendable, Equatable, CustomStringConvertible {
-    /// The numeric address (no brackets) and port (default 53).
-    public var address: ListenAddress
-    /// The name of a TSIG key (top-level `keys:`) signing transfers and NOTIFYs, or nil.
-    public var keyName: String?
-
-    public init(address: ListenAddress, keyName: String? = nil) {
-        self.address = address
-        self.keyName = keyName
-    }
-
-    public var description: String { address.description + (keyName.map { " key \($0)" } ?? "") }
-
-    /// A key name as configured (absolute or not) as the name keys are stored under.
-    public static func keyDNSName(_ name: String) -> DNSName? {
-        (try? DNSName(name.hasSuffix(".") ? name : name + "."))?.lowercased()
-    }
-}
-
-/// A zone this server holds as a secondary (RFC 1034 §4.3.5, RFC 1995, RFC 1996).
-public struct SecondaryZoneConfig: Sendable, Equatable {
-    public var name: DNSName
-    /// Tried in order at each refresh until one answers.
-    public var primaries: [SecondaryPrimary]
-    /// Octets one transfer may take; a larger one is abandoned (the old zone stays).
-    public var maxTransferSize: Int = SecondaryZoneConfig.defaultMaxTransferSize
-    /// Keep answering after the SOA expire time instead of SERVFAIL (off by default).
-    public var serveExpired = false
-    /// Seconds one SOA check plus transfer may take in all.
-    public var transferTimeout: Double = 600
-    /// Others than the primaries that may send NOTIFY (BIND's allow-notify).
-    public var allowNotify: [AddressPrefix] = []
-
-    public static let defaultMaxTransferSize = 100 << 20
-
-    public init(name: DNSName, primaries: [SecondaryPrimary]) {
-        self.name = name
-        self.primaries = primaries
-    }
-}
-
-extension ServerConfig {
+extension Configuration {
     /// `--secondary NAME=ADDR[,ADDR...]`: adds (or replaces) a secondary zone.
-    static func applySecondaryFlags(_ o: ConfigOverrides, to config: inout ServerConfig) throws(ConfigError) {
+    static func applySecondaryFlags(_ o: ConfigOverrides, to config: inout Configuration) throws(ConfigError) {
         for flag in o.secondaries {
             guard let eq = flag.firstIndex(of: "="), eq != flag.startIndex else {
                 throw ConfigError(key: "--secondary", "'\(flag)': expected NAME=PRIMARY[,PRIMARY...], e.g. example.com=192.0.2.1:53")
@@ -69,20 +29,20 @@ extension ServerConfig {
             }
             guard !primaries.isEmpty else { throw ConfigError(key: "--secondary", "'\(flag)': no primary given") }
             var zone = SecondaryZoneConfig(name: name, primaries: primaries)
-            if let existing = config.secondaryZones.firstIndex(where: { $0.name == name }) {
-                zone.maxTransferSize = config.secondaryZones[existing].maxTransferSize
-                zone.serveExpired = config.secondaryZones[existing].serveExpired
-                config.secondaryZones[existing] = zone
+            if let existing = config.server.secondaryZones.firstIndex(where: { $0.name == name }) {
+                zone.maxTransferSize = config.server.secondaryZones[existing].maxTransferSize
+                zone.serveExpired = config.server.secondaryZones[existing].serveExpired
+                config.server.secondaryZones[existing] = zone
             } else {
-                config.secondaryZones.append(zone)
+                config.server.secondaryZones.append(zone)
             }
         }
-        for z in config.secondaryZones where config.zones.contains(where: { $0.name == z.name }) {
+        for z in config.server.secondaryZones where config.server.zones.contains(where: { $0.name == z.name }) {
             throw ConfigError(key: "secondary-zones", "zone \(z.name) is both a secondary zone and a zone file")
         }
         // Every key a primary names must be defined under `keys:` (Config+Transfer.swift).
-        let keyring = config.transfer.keyring
-        for z in config.secondaryZones {
+        let keyring = config.server.transfer.keyring
+        for z in config.server.secondaryZones {
             for p in z.primaries {
                 if let k = p.keyName, SecondaryPrimary.keyDNSName(k).flatMap({ keyring.key(named: $0) }) == nil {
                     throw ConfigError(key: "secondary-zones[\(z.name)].primaries", "key '\(k)' is not defined under 'keys'")
@@ -97,7 +57,7 @@ extension ConfigFileParser {
     static let secondaryZoneKeys = ["name", "primaries", "max-transfer-size", "serve-expired", "transfer-timeout", "allow-notify"]
 
     /// Handles `secondary-zones:`; false when `key` is another key.
-    func parseSecondary(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+    func parseSecondary(_ key: String, _ value: Node, into config: inout Configuration) throws(ConfigError) -> Bool {
         guard key == "secondary-zones" else { return false }
         guard case .sequence(let seq) = value else {
             throw self.error(value, key, "must be a list of {name, primaries} entries, got \(show(value))")
@@ -136,7 +96,7 @@ extension ConfigFileParser {
             z.allowNotify = allowNotify
             out.append(z)
         }
-        config.secondaryZones = out
+        config.server.secondaryZones = out
         return true
     }
 

@@ -3,7 +3,11 @@ import BulwarkTransfer
 import BulwarkWire
 import Foundation
 import XCTest
-@testable import BulwarkServer
+@testable import BulwarkConfig
+import BulwarkControl
+import BulwarkOps
+import BulwarkServer
+import BulwarkSettings
 
 /// `keys:`, `journal-size:` and the zones' `notify:` / `allow-transfer:` (Config+Transfer.swift).
 final class ConfigTransferTests: XCTestCase {
@@ -18,10 +22,10 @@ final class ConfigTransferTests: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    func load(_ yaml: String) throws -> ServerConfig {
+    func load(_ yaml: String) throws -> Configuration {
         let path = dir + "/bulwark.yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return try ServerConfig.load(configFile: path, overrides: ConfigOverrides())
+        return try Configuration.load(configFile: path, overrides: ConfigOverrides())
     }
 
     func error(_ yaml: String) -> String {
@@ -62,21 +66,21 @@ final class ConfigTransferTests: XCTestCase {
           - name: plain.test
             file: plain.zone
         """)
-        XCTAssertEqual(c.transfer.keys.map(\.algorithm), [.hmacSHA256, .hmacMD5])
-        XCTAssertEqual(c.transfer.journalSize, 65536)
-        XCTAssertEqual(c.zones.map(\.name.description), ["example.com.", "plain.test."])
-        let s = c.transfer.settings(for: try DNSName("EXAMPLE.com."))
+        XCTAssertEqual(c.server.transfer.keys.map(\.algorithm), [.hmacSHA256, .hmacMD5])
+        XCTAssertEqual(c.server.transfer.journalSize, 65536)
+        XCTAssertEqual(c.server.zones.map(\.name.description), ["example.com.", "plain.test."])
+        let s = c.server.transfer.settings(for: try DNSName("EXAMPLE.com."))
         XCTAssertEqual(s.notify.map(\.description), ["192.0.2.2:53 (key transfer-key.)", "[2001:db8::2]:5353"])
         let rules = try XCTUnwrap(s.allowTransfer)
         XCTAssertEqual(rules.count, 3)
-        let key = c.transfer.keyring.key(named: try DNSName("transfer-key."))
+        let key = c.server.transfer.keyring.key(named: try DNSName("transfer-key."))
         let inside = ClientAddress("192.0.2.9")!, outside = ClientAddress("203.0.113.1")!
         XCTAssertTrue(rules[0].matches(client: inside, key: key))
         XCTAssertFalse(rules[0].matches(client: inside, key: nil))
         XCTAssertFalse(rules[0].matches(client: outside, key: key))
-        XCTAssertTrue(rules[1].matches(client: outside, key: c.transfer.keyring.key(named: try DNSName("old."))))
+        XCTAssertTrue(rules[1].matches(client: outside, key: c.server.transfer.keyring.key(named: try DNSName("old."))))
         XCTAssertTrue(rules[2].matches(client: ClientAddress("198.51.100.7")!, key: nil))
-        XCTAssertNil(c.transfer.settings(for: try DNSName("plain.test.")).allowTransfer)
+        XCTAssertNil(c.server.transfer.settings(for: try DNSName("plain.test.")).allowTransfer)
     }
 
     func testTopLevelNotifyAndAllowTransferAreEveryOtherZonesDefaults() throws {
@@ -92,13 +96,13 @@ final class ConfigTransferTests: XCTestCase {
             file: plain.zone
         """)
         // A zone made through the API (not in the file) gets the top-level settings.
-        let api = c.transfer.settings(for: try DNSName("api.test."))
+        let api = c.server.transfer.settings(for: try DNSName("api.test."))
         XCTAssertEqual(api.notify.map(\.description), ["192.0.2.53:5300"])
         XCTAssertEqual(api.allowTransfer?.count, 1)
-        let own = c.transfer.settings(for: try DNSName("own.test."))
+        let own = c.server.transfer.settings(for: try DNSName("own.test."))
         XCTAssertEqual(own.notify.map(\.description), ["198.51.100.1:53"])
         XCTAssertEqual(own.allowTransfer?.count, 1)  // its own notify, the default allow-transfer
-        XCTAssertEqual(c.transfer.settings(for: try DNSName("plain.test.")).notify.count, 1)
+        XCTAssertEqual(c.server.transfer.settings(for: try DNSName("plain.test.")).notify.count, 1)
         XCTAssertTrue(error("""
         allow-transfer:
           - key: nowhere

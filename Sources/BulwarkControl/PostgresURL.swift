@@ -1,4 +1,5 @@
-// MARK: Control plane on PostgreSQL (issue 6): `api.database: postgres://...`, kept in one file.
+// `api.database: postgres://...`: where the control plane's PostgreSQL is.
+import BulwarkSettings
 import Foundation
 
 /// Where a PostgreSQL database is: parsed from a libpq-style URL,

@@ -1,214 +1,26 @@
-// Server configuration: the YAML file, the command-line flags that override it, and
-// the checks that turn either into a `ServerConfig` or a `ConfigError` naming the key.
+// The configuration: the YAML file, the command-line flags that override it, and the
+// checks that turn either into a `Configuration` (each part the settings type of the
+// module that uses it) or a `ConfigError` naming the key.
+import BulwarkControl
 import BulwarkDefences
+import BulwarkOps
+import BulwarkServer
+import BulwarkSettings
 import BulwarkWire
 import Foundation
 import Yams
 
-/// One address to serve on, UDP and TCP alike.
-public struct ListenAddress: Hashable, Sendable, CustomStringConvertible {
-    public enum Family: Sendable { case v4, v6 }
-    /// The numeric address, without brackets (`127.0.0.1`, `::1`).
-    public var host: String
-    public var port: Int
-    public var family: Family
-
-    public init(host: String, port: Int) throws(ConfigError) {
-        if ListenAddress.isIPv4(host) {
-            family = .v4
-        } else if ListenAddress.isIPv6(host) {
-            family = .v6
-        } else {
-            throw ConfigError("'\(host)' is not a numeric IPv4 or IPv6 address")
-        }
-        guard (0...65535).contains(port) else { throw ConfigError("port \(port) is out of range 0-65535") }
-        self.host = host
-        self.port = port
-    }
-
-    /// Parses `127.0.0.1:5353`, `[::1]:5353`, `0.0.0.0`, `::` (a missing port is 53).
-    public init(parsing text: String, defaultPort: Int = 53) throws(ConfigError) {
-        var host = text
-        var port = defaultPort
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw ConfigError("'\(text)': missing ']' after the IPv6 address") }
-            host = String(text[text.index(after: text.startIndex)..<close])
-            let rest = text[text.index(after: close)...]
-            if !rest.isEmpty {
-                guard rest.hasPrefix(":"), let p = Int(rest.dropFirst()) else {
-                    throw ConfigError("'\(text)': expected [ADDRESS]:PORT")
-                }
-                port = p
-            }
-        } else if text.filter({ $0 == ":" }).count == 1 {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-            guard let p = Int(parts[1]) else { throw ConfigError("'\(text)': port '\(parts[1])' is not a number") }
-            host = String(parts[0])
-            port = p
-        }
-        do {
-            try self.init(host: host, port: port)
-        } catch {
-            throw ConfigError("'\(text)': \(error.message)")
-        }
-    }
-
-    public var description: String { family == .v6 ? "[\(host)]:\(port)" : "\(host):\(port)" }
-
-    /// `0.0.0.0` or `::`: the reply's source address must then be chosen per packet.
-    public var isWildcard: Bool { host == "0.0.0.0" || host == "::" }
-
-    static func isIPv4(_ s: String) -> Bool {
-        var a = in_addr()
-        return inet_pton(AF_INET, s, &a) == 1
-    }
-
-    static func isIPv6(_ s: String) -> Bool {
-        var a = in6_addr()
-        return inet_pton(AF_INET6, s, &a) == 1
-    }
-}
-
-/// A zone to serve and the file it is read from.
-public struct ZoneSource: Hashable, Sendable, CustomStringConvertible {
-    public var name: DNSName
-    /// The zone file; for an embedded zone, a label used in messages.
-    public var path: String
-    /// Zone-file text to read instead of `path` (the embedded example zone).
-    public var text: String?
-    public init(name: DNSName, path: String, text: String? = nil) {
-        self.name = name
-        self.path = path
-        self.text = text
-    }
-    public var description: String { "\(name) from \(path)" }
-
-    /// Parses the `--zone NAME=PATH` form.
-    public init(flag: String) throws(ConfigError) {
-        guard let eq = flag.firstIndex(of: "="), eq != flag.startIndex, flag.index(after: eq) != flag.endIndex else {
-            throw ConfigError(key: "--zone", "'\(flag)': expected NAME=PATH, e.g. example.com=zones/example.com.zone")
-        }
-        let nameText = String(flag[..<eq])
-        do {
-            self.name = try ZoneSource.zoneName(nameText)
-        } catch {
-            throw ConfigError(key: "--zone", "'\(nameText)' is not a valid zone name: \(error)")
-        }
-        self.path = String(flag[flag.index(after: eq)...])
-    }
-
-    /// A zone name as an operator writes it: relative names are taken as absolute.
-    static func zoneName(_ text: String) throws -> DNSName {
-        let t = text.hasSuffix(".") ? text : text + "."
-        return try DNSName(t)
-    }
-}
-
-/// What is wrong with the configuration, and where.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
-    /// The file, when the error is in one.
-    public var file: String?
-    /// 1-based line in `file`, when known.
-    public var line: Int?
-    /// The key (`workers`, `zones[2].file`) or flag (`--zone`), when the error concerns one.
-    public var key: String?
-    public var message: String
-
-    public init(file: String? = nil, line: Int? = nil, key: String? = nil, _ message: String) {
-        self.file = file
-        self.line = line
-        self.key = key
-        self.message = message
-    }
-
-    public var description: String {
-        var s = ""
-        if let file {
-            s += file
-            if let line { s += ":\(line)" }
-            s += ": "
-        }
-        if let key { s += "\(key): " }
-        return s + message
-    }
-}
-
-/// The complete, checked configuration of a server.
-public struct ServerConfig: Sendable, Equatable {
-    public static let defaultListen = ["0.0.0.0:53", "[::]:53"]
-    public static let exampleListen = ["127.0.0.1:5353"]
-
-    public var listen: [ListenAddress] = []
-    /// `listen` is the built-in default (an unavailable IPv6 is then not fatal).
-    public var listenIsDefault = false
-    /// UDP worker threads per listen address (SO_REUSEPORT sockets).
-    public var workers: Int = ServerConfig.defaultWorkers
-    /// Largest UDP response we send (RFC 6891 §6.2.5); 1232 per DNS Flag Day 2020.
-    public var maxUDPSize: Int = 1232
-    /// Bytes of queries the kernel may queue on each UDP socket (SO_RCVBUF; NSD's
-    /// `so-rcvbuf`). Larger absorbs bursts; under a flood beyond what a worker answers it
-    /// is only waiting time, since every queued query waits behind the whole queue.
-    public var udpReceiveBuffer: Int = ServerConfig.defaultUDPReceiveBuffer
-    public static let defaultUDPReceiveBuffer = 4 << 20
-    /// Sockets per UDP worker (fair queues, FairQueues.swift). With more than one, a
-    /// saturated worker has the kernel spread queries over them by client prefix and
-    /// reads them in turn, so a flooding prefix waits behind itself, not in front of
-    /// others; when calm, every query goes to the first socket (no cost). 1: off.
-    public var udpQueues: Int = 4
-    /// Seconds a TCP connection may stay idle (RFC 7766 §6.2.3); NSD's default is 10.
-    public var tcpIdleTimeout: Double = 10
-    /// Concurrent TCP connections accepted across all listen addresses.
-    public var tcpMaxConnections: Int = 1000
-    // --- TCP limits (Defences item 4; RFC 7766 §6.2.3) ---
-    /// Concurrent TCP connections one client address may hold.
-    public var tcpMaxConnectionsPerClient: Int = 10
-    /// Seconds from the first octet of a TCP query to its last (slowloris; Knot's tcp-io-timeout).
-    public var tcpIOTimeout: Double = 2
-    /// Answers waiting to be written on one TCP connection before reading pauses.
-    public var tcpMaxInflight: Int = 64
-    // --- end TCP limits ---
-    /// Directory whose `NAME.zone` files are zones NAME (re-scanned on reload).
-    public var zonesDir: String?
-    /// Zones named one by one; they win over a zones-dir file of the same name.
-    public var zones: [ZoneSource] = []
-    public var logLevel: String = "info"
-    /// Where the server keeps its state: transfer journals, secondary zones' copies,
-    /// the control plane's SQLite database. Created on first use.
-    public var dataDir: String = ServerConfig.defaultDataDir
-    public static let defaultDataDir = "bulwark-data"
-    /// Access lists, DNS cookies, response rate limiting.
-    public var defences = DefenceSettings()
-    /// TSIG keys, NOTIFY targets, allow-transfer, journal size (Config+Transfer.swift).
-    public var transfer = TransferSettings()
+/// The complete, checked configuration: the DNS server's settings and those of the
+/// control plane's API and of operations, each the settings type of its module.
+public struct Configuration: Sendable, Equatable {
+    public var server = ServerConfig()
     /// The control plane's HTTP API (Config+API.swift).
     public var api = APISettings()
     /// Operations: the ops HTTP endpoint, counting, log limits (Config+Ops.swift).
     public var ops = OpsSettings()
-    /// Zones transferred in from primaries (Config+Secondary.swift).
-    public var secondaryZones: [SecondaryZoneConfig] = []
+    public var logLevel: String = "info"
 
     public init() {}
-
-    public static var defaultWorkers: Int {
-        max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-    }
-
-    /// Every zone to load: the zones-dir's files, then the named zones (which replace
-    /// a directory zone of the same name). Reads the directory.
-    public func zoneSources() throws(ConfigError) -> [ZoneSource] {
-        var result: [ZoneSource] = []
-        if let zonesDir {
-            result = try ZonesDirectory.scan(zonesDir)
-        }
-        for zone in zones {
-            if let i = result.firstIndex(where: { $0.name == zone.name }) {
-                result[i] = zone
-            } else {
-                result.append(zone)
-            }
-        }
-        return result
-    }
 }
 
 /// Values given on the command line; each one set replaces the file's.
@@ -225,11 +37,9 @@ public struct ConfigOverrides: Sendable {
     public var tcpIdleTimeout: Double?
     public var tcpMaxConnections: Int?
     public var logLevel: String?
-    // --- TCP limits (Defences item 4) ---
     public var tcpMaxConnectionsPerClient: Int?
     public var tcpIOTimeout: Double?
     public var tcpMaxInflight: Int?
-    // --- end TCP limits ---
     /// `--rate-limit N`: responses per second (0 turns rate limiting off).
     public var rateLimit: Int?
     public var rateLimitSlip: Int?
@@ -247,7 +57,7 @@ public struct ConfigOverrides: Sendable {
     public var example = false
     /// `--api-listen ADDR:PORT|off` (Config+API.swift).
     public var apiListen: String?
-    // operations (issue 7): --ops-listen, --query-log
+    // operations: --ops-listen, --query-log
     public var opsListen: String?
     public var queryLog: String?
     /// `--secondary NAME=PRIMARY[,PRIMARY...]` (repeatable; Config+Secondary.swift).
@@ -255,12 +65,12 @@ public struct ConfigOverrides: Sendable {
     public init() {}
 }
 
-extension ServerConfig {
+extension Configuration {
     static let logLevels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
 
     /// Reads the file (if any), applies the flags, checks everything.
-    public static func load(configFile: String?, overrides: ConfigOverrides) throws(ConfigError) -> ServerConfig {
-        var config = ServerConfig()
+    public static func load(configFile: String?, overrides: ConfigOverrides) throws(ConfigError) -> Configuration {
+        var config = Configuration()
         var listen: [String]? = nil
         if let configFile {
             let text: String
@@ -272,66 +82,68 @@ extension ServerConfig {
             listen = try ConfigFileParser(path: configFile).parse(text, into: &config)
         }
         if !overrides.listen.isEmpty { listen = overrides.listen }
-        let listenTexts = listen ?? (overrides.example ? exampleListen : defaultListen)
-        config.listenIsDefault = listen == nil && !overrides.example
-        config.listen = []
+        let listenTexts = listen ?? (overrides.example ? ServerConfig.exampleListen : ServerConfig.defaultListen)
+        config.server.listenIsDefault = listen == nil && !overrides.example
+        config.server.listen = []
         for text in listenTexts {
             do {
                 let address = try ListenAddress(parsing: text)
-                if !config.listen.contains(address) { config.listen.append(address) }
+                if !config.server.listen.contains(address) { config.server.listen.append(address) }
             } catch {
                 throw ConfigError(key: overrides.listen.isEmpty ? "listen" : "--listen", error.message)
             }
         }
         for flag in overrides.zones {
             let zone = try ZoneSource(flag: flag)
-            if let i = config.zones.firstIndex(where: { $0.name == zone.name }) {
-                config.zones[i] = zone
+            if let i = config.server.zones.firstIndex(where: { $0.name == zone.name }) {
+                config.server.zones[i] = zone
             } else {
-                config.zones.append(zone)
+                config.server.zones.append(zone)
             }
         }
-        if let v = overrides.zonesDir { config.zonesDir = v }
+        if let v = overrides.zonesDir { config.server.zonesDir = v }
         if let v = overrides.dataDir {
             guard !v.isEmpty else { throw ConfigError(key: "--data-dir", "must not be empty") }
-            config.dataDir = v
+            config.server.dataDir = v
         }
         if let v = overrides.workers {
             guard v >= 1 && v <= 1024 else { throw ConfigError(key: "--workers", "must be between 1 and 1024, got \(v)") }
-            config.workers = v
+            config.server.workers = v
         }
         if let v = overrides.maxUDPSize {
             guard (512...65535).contains(v) else { throw ConfigError(key: "--max-udp-size", "must be between 512 and 65535, got \(v)") }
-            config.maxUDPSize = v
+            config.server.maxUDPSize = v
         }
         if let v = overrides.udpReceiveBuffer {
             guard (65536...(256 << 20)).contains(v) else {
                 throw ConfigError(key: "--udp-receive-buffer", "must be between 65536 and 268435456 bytes, got \(v)")
             }
-            config.udpReceiveBuffer = v
+            config.server.udpReceiveBuffer = v
         }
         if let v = overrides.udpQueues {
             guard (1...64).contains(v) else { throw ConfigError(key: "--udp-queues", "must be between 1 and 64, got \(v)") }
-            config.udpQueues = v
+            config.server.udpQueues = v
         }
         if let v = overrides.tcpIdleTimeout {
             guard v > 0 && v <= 86400 else { throw ConfigError(key: "--tcp-idle-timeout", "must be between 0 and 86400 seconds (exclusive of 0), got \(v)") }
-            config.tcpIdleTimeout = v
+            config.server.tcpIdleTimeout = v
         }
         if let v = overrides.tcpMaxConnections {
             guard v >= 1 else { throw ConfigError(key: "--tcp-max-connections", "must be at least 1, got \(v)") }
-            config.tcpMaxConnections = v
+            config.server.tcpMaxConnections = v
         }
         try applyTCPLimits(overrides, to: &config)
         if let v = overrides.logLevel {
             guard logLevels.contains(v) else { throw ConfigError(key: "--log-level", "'\(v)' is not one of \(logLevels.joined(separator: ", "))") }
             config.logLevel = v
         }
-        try applyDefenceFlags(overrides, to: &config.defences)
+        try applyDefenceFlags(overrides, to: &config.server.defences)
         try applySecondaryFlags(overrides, to: &config)
-        try config.transfer.validate()
+        try config.server.transfer.validate()
         try applyAPIFlags(overrides, to: &config)
-        try applyOpsFlags(overrides, to: &config)  // operations (issue 7)
+        try applyOpsFlags(overrides, to: &config)
+        // Queries are counted only for the ops endpoint.
+        config.server.counting = config.ops.listen == nil ? nil : CountingSettings(sampleEvery: config.ops.sampleEvery)
         return config
     }
 
@@ -411,7 +223,7 @@ struct ConfigFileParser {
     }
 
     /// Fills `config`; returns the listen list when the file has one.
-    func parse(_ text: String, into config: inout ServerConfig) throws(ConfigError) -> [String]? {
+    func parse(_ text: String, into config: inout Configuration) throws(ConfigError) -> [String]? {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -428,7 +240,7 @@ struct ConfigFileParser {
             if try parseTCPLimit(key, value, into: &config) { continue }
             if try parseTransfer(key, value, into: &config) { continue }
             if try parseAPI(key, value, into: &config) { continue }
-            if try parseOps(key, value, into: &config) { continue }  // operations (issue 7)
+            if try parseOps(key, value, into: &config) { continue }
             if try parseSecondary(key, value, into: &config) { continue }
             switch key {
             case "listen":
@@ -440,39 +252,39 @@ struct ConfigFileParser {
                     }
                 }
             case "workers":
-                config.workers = try integer(value, key, 1...1024)
+                config.server.workers = try integer(value, key, 1...1024)
             case "max-udp-size":
-                config.maxUDPSize = try integer(value, key, 512...65535)
+                config.server.maxUDPSize = try integer(value, key, 512...65535)
             case "udp-receive-buffer":
-                config.udpReceiveBuffer = try integer(value, key, 65536...(256 << 20))
+                config.server.udpReceiveBuffer = try integer(value, key, 65536...(256 << 20))
             case "udp-queues":
-                config.udpQueues = try integer(value, key, 1...64)
+                config.server.udpQueues = try integer(value, key, 1...64)
             case "tcp-max-connections":
-                config.tcpMaxConnections = try integer(value, key, 1...1_000_000)
+                config.server.tcpMaxConnections = try integer(value, key, 1...1_000_000)
             case "tcp-idle-timeout":
-                config.tcpIdleTimeout = try seconds(value, key, max: 86400)
+                config.server.tcpIdleTimeout = try seconds(value, key, max: 86400)
             case "zones-dir":
-                config.zonesDir = resolve(try string(value, key))
+                config.server.zonesDir = resolve(try string(value, key))
             case "data-dir":
                 let v = try string(value, key)
                 guard !v.isEmpty else { throw self.error(value, key, "must not be empty") }
-                config.dataDir = resolve(v)
+                config.server.dataDir = resolve(v)
             case "log-level":
                 let v = try string(value, key)
-                guard ServerConfig.logLevels.contains(v) else {
-                    throw self.error(value, key, "'\(v)' is not one of \(ServerConfig.logLevels.joined(separator: ", "))")
+                guard Configuration.logLevels.contains(v) else {
+                    throw self.error(value, key, "'\(v)' is not one of \(Configuration.logLevels.joined(separator: ", "))")
                 }
                 config.logLevel = v
             case "zones":
-                config.zones = try zones(value)
+                config.server.zones = try zones(value)
             case "rate-limit":
-                config.defences.rateLimit = try rateLimit(value)
+                config.server.defences.rateLimit = try rateLimit(value)
             case "cookies":
-                config.defences.cookies = try cookies(value)
+                config.server.defences.cookies = try cookies(value)
             case "acl":
-                (config.defences.queryACL, config.defences.denyAction) = try accessList(value, key, actionAllowed: true)
+                (config.server.defences.queryACL, config.server.defences.denyAction) = try accessList(value, key, actionAllowed: true)
             case "transfer-acl":
-                config.defences.transferACL = try accessList(value, key, actionAllowed: false).0
+                config.server.defences.transferACL = try accessList(value, key, actionAllowed: false).0
             default:
                 throw self.error(keyNode, key, "unknown key (known keys: \((Self.knownKeys + Self.tcpLimitKeys + Self.transferKeys + Self.secondaryKeys + ["api"] + Self.opsKeys).joined(separator: ", ")))")
             }
@@ -673,21 +485,21 @@ struct ConfigFileParser {
     }
 }
 
-// MARK: TCP limits (Defences item 4): keys, flags and checks kept in one block.
+// MARK: TCP limits: keys, flags and checks kept in one block.
 
-extension ServerConfig {
-    static func applyTCPLimits(_ overrides: ConfigOverrides, to config: inout ServerConfig) throws(ConfigError) {
+extension Configuration {
+    static func applyTCPLimits(_ overrides: ConfigOverrides, to config: inout Configuration) throws(ConfigError) {
         if let v = overrides.tcpMaxConnectionsPerClient {
             guard v >= 1 else { throw ConfigError(key: "--tcp-max-connections-per-client", "must be at least 1, got \(v)") }
-            config.tcpMaxConnectionsPerClient = v
+            config.server.tcpMaxConnectionsPerClient = v
         }
         if let v = overrides.tcpIOTimeout {
             guard v > 0 && v <= 3600 else { throw ConfigError(key: "--tcp-io-timeout", "must be a number of seconds above 0 and at most 3600, got \(v)") }
-            config.tcpIOTimeout = v
+            config.server.tcpIOTimeout = v
         }
         if let v = overrides.tcpMaxInflight {
             guard (1...65535).contains(v) else { throw ConfigError(key: "--tcp-max-inflight", "must be between 1 and 65535, got \(v)") }
-            config.tcpMaxInflight = v
+            config.server.tcpMaxInflight = v
         }
     }
 }
@@ -696,48 +508,17 @@ extension ConfigFileParser {
     static let tcpLimitKeys = ["tcp-max-connections-per-client", "tcp-io-timeout", "tcp-max-inflight"]
 
     /// Handles a TCP-limit key; false when `key` is not one.
-    func parseTCPLimit(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+    func parseTCPLimit(_ key: String, _ value: Node, into config: inout Configuration) throws(ConfigError) -> Bool {
         switch key {
         case "tcp-max-connections-per-client":
-            config.tcpMaxConnectionsPerClient = try integer(value, key, 1...1_000_000)
+            config.server.tcpMaxConnectionsPerClient = try integer(value, key, 1...1_000_000)
         case "tcp-io-timeout":
-            config.tcpIOTimeout = try seconds(value, key, max: 3600)
+            config.server.tcpIOTimeout = try seconds(value, key, max: 3600)
         case "tcp-max-inflight":
-            config.tcpMaxInflight = try integer(value, key, 1...65535)
+            config.server.tcpMaxInflight = try integer(value, key, 1...65535)
         default:
             return false
         }
         return true
-    }
-}
-
-/// `--zones-dir`: each file `NAME.zone` is zone NAME; `root.zone` is the root zone.
-public enum ZonesDirectory {
-    public static let suffix = ".zone"
-
-    /// The zone a file name stands for, or nil when it is not a zone file.
-    public static func zoneName(forFileName fileName: String) -> DNSName? {
-        guard fileName.hasSuffix(suffix), !fileName.hasPrefix(".") else { return nil }
-        let stem = String(fileName.dropLast(suffix.count))
-        guard !stem.isEmpty else { return nil }
-        if stem == "root" || stem == "." { return .root }
-        guard !stem.hasSuffix(".") else { return nil }  // `example.com..zone`
-        return try? DNSName(stem + ".")
-    }
-
-    /// The zone files in `directory`, sorted by name.
-    public static func scan(_ directory: String) throws(ConfigError) -> [ZoneSource] {
-        let entries: [String]
-        do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: directory)
-        } catch {
-            throw ConfigError(key: "zones-dir", "cannot read directory '\(directory)': \(error.localizedDescription)")
-        }
-        var out: [ZoneSource] = []
-        for entry in entries.sorted() {
-            guard let name = zoneName(forFileName: entry) else { continue }
-            out.append(ZoneSource(name: name, path: directory.hasSuffix("/") ? directory + entry : directory + "/" + entry))
-        }
-        return out
     }
 }

@@ -1,36 +1,11 @@
-// MARK: Control plane API (issue 6): the `api:` section and --api-listen, kept in one block.
+// The `api:` section and --api-listen.
+import BulwarkControl
+import BulwarkSettings
 import Yams
 
-/// Settings of the control plane's HTTP API (the BulwarkControl module runs it).
-public struct APISettings: Sendable, Equatable {
-    public static let defaultListen = "127.0.0.1:8053"
-    /// Where the API listens; nil when it is off.
-    public var listen: ListenAddress? = try! ListenAddress(parsing: APISettings.defaultListen)
-    /// `listen` is the built-in default: when its port is taken the server still starts
-    /// (DNS only) and says so, so that several servers can run on one host.
-    public var listenIsDefault = true
-    /// The database: `sqlite` (the default: `<data-dir>/control.sqlite`), `sqlite:PATH`
-    /// or a PostgreSQL URL (`postgres://USER@HOST:PORT/DATABASE`, see `PostgresURL`).
-    public var database: String = "sqlite"
-    /// Largest request body in octets (413 beyond).
-    public var maxBodyBytes: Int = 4 << 20
-    /// Requests per second per key (token bucket; 0 = unlimited) and the burst allowed.
-    public var rateLimit: Double = 50
-    public var rateBurst: Double = 100
-
-    public init() {}
-
-    /// The SQLite file, or nil when `database` names another backend.
-    public func sqlitePath(dataDir: String) -> String? {
-        if database == "sqlite" { return dataDir + "/control.sqlite" }
-        if database.hasPrefix("sqlite:") { return String(database.dropFirst("sqlite:".count)) }
-        return nil
-    }
-}
-
-extension ServerConfig {
+extension Configuration {
     /// `--api-listen ADDR:PORT|off`.
-    static func applyAPIFlags(_ overrides: ConfigOverrides, to config: inout ServerConfig) throws(ConfigError) {
+    static func applyAPIFlags(_ overrides: ConfigOverrides, to config: inout Configuration) throws(ConfigError) {
         guard let v = overrides.apiListen else { return }
         config.api.listenIsDefault = false
         if v == "off" {
@@ -49,7 +24,7 @@ extension ConfigFileParser {
     static let apiKeys = ["listen", "database", "max-body", "rate-limit", "rate-burst"]
 
     /// `api: {listen, database, max-body, rate-limit, rate-burst}`; false when `key` is not `api`.
-    func parseAPI(_ key: String, _ value: Node, into config: inout ServerConfig) throws(ConfigError) -> Bool {
+    func parseAPI(_ key: String, _ value: Node, into config: inout Configuration) throws(ConfigError) -> Bool {
         guard key == "api" else { return false }
         if case .scalar = value, value.string == "off" {
             config.api.listen = nil

@@ -1,8 +1,12 @@
 import Foundation
 import XCTest
-@testable import BulwarkServer
+@testable import BulwarkConfig
+import BulwarkControl
+import BulwarkOps
+import BulwarkServer
+import BulwarkSettings
 
-/// The `api:` section and --api-listen (control plane, issue 6).
+/// The `api:` section and --api-listen (the control plane).
 final class ConfigAPITests: XCTestCase {
     var dir: String!
 
@@ -15,18 +19,18 @@ final class ConfigAPITests: XCTestCase {
         try? FileManager.default.removeItem(atPath: dir)
     }
 
-    func load(_ yaml: String?, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> ServerConfig {
-        guard let yaml else { return try ServerConfig.load(configFile: nil, overrides: overrides) }
+    func load(_ yaml: String?, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> Configuration {
+        guard let yaml else { return try Configuration.load(configFile: nil, overrides: overrides) }
         let path = dir + "/bulwark.yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return try ServerConfig.load(configFile: path, overrides: overrides)
+        return try Configuration.load(configFile: path, overrides: overrides)
     }
 
     func testDefaults() throws {
         let c = try load(nil)
         XCTAssertEqual(c.api.listen?.description, "127.0.0.1:8053")
         XCTAssertTrue(c.api.listenIsDefault)
-        XCTAssertEqual(c.api.sqlitePath(dataDir: c.dataDir), "bulwark-data/control.sqlite")
+        XCTAssertEqual(c.api.sqlitePath(dataDir: c.server.dataDir), "bulwark-data/control.sqlite")
     }
 
     func testSection() throws {

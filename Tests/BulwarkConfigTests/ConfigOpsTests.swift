@@ -1,15 +1,19 @@
-// Operations (issue 7): the `ops` configuration section and its flags.
+// Operations: the `ops` configuration section and its flags.
 import Foundation
 import XCTest
-@testable import BulwarkServer
+@testable import BulwarkConfig
+import BulwarkControl
+import BulwarkOps
+import BulwarkServer
+import BulwarkSettings
 
 final class ConfigOpsTests: XCTestCase {
-    func load(_ yaml: String?, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> ServerConfig {
-        guard let yaml else { return try ServerConfig.load(configFile: nil, overrides: overrides) }
+    func load(_ yaml: String?, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> Configuration {
+        guard let yaml else { return try Configuration.load(configFile: nil, overrides: overrides) }
         let path = NSTemporaryDirectory() + "bulwark-ops-\(UUID().uuidString).yaml"
         try yaml.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        return try ServerConfig.load(configFile: path, overrides: overrides)
+        return try Configuration.load(configFile: path, overrides: overrides)
     }
 
     func testDefaults() throws {
