@@ -17,8 +17,10 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "BulwarkWire", package: "Bulwark"),
+                .product(name: "BulwarkZoneFile", package: "Bulwark"),
                 .product(name: "BulwarkZone", package: "Bulwark"),
-                .product(name: "BulwarkServer", package: "Bulwark"),
+                .product(name: "BulwarkAuthority", package: "Bulwark"),
+                .product(name: "BulwarkPipeline", package: "Bulwark"),
             ],
             path: "Benchmarks/QueryPath",
             swiftSettings: [.swiftLanguageMode(.v5)],

@@ -25,24 +25,23 @@ extension ZoneSet {
     /// Looks `qname`/`qtype` (class IN) up and returns the planned sections as records;
     /// `dnssec` is the query's DO bit.
     public func lookup(qname: DNSName, qtype: RRType, dnssec: Bool = false) -> AnswerPlan {
-        var s = AnswerScratch()
+        var s = AnswerScratch()  // the scratch of this one lookup
         qname.wire.withUnsafeBytes { s.startChain($0) }
         buildPlan(qtype: qtype.rawValue, dnssec: dnssec, scratch: &s)
         func records(_ list: FixedList<PlanEntry>) -> [ResourceRecord] {
             var out: [ResourceRecord] = []
             for e in list.array {
-                let z = zoneArray[Int(e.zone)]
+                let z = self[zone: e.zone]
                 let owner: DNSName
-                if e.owner >= 0 {
-                    owner = z.name(e.owner)
-                } else {
-                    owner = chainName(Int(-e.owner - 1), s)
+                switch e.owner {
+                case .name(let name): owner = z.name(name)
+                case .chain(let link): owner = chainName(link, s)
                 }
-                if e.kind == PlanEntry.synthesizedCNAME {
-                    let set = z.rrsets[Int(e.rrset)]
+                if e.kind == .synthesizedCNAME, let defines = e.defines {
+                    let set = z[rrset: e.rrset]
                     let ttl = z.recordEntries[Int(set.recordStart)].ttl
                     out.append(ResourceRecord(owner: owner, type: .cname, ttl: ttl,
-                                              rdata: chainName(Int(e.defines), s).wire))
+                                              rdata: chainName(defines, s).wire))
                 } else {
                     out += z.resourceRecords(e.rrset, owner: owner)
                 }
@@ -55,8 +54,8 @@ extension ZoneSet {
                           additional: records(s.plan.additional))
     }
 
-    private func chainName(_ k: Int, _ s: AnswerScratch) -> DNSName {
-        let c = s.chain[k]
-        return DNSName(uncheckedWire: Array(s.chainBytes.storage[Int(c.start)..<Int(c.start + c.length)]))
+    private func chainName(_ link: Int, _ scratch: AnswerScratch) -> DNSName {
+        let c = scratch.chain[link]
+        return DNSName(uncheckedWire: Array(scratch.chainBytes.storage[Int(c.start)..<Int(c.start + c.length)]))
     }
 }

@@ -1,24 +1,45 @@
 import BulwarkWire
 import BulwarkZone
 
+/// What a planned entry writes.
+enum PlanEntryKind {
+    /// The records of the RRset, as stored.
+    case records
+    /// A CNAME synthesized from a DNAME (RFC 6672 §3.1): `rrset` is the DNAME RRset (its
+    /// TTL is used), the owner a chain name, the target chain name `defines`.
+    case synthesizedCNAME
+}
+
+/// The name a planned RRset is written under.
+enum PlanOwner: Equatable {
+    /// A name of the entry's zone.
+    case name(NameIndex)
+    /// A name of the CNAME/DNAME chain: the query name (chain name 0) or a target, which
+    /// is how wildcard answers get the query name as owner.
+    case chain(Int)
+}
+
 /// One RRset placed in a response section.
 struct PlanEntry {
-    static let normal: UInt8 = 0
-    /// A CNAME synthesized from a DNAME (RFC 6672 §3.1): `rrset` is the DNAME RRset (its
-    /// TTL is used), the owner is chain name `link`, the target chain name `defines`.
-    static let synthesizedCNAME: UInt8 = 1
-
-    var zone: Int32
-    var rrset: Int32
-    /// >= 0: a name-table index in `zone`; < 0: chain name `-(owner + 1)` (the query name
-    /// or a CNAME/DNAME target, which is how wildcard answers get the query name as owner).
-    var owner: Int32
+    var zone: ZoneIndex
+    var rrset: RRSetIndex
+    var owner: PlanOwner
     /// The chain name whose position in the message is where this entry's single record
-    /// writes its rdata name (CNAME targets, synthesized CNAMEs); -1 when none.
-    var defines: Int32
-    var kind: UInt8
+    /// writes its rdata name (CNAME targets, synthesized CNAMEs); nil when none.
+    var defines: Int?
+    var kind: PlanEntryKind
     /// RFC 9471: glue that must fit, or the response is truncated.
     var required: Bool
+
+    init(zone: ZoneIndex, rrset: RRSetIndex, owner: PlanOwner, defines: Int? = nil, kind: PlanEntryKind = .records,
+         required: Bool = false) {
+        self.zone = zone
+        self.rrset = rrset
+        self.owner = owner
+        self.defines = defines
+        self.kind = kind
+        self.required = required
+    }
 }
 
 /// A name in the CNAME/DNAME chain: the query name is chain name 0.
@@ -27,10 +48,10 @@ struct ChainName {
     var start: Int32
     var length: Int32
     /// For a DNAME substitution: the octets before the new suffix are literal, the suffix
-    /// is name `tailName` of zone `tailZone` (so it can be compressed). -1 otherwise.
-    var prefixLength: Int32
-    var tailZone: Int32
-    var tailName: Int32
+    /// is `tail`, a name of a zone (so it can be compressed). nil otherwise.
+    var literalPrefix: Int32?
+    /// The name of a zone the chain name ends in (a CNAME target, a DNAME's new suffix).
+    var tail: (zone: ZoneIndex, name: NameIndex)?
 }
 
 /// A list with a fixed capacity, reused from query to query: appending never allocates
@@ -47,8 +68,8 @@ struct FixedList<Element> {
 
     /// The caller checks `isFull` first.
     @inline(__always)
-    mutating func append(_ e: Element) {
-        storage[count] = e
+    mutating func append(_ element: Element) {
+        storage[count] = element
         count += 1
     }
 
@@ -72,7 +93,8 @@ extension FixedList where Element == UInt8 {
 }
 
 extension PlanEntry {
-    static let none = PlanEntry(zone: -1, rrset: -1, owner: 0, defines: -1, kind: 0, required: false)
+    /// What an empty slot of a section holds.
+    static let none = PlanEntry(zone: .none, rrset: .none, owner: .chain(0))
 }
 
 /// The outcome of the lookup, before any byte is written.
@@ -84,10 +106,10 @@ struct Plan {
     var authority = FixedList(capacity: AnswerScratch.maxEntries, filler: PlanEntry.none)
     var additional = FixedList(capacity: AnswerScratch.maxEntries, filler: PlanEntry.none)
     /// Closest encloser of the query name in the first zone (for compression), and that zone.
-    var firstZone: Int32 = -1
-    var firstEncloser: Int32 = -1
-    /// The zone whose wildcard (RFC 4592) answered the query name itself; -1 when none.
-    var wildcardZone: Int32 = -1
+    var firstZone: ZoneIndex?
+    var firstEncloser = NameIndex.none
+    /// The zone whose wildcard (RFC 4592) answered the query name itself.
+    var wildcardZone: ZoneIndex?
 
     mutating func reset() {
         rcode = 0
@@ -96,9 +118,9 @@ struct Plan {
         answer.removeAll()
         authority.removeAll()
         additional.removeAll()
-        firstZone = -1
-        firstEncloser = -1
-        wildcardZone = -1
+        firstZone = nil
+        firstEncloser = .none
+        wildcardZone = nil
     }
 }
 
@@ -111,7 +133,7 @@ public struct AnswerScratch {
 
     var plan = Plan()
     var chain = FixedList(capacity: AnswerScratch.maxChain + 2,
-                          filler: ChainName(start: 0, length: 0, prefixLength: -1, tailZone: -1, tailName: -1))
+                          filler: ChainName(start: 0, length: 0, literalPrefix: nil, tail: nil))
     /// The chain names' octets: each at most 255.
     var chainBytes = FixedList<UInt8>(capacity: (AnswerScratch.maxChain + 2) * 256, filler: 0)
     /// Lower-cased current name, its label offsets and the hash of every suffix.
@@ -145,19 +167,20 @@ public struct AnswerScratch {
     public var authorityOwner: UInt64 {
         guard plan.authority.count > 0 else { return 0 }
         let e = plan.authority[0]
-        return UInt64(UInt32(bitPattern: e.zone)) << 32 | UInt64(UInt32(bitPattern: e.owner)) | 1 << 63
+        guard case .name(let owner) = e.owner else { return 0 }
+        return UInt64(UInt32(bitPattern: e.zone.raw)) << 32 | UInt64(UInt32(bitPattern: owner.raw)) | 1 << 63
     }
 
     /// For response rate limiting: when a wildcard (RFC 4592) answered the query name, an
     /// identity of its zone (so answers synthesized for random names share one bucket, as
     /// Knot keys them); 0 otherwise. Valid after a NOERROR response.
     public var wildcardOwner: UInt64 {
-        plan.wildcardZone >= 0 ? UInt64(UInt32(bitPattern: plan.wildcardZone)) | 1 << 62 : 0
+        plan.wildcardZone.map { UInt64(UInt32(bitPattern: $0.raw)) | 1 << 62 } ?? 0
     }
 
-    /// The index (in the ZoneSet's `zones`) of the zone that answered the last query name,
-    /// -1 when none did (REFUSED). For per-zone counters (operations).
-    public var answeringZone: Int32 { plan.firstZone }
+    /// The zone (of the ZoneSet's `zones`) that answered the last query name; nil when
+    /// none did (REFUSED). For per-zone counters (operations).
+    public var answeringZone: ZoneIndex? { plan.firstZone }
 
     /// Grows the compression table to `count` names (once per zone-set size).
     @inline(__always)

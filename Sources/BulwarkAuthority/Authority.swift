@@ -12,15 +12,15 @@ extension AnswerScratch {
         chain.removeAll()
         chainBytes.removeAll()
         chainBytes.append(qname)
-        chain.append(ChainName(start: 0, length: Int32(qname.count), prefixLength: -1, tailZone: -1, tailName: -1))
+        chain.append(ChainName(start: 0, length: Int32(qname.count), literalPrefix: nil, tail: nil))
     }
 
-    /// Lower-cases chain name `k` into `key`, records its label offsets and the hash of
-    /// every suffix (`suffixHashes[j]` is the hash of the name without its first j labels).
-    /// Returns the number of labels.
+    /// Lower-cases chain name `index` into `key`, records its label offsets and the hash
+    /// of every suffix (`suffixHashes[j]` is the hash of the name without its first j
+    /// labels). Returns the number of labels.
     @inline(__always)
-    mutating func loadKey(chain k: Int) -> Int {
-        let c = chain[k]
+    mutating func loadKey(chain index: Int) -> Int {
+        let c = chain[index]
         let start = Int(c.start), len = Int(c.length)
         var labels = 0
         chainBytes.storage.withUnsafeBufferPointer { src in
@@ -59,22 +59,22 @@ extension AnswerScratch {
         return labels
     }
 
-    /// Appends a chain name made of `prefix` octets of chain name `k` followed by name
+    /// Appends a chain name made of `prefix` octets of chain name `index` followed by name
     /// `tail` of `zone` (case as stored). Returns false when it is too long (RFC 6672 §2.2).
     @inline(__always)
-    mutating func appendChain(prefixOf k: Int, prefix: Int, zone: Zone, zoneIndex: Int32, tail: Int32) -> Bool {
-        let e = zone.names[Int(tail)]
+    mutating func appendChain(prefixOf index: Int, prefix: Int, zone: Zone, zoneIndex: ZoneIndex, tail: NameIndex) -> Bool {
+        let e = zone[name: tail]
         guard prefix + Int(e.length) <= DNSName.maxWireLength else { return false }
         guard !chain.isFull else { return false }
         let start = chainBytes.count
-        let from = Int(chain[k].start)
+        let from = Int(chain[index].start)
         var i = 0
         while i < prefix { chainBytes.append(chainBytes[from + i]); i += 1 }
         zone.caseBytes.withUnsafeBytes { cb in
             chainBytes.append(UnsafeRawBufferPointer(rebasing: cb[Int(e.offset)..<(Int(e.offset) + Int(e.length))]))
         }
         chain.append(ChainName(start: Int32(start), length: Int32(prefix + Int(e.length)),
-                               prefixLength: prefix > 0 ? Int32(prefix) : -1, tailZone: zoneIndex, tailName: tail))
+                               literalPrefix: prefix > 0 ? Int32(prefix) : nil, tail: (zoneIndex, tail)))
         return true
     }
 
@@ -106,22 +106,21 @@ extension AnswerScratch {
 extension ZoneSet {
     /// Finds the zone for the name in `scratch.key` (with `labels` labels): the longest
     /// matching origin. For DS at a zone's apex, the parent zone when we hold it
-    /// (RFC 4035 §3.1.4.1: DS lives on the parent side of the cut). Returns the zone index
-    /// and the origin's label count, or (-1, 0).
+    /// (RFC 4035 §3.1.4.1: DS lives on the parent side of the cut). Returns the zone and
+    /// the origin's label count, or nil.
     @inline(__always)
-    func locateZone(labels: Int, qtype: UInt16, scratch s: inout AnswerScratch) -> (Int32, Int) {
-        var found: Int32 = -1
+    func locateZone(labels: Int, qtype: UInt16, scratch: inout AnswerScratch) -> (zone: ZoneIndex, originLabels: Int)? {
+        var found: ZoneIndex? = nil
         var foundLabels = 0
-        s.key.withUnsafeBytes { key in
-            s.labelOffsets.withUnsafeBufferPointer { offs in
-                s.suffixHashes.withUnsafeBufferPointer { hashes in
+        scratch.key.withUnsafeBytes { key in
+            scratch.labelOffsets.withUnsafeBufferPointer { offs in
+                scratch.suffixHashes.withUnsafeBufferPointer { hashes in
                     var c = labels
                     let end = offs[labels] + 1
                     while c >= 0 {
                         if hasOrigin(withLabels: c) {
                             let j = labels - c
-                            let z = zoneIndex(origin: UnsafeRawBufferPointer(rebasing: key[offs[j]..<end]), hash: hashes[j])
-                            if z >= 0 {
+                            if let z = zoneIndex(origin: UnsafeRawBufferPointer(rebasing: key[offs[j]..<end]), hash: hashes[j]) {
                                 found = z
                                 foundLabels = c
                                 if qtype != RRType.ds.rawValue || c < labels { return }
@@ -130,9 +129,12 @@ extension ZoneSet {
                                 while p >= 0 {
                                     if hasOrigin(withLabels: p) {
                                         let jp = labels - p
-                                        let zp = zoneIndex(origin: UnsafeRawBufferPointer(rebasing: key[offs[jp]..<end]),
-                                                           hash: hashes[jp])
-                                        if zp >= 0 { found = zp; foundLabels = p; return }
+                                        if let zp = zoneIndex(origin: UnsafeRawBufferPointer(rebasing: key[offs[jp]..<end]),
+                                                              hash: hashes[jp]) {
+                                            found = zp
+                                            foundLabels = p
+                                            return
+                                        }
                                     }
                                     p -= 1
                                 }
@@ -144,23 +146,24 @@ extension ZoneSet {
                 }
             }
         }
-        return (found, foundLabels)
+        return found.map { ($0, foundLabels) }
     }
 
     /// The closest encloser of the name in `scratch.key` within `zone`: the longest
     /// suffix that exists (RFC 4592 §3.3.1). Returns its index and label count.
     @inline(__always)
-    func closestEncloser(in zone: Zone, labels: Int, originLabels: Int, scratch s: inout AnswerScratch) -> (Int32, Int) {
-        var result: (Int32, Int) = (zone.apex, originLabels)
-        s.key.withUnsafeBytes { key in
-            s.labelOffsets.withUnsafeBufferPointer { offs in
-                s.suffixHashes.withUnsafeBufferPointer { hashes in
+    func closestEncloser(in zone: Zone, labels: Int, originLabels: Int,
+                         scratch: inout AnswerScratch) -> (name: NameIndex, labels: Int) {
+        var result = (name: zone.apex, labels: originLabels)
+        scratch.key.withUnsafeBytes { key in
+            scratch.labelOffsets.withUnsafeBufferPointer { offs in
+                scratch.suffixHashes.withUnsafeBufferPointer { hashes in
                     let end = offs[labels] + 1
                     var c = labels
                     while c > originLabels {
                         let j = labels - c
-                        let n = zone.find(UnsafeRawBufferPointer(rebasing: key[offs[j]..<end]), hash: hashes[j])
-                        if n >= 0 && zone.names[Int(n)].has(NameFlags.exists) {
+                        if let n = zone.find(UnsafeRawBufferPointer(rebasing: key[offs[j]..<end]), hash: hashes[j]),
+                           zone[name: n].has(.exists) {
                             result = (n, c)
                             return
                         }
@@ -175,147 +178,141 @@ extension ZoneSet {
     /// Builds the plan for chain name 0 (already in `scratch.chain`) and `qtype`. With
     /// `dnssec` (the query's DO bit, RFC 3225), RRSIGs go with each RRset and NSEC records
     /// prove denials (RFC 4035 §3.1); NSEC3 zones get signatures but no NSEC3 proofs.
-    func buildPlan(qtype: UInt16, dnssec: Bool, scratch s: inout AnswerScratch) {
-        s.plan.reset()
-        var k = 0
+    func buildPlan(qtype: UInt16, dnssec: Bool, scratch: inout AnswerScratch) {
+        scratch.plan.reset()
+        var link = 0  // the chain name being answered: the query name, then CNAME/DNAME targets
         while true {
-            let labels = s.loadKey(chain: k)
-            let (zi, originLabels) = locateZone(labels: labels, qtype: qtype, scratch: &s)
-            guard zi >= 0 else {
+            let labels = scratch.loadKey(chain: link)
+            guard let (zoneIndex, originLabels) = locateZone(labels: labels, qtype: qtype, scratch: &scratch) else {
                 // Not ours. For the query name: REFUSED, no AA (as NSD and Knot). For a
                 // CNAME target: the chain so far is the answer.
-                if k == 0 {
-                    s.plan.refused = true
-                    s.plan.rcode = RCode.refused.rawValue
+                if link == 0 {
+                    scratch.plan.refused = true
+                    scratch.plan.rcode = RCode.refused.rawValue
                 }
                 return
             }
-            let z = zoneArray[Int(zi)]
-            if z.isExpired {
+            let zone = self[zone: zoneIndex]
+            if zone.isExpired {
                 // RFC 1034 §4.3.5: an expired secondary zone is no longer answered for;
                 // SERVFAIL as Knot and BIND. A CNAME chain into it ends here.
-                if k == 0 {
-                    s.plan.refused = true
-                    s.plan.rcode = RCode.servFail.rawValue
+                if link == 0 {
+                    scratch.plan.refused = true
+                    scratch.plan.rcode = RCode.servFail.rawValue
                 }
                 return
             }
-            let (ce, ceLabels) = closestEncloser(in: z, labels: labels, originLabels: originLabels, scratch: &s)
-            if k == 0 {
-                s.plan.firstZone = zi
-                s.plan.firstEncloser = ce
-                s.plan.authoritative = true
+            let (encloser, encloserLabels) = closestEncloser(in: zone, labels: labels, originLabels: originLabels,
+                                                             scratch: &scratch)
+            if link == 0 {
+                scratch.plan.firstZone = zoneIndex
+                scratch.plan.firstEncloser = encloser
+                scratch.plan.authoritative = true
             }
-            let e = z.names[Int(ce)]
-            let exact = ceLabels == labels
+            let e = zone[name: encloser]
+            let exact = encloserLabels == labels
             let ds = qtype == RRType.ds.rawValue
 
             // RFC 1034 §4.3.2 step 3b: a cut (or a DNAME, RFC 6672 §2.3) above the name wins.
-            var cut: Int32 = -1
-            var dname: Int32 = -1
-            if e.occluder >= 0 {
-                if z.names[Int(e.occluder)].has(NameFlags.delegation) { cut = e.occluder } else { dname = e.occluder }
+            var cut: NameIndex? = nil
+            var dname: NameIndex? = nil
+            if !e.occluder.isNone {
+                if zone[name: e.occluder].has(.delegation) { cut = e.occluder } else { dname = e.occluder }
             } else if !exact {
-                if e.has(NameFlags.delegation) { cut = ce } else if e.has(NameFlags.hasDNAME) { dname = ce }
-            } else if e.has(NameFlags.delegation) && !ds {
+                if e.has(.delegation) { cut = encloser } else if e.has(.hasDNAME) { dname = encloser }
+            } else if e.has(.delegation) && !ds {
                 // RFC 4035 §3.1.4.1: DS at a cut is answered from the parent side, authoritatively.
-                cut = ce
+                cut = encloser
             }
 
-            if cut >= 0 {
-                referral(zone: z, zi, cut: cut, dnssec: dnssec, scratch: &s)
-                if k == 0 { s.plan.authoritative = false }
+            if let cut {
+                referral(zone: zone, zoneIndex, cut: cut, dnssec: dnssec, scratch: &scratch)
+                if link == 0 { scratch.plan.authoritative = false }
                 return
             }
 
-            if dname >= 0 {
+            if let dname {
                 // RFC 6672 §2.3 / §3.1: the DNAME, then a CNAME synthesized with its TTL.
-                let drr = z.rrset(at: dname, type: RRType.dname.rawValue)
-                guard addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: drr, owner: dname, defines: -1,
-                                                          kind: PlanEntry.normal, required: false),
-                                zone: z, node: dname, dnssec: dnssec) else { return }
-                let target = z.recordEntries[Int(z.rrsets[Int(drr)].recordStart)].target
-                let prefix = Int(s.chain[k].length) - Int(z.names[Int(dname)].length)
-                guard s.chain.count <= AnswerScratch.maxChain else { return }
-                guard s.appendChain(prefixOf: k, prefix: prefix, zone: z, zoneIndex: zi, tail: target) else {
+                guard let dnameSet = zone.rrset(at: dname, type: RRType.dname.rawValue),
+                      addSigned(&scratch.plan.answer, PlanEntry(zone: zoneIndex, rrset: dnameSet, owner: .name(dname)),
+                                zone: zone, node: dname, dnssec: dnssec) else { return }
+                let target = zone.recordEntries[Int(zone[rrset: dnameSet].recordStart)].target
+                let prefix = Int(scratch.chain[link].length) - Int(zone[name: dname].length)
+                guard scratch.chain.count <= AnswerScratch.maxChain else { return }
+                guard scratch.appendChain(prefixOf: link, prefix: prefix, zone: zone, zoneIndex: zoneIndex, tail: target) else {
                     // RFC 6672 §2.2: the substituted name does not fit in 255 octets.
-                    s.plan.rcode = RCode.yxDomain.rawValue
+                    scratch.plan.rcode = RCode.yxDomain.rawValue
                     return
                 }
-                guard addEntry(&s.plan.answer, PlanEntry(zone: zi, rrset: drr, owner: -Int32(k + 1), defines: Int32(k + 1),
-                                                       kind: PlanEntry.synthesizedCNAME, required: false)) else { return }
+                guard addEntry(&scratch.plan.answer, PlanEntry(zone: zoneIndex, rrset: dnameSet, owner: .chain(link),
+                                                               defines: link + 1, kind: .synthesizedCNAME)) else { return }
                 // A CNAME query is answered by the synthesized CNAME itself (as NSD and Knot).
-                if qtype == RRType.cname.rawValue || s.lastChainRepeats() { return }
-                k += 1
+                if qtype == RRType.cname.rawValue || scratch.lastChainRepeats() { return }
+                link += 1
                 continue
             }
 
             // RFC 4592 §3.3.1: no exact match and no cut: the source of synthesis is `*.<closest encloser>`.
-            let node = exact ? ce : e.wildcardChild
-            if node < 0 {
-                s.plan.rcode = RCode.nxDomain.rawValue
-                _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: z.negativeSOARRSet, owner: z.apex,
-                                                           defines: -1, kind: PlanEntry.normal, required: false),
-                              zone: z, node: z.apex, dnssec: dnssec)
+            let node = exact ? encloser : e.wildcardChild
+            if node.isNone {
+                scratch.plan.rcode = RCode.nxDomain.rawValue
+                _ = addSigned(&scratch.plan.authority,
+                              PlanEntry(zone: zoneIndex, rrset: zone.negativeSOARRSet, owner: .name(zone.apex)),
+                              zone: zone, node: zone.apex, dnssec: dnssec)
                 if dnssec {
                     // RFC 4035 §3.1.3.2: no such name, and no wildcard that could have matched.
-                    addCoveringNSEC(zone: z, zi, labels: labels, wildcardAt: ceLabels, scratch: &s)
+                    addCoveringNSEC(zone: zone, zoneIndex, labels: labels, wildcardAt: encloserLabels, scratch: &scratch)
                 }
                 return
             }
-            let ne = z.names[Int(node)]
-            let owner = -Int32(k + 1)  // exact or synthesized: the owner is the name asked for
-            if !exact && k == 0 { s.plan.wildcardZone = zi }  // for RRL: answers from `*` share a bucket
+            let ne = zone[name: node]
+            let owner = PlanOwner.chain(link)  // exact or synthesized: the owner is the name asked for
+            if !exact && link == 0 { scratch.plan.wildcardZone = zoneIndex }  // for RRL: answers from `*` share a bucket
             if dnssec && !exact {
                 // RFC 4035 §3.1.3.3: a wildcard answer proves the query name does not exist.
-                addCoveringNSEC(zone: z, zi, labels: labels, wildcardAt: -1, scratch: &s)
+                addCoveringNSEC(zone: zone, zoneIndex, labels: labels, wildcardAt: nil, scratch: &scratch)
             }
             if qtype == RRType.any.rawValue {
                 // RFC 8482 §4.2: one RRset. Knot gives the node's first (lowest type); so do we.
                 if ne.rrsetCount > 0 {
-                    let r = ne.rrsetStart
-                    _ = addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: r, owner: owner, defines: -1,
-                                                            kind: PlanEntry.normal, required: false),
-                                  zone: z, node: node, dnssec: dnssec)
-                    addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
+                    let first = ne.rrsetStart
+                    _ = addSigned(&scratch.plan.answer, PlanEntry(zone: zoneIndex, rrset: first, owner: owner),
+                                  zone: zone, node: node, dnssec: dnssec)
+                    addAdditional(zone: zone, zoneIndex, rrset: first, dnssec: dnssec, scratch: &scratch)
                     return
                 }
             } else {
-                let r = z.rrset(at: node, type: qtype)
-                if r >= 0 {
-                    _ = addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: r, owner: owner, defines: -1,
-                                                            kind: PlanEntry.normal, required: false),
-                                  zone: z, node: node, dnssec: dnssec)
-                    addAdditional(zone: z, zi, rrset: r, dnssec: dnssec, scratch: &s)
-                    if zi != s.plan.firstZone { addApexNS(zone: z, zi, dnssec: dnssec, scratch: &s) }
+                if let found = zone.rrset(at: node, type: qtype) {
+                    _ = addSigned(&scratch.plan.answer, PlanEntry(zone: zoneIndex, rrset: found, owner: owner),
+                                  zone: zone, node: node, dnssec: dnssec)
+                    addAdditional(zone: zone, zoneIndex, rrset: found, dnssec: dnssec, scratch: &scratch)
+                    if zoneIndex != scratch.plan.firstZone { addApexNS(zone: zone, zoneIndex, dnssec: dnssec, scratch: &scratch) }
                     return
                 }
-                if ne.has(NameFlags.hasCNAME) {
+                if ne.has(.hasCNAME), let cname = zone.rrset(at: node, type: RRType.cname.rawValue) {
                     // RFC 1034 §4.3.2 step 3a: the CNAME, then restart at its target.
-                    let cr = z.rrset(at: node, type: RRType.cname.rawValue)
-                    guard addSigned(&s.plan.answer, PlanEntry(zone: zi, rrset: cr, owner: owner, defines: Int32(k + 1),
-                                                              kind: PlanEntry.normal, required: false),
-                                    zone: z, node: node, dnssec: dnssec) else { return }
-                    let target = z.recordEntries[Int(z.rrsets[Int(cr)].recordStart)].target
-                    guard s.chain.count <= AnswerScratch.maxChain,
-                          s.appendChain(prefixOf: k, prefix: 0, zone: z, zoneIndex: zi, tail: target),
-                          !s.lastChainRepeats() else { return }
-                    k += 1
+                    guard addSigned(&scratch.plan.answer,
+                                    PlanEntry(zone: zoneIndex, rrset: cname, owner: owner, defines: link + 1),
+                                    zone: zone, node: node, dnssec: dnssec) else { return }
+                    let target = zone.recordEntries[Int(zone[rrset: cname].recordStart)].target
+                    guard scratch.chain.count <= AnswerScratch.maxChain,
+                          scratch.appendChain(prefixOf: link, prefix: 0, zone: zone, zoneIndex: zoneIndex, tail: target),
+                          !scratch.lastChainRepeats() else { return }
+                    link += 1
                     continue
                 }
             }
             // NODATA (RFC 2308 §2.2): NOERROR, SOA in authority.
-            _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: z.negativeSOARRSet, owner: z.apex,
-                                                       defines: -1, kind: PlanEntry.normal, required: false),
-                          zone: z, node: z.apex, dnssec: dnssec)
+            _ = addSigned(&scratch.plan.authority,
+                          PlanEntry(zone: zoneIndex, rrset: zone.negativeSOARRSet, owner: .name(zone.apex)),
+                          zone: zone, node: zone.apex, dnssec: dnssec)
             if dnssec {
                 // RFC 4035 §3.1.3.1 / §3.1.3.4: the NSEC at the name (or at the wildcard, beside the
                 // proof that the name does not exist); an empty non-terminal's covering NSEC.
-                let nsec = z.rrset(at: node, type: RRType.nsec.rawValue)
-                if nsec >= 0 {
-                    addNSEC(zone: z, zi, rrset: nsec, owner: node, scratch: &s)
+                if let nsec = zone.rrset(at: node, type: RRType.nsec.rawValue) {
+                    addNSEC(zone: zone, zoneIndex, rrset: nsec, owner: node, scratch: &scratch)
                 } else if exact {
-                    addCoveringNSEC(zone: z, zi, labels: labels, wildcardAt: -1, scratch: &s)
+                    addCoveringNSEC(zone: zone, zoneIndex, labels: labels, wildcardAt: nil, scratch: &scratch)
                 }
             }
             return
@@ -325,25 +322,25 @@ extension ZoneSet {
     /// A chain that ended with data in another zone than it started: that zone's NS RRset
     /// in authority, as NSD does (its answers are not minimal; Knot does not follow the
     /// chain out of the first zone at all). In-zone answers stay minimal, as Knot's.
-    func addApexNS(zone z: Zone, _ zi: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
-        let ns = z.rrset(at: z.apex, type: RRType.ns.rawValue)
-        guard ns >= 0 else { return }
-        _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: ns, owner: z.apex, defines: -1,
-                                                   kind: PlanEntry.normal, required: false),
-                      zone: z, node: z.apex, dnssec: dnssec)
-        addAdditional(zone: z, zi, rrset: ns, dnssec: dnssec, scratch: &s)
+    func addApexNS(zone: Zone, _ zoneIndex: ZoneIndex, dnssec: Bool, scratch: inout AnswerScratch) {
+        guard let ns = zone.rrset(at: zone.apex, type: RRType.ns.rawValue) else { return }
+        _ = addSigned(&scratch.plan.authority, PlanEntry(zone: zoneIndex, rrset: ns, owner: .name(zone.apex)),
+                      zone: zone, node: zone.apex, dnssec: dnssec)
+        addAdditional(zone: zone, zoneIndex, rrset: ns, dnssec: dnssec, scratch: &scratch)
     }
 
     /// Adds an RRset and, with DNSSEC, its signatures (RFC 4035 §3.1.1).
     @inline(__always)
-    func addSigned(_ list: inout FixedList<PlanEntry>, _ e: PlanEntry, zone z: Zone, node: Int32, dnssec: Bool) -> Bool {
-        guard addEntry(&list, e) else { return false }
+    func addSigned(_ list: inout FixedList<PlanEntry>, _ entry: PlanEntry, zone: Zone, node: NameIndex,
+                   dnssec: Bool) -> Bool {
+        guard addEntry(&list, entry) else { return false }
         if dnssec {
-            let sig = e.rrset == z.negativeSOARRSet ? z.negativeSOASignature
-                : z.signature(at: node, covering: z.rrsets[Int(e.rrset)].type)
-            if sig >= 0 {
-                _ = addEntry(&list, PlanEntry(zone: e.zone, rrset: sig, owner: e.owner, defines: -1,
-                                              kind: PlanEntry.normal, required: e.required))
+            let signature = entry.rrset == zone.negativeSOARRSet
+                ? (zone.negativeSOASignature.isNone ? nil : zone.negativeSOASignature)
+                : zone.signature(at: node, covering: zone[rrset: entry.rrset].type)
+            if let signature {
+                _ = addEntry(&list, PlanEntry(zone: entry.zone, rrset: signature, owner: entry.owner,
+                                              required: entry.required))
             }
         }
         return true
@@ -351,25 +348,24 @@ extension ZoneSet {
 
     /// Adds an NSEC RRset (and its signatures) to the authority section unless it is there.
     @inline(__always)
-    func addNSEC(zone z: Zone, _ zi: Int32, rrset: Int32, owner: Int32, scratch s: inout AnswerScratch) {
-        for i in 0..<s.plan.authority.count {
-            let e = s.plan.authority[i]
-            if e.zone == zi && e.rrset == rrset { return }
+    func addNSEC(zone: Zone, _ zoneIndex: ZoneIndex, rrset: RRSetIndex, owner: NameIndex, scratch: inout AnswerScratch) {
+        for i in 0..<scratch.plan.authority.count {
+            let e = scratch.plan.authority[i]
+            if e.zone == zoneIndex && e.rrset == rrset { return }
         }
-        _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: rrset, owner: owner, defines: -1,
-                                                   kind: PlanEntry.normal, required: false),
-                      zone: z, node: owner, dnssec: true)
+        _ = addSigned(&scratch.plan.authority, PlanEntry(zone: zoneIndex, rrset: rrset, owner: .name(owner)),
+                      zone: zone, node: owner, dnssec: true)
     }
 
-    /// Adds the NSEC covering the name in `scratch.key` and, when `wildcardAt` >= 0, the one
-    /// covering the wildcard `*.<the suffix with wildcardAt labels>` (RFC 4035 §3.1.3.2).
-    func addCoveringNSEC(zone z: Zone, _ zi: Int32, labels: Int, wildcardAt: Int, scratch s: inout AnswerScratch) {
-        guard !z.nsecNodes.isEmpty else { return }
-        var wildcardLength = -1
+    /// Adds the NSEC covering the name in `scratch.key` and, when `wildcardAt` is given, the
+    /// one covering the wildcard `*.<the suffix with wildcardAt labels>` (RFC 4035 §3.1.3.2).
+    func addCoveringNSEC(zone: Zone, _ zoneIndex: ZoneIndex, labels: Int, wildcardAt: Int?, scratch: inout AnswerScratch) {
+        guard !zone.nsecNodes.isEmpty else { return }
+        var wildcardLength: Int? = nil
         var length = 0
-        s.key.withUnsafeBufferPointer { key in
-            s.labelOffsets.withUnsafeBufferPointer { offs in
-                s.canon.withUnsafeMutableBufferPointer { canon in
+        scratch.key.withUnsafeBufferPointer { key in
+            scratch.labelOffsets.withUnsafeBufferPointer { offs in
+                scratch.canon.withUnsafeMutableBufferPointer { canon in
                     var j = labels - 1
                     var done = 0
                     while j >= 0 {
@@ -386,105 +382,102 @@ extension ZoneSet {
                 }
             }
         }
-        let covering = s.canon.withUnsafeBytes { z.coveringNSEC(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }
-        if covering >= 0 {
-            addNSEC(zone: z, zi, rrset: z.rrset(at: covering, type: RRType.nsec.rawValue), owner: covering, scratch: &s)
+        if let covering = scratch.canon.withUnsafeBytes({ zone.coveringNSEC(UnsafeRawBufferPointer(rebasing: $0[0..<length])) }),
+           let nsec = zone.rrset(at: covering, type: RRType.nsec.rawValue) {
+            addNSEC(zone: zone, zoneIndex, rrset: nsec, owner: covering, scratch: &scratch)
         }
-        if wildcardLength >= 0 {
-            s.canon[wildcardLength] = UInt8(ascii: "*")
-            s.canon[wildcardLength + 1] = 0
-            let w = s.canon.withUnsafeBytes { z.coveringNSEC(UnsafeRawBufferPointer(rebasing: $0[0..<(wildcardLength + 2)])) }
-            if w >= 0 {
-                addNSEC(zone: z, zi, rrset: z.rrset(at: w, type: RRType.nsec.rawValue), owner: w, scratch: &s)
+        if let wildcardLength {
+            scratch.canon[wildcardLength] = UInt8(ascii: "*")
+            scratch.canon[wildcardLength + 1] = 0
+            if let covering = scratch.canon.withUnsafeBytes({
+                zone.coveringNSEC(UnsafeRawBufferPointer(rebasing: $0[0..<(wildcardLength + 2)]))
+            }), let nsec = zone.rrset(at: covering, type: RRType.nsec.rawValue) {
+                addNSEC(zone: zone, zoneIndex, rrset: nsec, owner: covering, scratch: &scratch)
             }
         }
     }
 
     @inline(__always)
-    func addEntry(_ list: inout FixedList<PlanEntry>, _ e: PlanEntry) -> Bool {
-        guard !list.isFull, e.rrset >= 0 else { return false }
-        list.append(e)
+    func addEntry(_ list: inout FixedList<PlanEntry>, _ entry: PlanEntry) -> Bool {
+        guard !list.isFull, !entry.rrset.isNone else { return false }
+        list.append(entry)
         return true
     }
 
     /// A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in authority, addresses of
     /// its name servers from this zone in additional; glue below the cut must fit (RFC 9471).
-    func referral(zone z: Zone, _ zi: Int32, cut: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
-        let nsr = z.rrset(at: cut, type: RRType.ns.rawValue)
-        guard addEntry(&s.plan.authority, PlanEntry(zone: zi, rrset: nsr, owner: cut, defines: -1,
-                                                    kind: PlanEntry.normal, required: false)) else { return }
+    func referral(zone: Zone, _ zoneIndex: ZoneIndex, cut: NameIndex, dnssec: Bool, scratch: inout AnswerScratch) {
+        guard let ns = zone.rrset(at: cut, type: RRType.ns.rawValue),
+              addEntry(&scratch.plan.authority, PlanEntry(zone: zoneIndex, rrset: ns, owner: .name(cut))) else { return }
         if dnssec {
             // RFC 4035 §3.1.4: the signed DS of a secure delegation, or the NSEC proving there is none.
-            let ds = z.rrset(at: cut, type: RRType.ds.rawValue)
-            if ds >= 0 {
-                _ = addSigned(&s.plan.authority, PlanEntry(zone: zi, rrset: ds, owner: cut, defines: -1,
-                                                           kind: PlanEntry.normal, required: false),
-                              zone: z, node: cut, dnssec: true)
-            } else {
-                let nsec = z.rrset(at: cut, type: RRType.nsec.rawValue)
-                if nsec >= 0 { addNSEC(zone: z, zi, rrset: nsec, owner: cut, scratch: &s) }
+            if let ds = zone.rrset(at: cut, type: RRType.ds.rawValue) {
+                _ = addSigned(&scratch.plan.authority, PlanEntry(zone: zoneIndex, rrset: ds, owner: .name(cut)),
+                              zone: zone, node: cut, dnssec: true)
+            } else if let nsec = zone.rrset(at: cut, type: RRType.nsec.rawValue) {
+                addNSEC(zone: zone, zoneIndex, rrset: nsec, owner: cut, scratch: &scratch)
             }
         }
-        let set = z.rrsets[Int(nsr)]
+        let set = zone[rrset: ns]
         var i = set.recordStart
         while i < set.recordStart + set.recordCount {
-            let t = z.recordEntries[Int(i)].target
+            let target = zone.recordEntries[Int(i)].target
             i += 1
-            guard t >= 0 else { continue }
-            let te = z.names[Int(t)]
-            guard te.has(NameFlags.exists) else { continue }
+            guard !target.isNone else { continue }
+            let te = zone[name: target]
+            guard te.has(.exists) else { continue }
             // Addresses below other cuts are glue too (sibling glue): NSD and Knot add them.
-            addAddresses(zone: z, zi, name: t, required: t == cut || te.occluder == cut, dnssec: dnssec, scratch: &s)
+            addAddresses(zone: zone, zoneIndex, name: target, required: target == cut || te.occluder == cut,
+                         dnssec: dnssec, scratch: &scratch)
         }
     }
 
     /// Additional-section processing (RFC 1035 §3.3.2, §3.3.9, §3.3.11; RFC 2782): A and
     /// AAAA of NS, MX and SRV targets that this zone holds (not from other zones: as peers).
     @inline(__always)
-    func addAdditional(zone z: Zone, _ zi: Int32, rrset r: Int32, dnssec: Bool, scratch s: inout AnswerScratch) {
-        let set = z.rrsets[Int(r)]
+    func addAdditional(zone: Zone, _ zoneIndex: ZoneIndex, rrset: RRSetIndex, dnssec: Bool, scratch: inout AnswerScratch) {
+        let set = zone[rrset: rrset]
         switch set.type {
         case RRType.ns.rawValue, RRType.mx.rawValue, RRType.srv.rawValue: break
         default: return
         }
         var i = set.recordStart
         while i < set.recordStart + set.recordCount {
-            let t = z.recordEntries[Int(i)].target
+            let target = zone.recordEntries[Int(i)].target
             i += 1
-            guard t >= 0 else { continue }
-            let te = z.names[Int(t)]
             // Any address the zone holds, glue included, as NSD and Knot do.
-            guard te.has(NameFlags.exists) else { continue }
-            addAddresses(zone: z, zi, name: t, required: false, dnssec: dnssec, scratch: &s)
+            guard !target.isNone, zone[name: target].has(.exists) else { continue }
+            addAddresses(zone: zone, zoneIndex, name: target, required: false, dnssec: dnssec, scratch: &scratch)
         }
     }
 
     @inline(__always)
-    func addAddresses(zone z: Zone, _ zi: Int32, name t: Int32, required: Bool, dnssec: Bool,
-                      scratch s: inout AnswerScratch) {
-        addAddress(zone: z, zi, name: t, type: RRType.a.rawValue, required: required, dnssec: dnssec, scratch: &s)
-        addAddress(zone: z, zi, name: t, type: RRType.aaaa.rawValue, required: required, dnssec: dnssec, scratch: &s)
+    func addAddresses(zone: Zone, _ zoneIndex: ZoneIndex, name: NameIndex, required: Bool, dnssec: Bool,
+                      scratch: inout AnswerScratch) {
+        addAddress(zone: zone, zoneIndex, name: name, type: RRType.a.rawValue, required: required, dnssec: dnssec,
+                   scratch: &scratch)
+        addAddress(zone: zone, zoneIndex, name: name, type: RRType.aaaa.rawValue, required: required, dnssec: dnssec,
+                   scratch: &scratch)
     }
 
     @inline(__always)
-    func addAddress(zone z: Zone, _ zi: Int32, name t: Int32, type: UInt16, required: Bool, dnssec: Bool,
-                    scratch s: inout AnswerScratch) {
-        let r = z.rrset(at: t, type: type)
-        guard r >= 0 else { return }
+    func addAddress(zone: Zone, _ zoneIndex: ZoneIndex, name: NameIndex, type: UInt16, required: Bool, dnssec: Bool,
+                    scratch: inout AnswerScratch) {
+        guard let rrset = zone.rrset(at: name, type: type) else { return }
         // Index loops: an unoptimized build runs `for e in array` through the generic
         // IndexingIterator, whose read coroutine allocates its frame.
         var i = 0
-        while i < s.plan.additional.count {
-            if s.plan.additional[i].zone == zi && s.plan.additional[i].rrset == r { return }
+        while i < scratch.plan.additional.count {
+            if scratch.plan.additional[i].zone == zoneIndex && scratch.plan.additional[i].rrset == rrset { return }
             i += 1
         }
         i = 0
-        while i < s.plan.answer.count {
-            if s.plan.answer[i].zone == zi && s.plan.answer[i].rrset == r { return }
+        while i < scratch.plan.answer.count {
+            if scratch.plan.answer[i].zone == zoneIndex && scratch.plan.answer[i].rrset == rrset { return }
             i += 1
         }
-        _ = addSigned(&s.plan.additional, PlanEntry(zone: zi, rrset: r, owner: t, defines: -1,
-                                                    kind: PlanEntry.normal, required: required),
-                      zone: z, node: t, dnssec: dnssec)
+        _ = addSigned(&scratch.plan.additional,
+                      PlanEntry(zone: zoneIndex, rrset: rrset, owner: .name(name), required: required),
+                      zone: zone, node: name, dnssec: dnssec)
     }
 }

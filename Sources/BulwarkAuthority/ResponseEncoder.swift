@@ -18,7 +18,7 @@ struct ResponseWriter {
     let chainOffsets: UnsafeMutablePointer<Int>
 
     @inline(__always)
-    mutating func byte(_ b: UInt8) { out[pos] = b; pos += 1 }
+    mutating func byte(_ value: UInt8) { out[pos] = value; pos += 1 }
 
     @inline(__always)
     mutating func copy(_ src: UnsafeRawPointer, _ count: Int) {
@@ -32,12 +32,12 @@ struct ResponseWriter {
         pos += 2
     }
 
-    /// Writes name `n` of `zone`, compressed against the names already written.
+    /// Writes `name` of `zone`, compressed against the names already written.
     /// Returns an offset where the whole name can be pointed at.
     @inline(__always)
-    mutating func writeName(_ zone: Zone, base: Int, _ n: Int32) -> Int {
+    mutating func writeName(_ zone: Zone, base: Int, _ name: NameIndex) -> Int {
         let start = pos
-        var cur = Int(n)
+        var cur = name.value
         return zone.names.withUnsafeBufferPointer { names in
             zone.caseBytes.withUnsafeBytes { bytes in
                 while true {
@@ -58,18 +58,18 @@ struct ResponseWriter {
                     }
                     let o = Int(e.offset)
                     copy(bytes.baseAddress! + o, 1 + Int(bytes[o]))
-                    cur = Int(e.parent)
+                    cur = e.parent.value
                 }
             }
         }
     }
 
-    /// Records that the name `n` of `zone` (and its ancestors) appears at `offset`,
-    /// skipping `skip` labels first. The name at `offset` is one we wrote (trusted).
-    mutating func register(_ zone: Zone, base: Int, _ n: Int32, at offset: Int, skip: Int) {
+    /// Records that `name` of `zone` (and its ancestors) appears at `offset`, skipping
+    /// `skip` labels first. The name at `offset` is one we wrote (trusted).
+    mutating func register(_ zone: Zone, base: Int, _ name: NameIndex, at offset: Int, skip: Int) {
         var p = offset
-        var s = skip
-        var cur = Int(n)
+        var toSkip = skip
+        var cur = name.value
         var hops = 0
         while true {
             let len = Int(out[p])
@@ -80,8 +80,8 @@ struct ResponseWriter {
                 continue
             }
             if len == 0 || p >= 0x4000 { return }
-            if s > 0 {
-                s -= 1
+            if toSkip > 0 {
+                toSkip -= 1
             } else {
                 let e = zone.names[cur]
                 if e.length == 1 { return }
@@ -90,7 +90,7 @@ struct ResponseWriter {
                     stamps[g] = generation
                     offsets[g] = UInt16(p)
                 }
-                cur = Int(e.parent)
+                cur = e.parent.value
             }
             p += 1 + len
         }
@@ -107,7 +107,7 @@ extension ZoneSet {
     /// checked by QueryParser) into `out` (capacity >= 65535). `maxSize` is the size limit
     /// for this response. Returns the response length.
     public func respond(to query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-                        maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
+                        maxSize: Int, ourPayloadSize: UInt16, scratch: inout AnswerScratch) -> Int {
         let qlen = query.qnameLength
         // Class IN is served, and QCLASS * (RFC 1035 §3.2.5) exactly as IN (as Knot; NSD
         // clears AA); other classes are not ours (NSD and Knot: REFUSED).
@@ -123,20 +123,20 @@ extension ZoneSet {
                                              id: query.id, queryFlags: query.flags, qnameLength: qlen,
                                              edns: query.edns, ourPayloadSize: ourPayloadSize)
         }
-        s.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
-        buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &s)
-        if s.plan.refused {  // REFUSED, or SERVFAIL for an expired secondary zone
-            return ResponseHeader.writeError(into: out, query: message, rcode: RCode(s.plan.rcode), id: query.id,
+        scratch.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
+        buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &scratch)
+        if scratch.plan.refused {  // REFUSED, or SERVFAIL for an expired secondary zone
+            return ResponseHeader.writeError(into: out, query: message, rcode: RCode(scratch.plan.rcode), id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
                                              ourPayloadSize: ourPayloadSize)
         }
         return encode(query: query, message: message, into: out, maxSize: maxSize,
-                      ourPayloadSize: ourPayloadSize, scratch: &s)
+                      ourPayloadSize: ourPayloadSize, scratch: &scratch)
     }
 
     func encode(query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
-                maxSize: Int, ourPayloadSize: UInt16, scratch s: inout AnswerScratch) -> Int {
-        s.prepareCompression(names: totalNames)
+                maxSize: Int, ourPayloadSize: UInt16, scratch: inout AnswerScratch) -> Int {
+        scratch.prepareCompression(names: totalNames)
         let questionEnd = query.questionEnd
         out.baseAddress!.advanced(by: 12).copyMemory(from: message.baseAddress!.advanced(by: 12),
                                                      byteCount: questionEnd - 12)
@@ -147,13 +147,13 @@ extension ZoneSet {
         var offsets: [UInt16] = []
         var stamps: [UInt32] = []
         var chainOffsets: [Int] = []
-        swap(&offsets, &s.compOffset)
-        swap(&stamps, &s.compStamp)
-        swap(&chainOffsets, &s.chainOffsets)
+        swap(&offsets, &scratch.compOffset)
+        swap(&stamps, &scratch.compStamp)
+        swap(&chainOffsets, &scratch.chainOffsets)
         defer {
-            swap(&offsets, &s.compOffset)
-            swap(&stamps, &s.compStamp)
-            swap(&chainOffsets, &s.chainOffsets)
+            swap(&offsets, &scratch.compOffset)
+            swap(&stamps, &scratch.compStamp)
+            swap(&chainOffsets, &scratch.chainOffsets)
         }
         var an = 0, ns = 0, ar = 0
         var tc = false
@@ -162,29 +162,29 @@ extension ZoneSet {
             stamps.withUnsafeMutableBufferPointer { stampsBuf in
                 chainOffsets.withUnsafeMutableBufferPointer { chainBuf in
                     var w = ResponseWriter(out: out, pos: questionEnd, offsets: offsetsBuf.baseAddress!,
-                                           stamps: stampsBuf.baseAddress!, generation: s.generation,
+                                           stamps: stampsBuf.baseAddress!, generation: scratch.generation,
                                            chainOffsets: chainBuf.baseAddress!)
                     for i in 0..<chainBuf.count { chainBuf[i] = -1 }
                     chainBuf[0] = 12
                     // The question name: its closest encloser and ancestors can be pointed at.
-                    if s.plan.firstZone >= 0 {
-                        let z = zoneArray[Int(s.plan.firstZone)]
-                        let ce = z.names[Int(s.plan.firstEncloser)]
-                        w.register(z, base: Int(nameBase[Int(s.plan.firstZone)]), s.plan.firstEncloser,
-                                   at: 12 + query.qnameLength - Int(ce.length), skip: 0)
+                    if let first = scratch.plan.firstZone {
+                        let zone = self[zone: first]
+                        let encloser = zone[name: scratch.plan.firstEncloser]
+                        w.register(zone, base: Int(nameBase[first.value]), scratch.plan.firstEncloser,
+                                   at: 12 + query.qnameLength - Int(encloser.length), skip: 0)
                     }
                     // Index loops: an unoptimized build runs `for e in array` through the
                     // generic IndexingIterator, whose read coroutine allocates its frame.
                     var ok = true
                     var i = 0
-                    while i < s.plan.answer.count {
-                        guard let c = writeRRSet(s.plan.answer[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                    while i < scratch.plan.answer.count {
+                        guard let c = writeRRSet(scratch.plan.answer[i], &w, scratch: &scratch), w.pos <= limit else { ok = false; break }
                         an += c
                         i += 1
                     }
                     i = 0
-                    while ok && i < s.plan.authority.count {
-                        guard let c = writeRRSet(s.plan.authority[i], &w, scratch: &s), w.pos <= limit else { ok = false; break }
+                    while ok && i < scratch.plan.authority.count {
+                        guard let c = writeRRSet(scratch.plan.authority[i], &w, scratch: &scratch), w.pos <= limit else { ok = false; break }
                         ns += c
                         i += 1
                     }
@@ -197,11 +197,11 @@ extension ZoneSet {
                         return
                     }
                     i = 0
-                    while i < s.plan.additional.count {
-                        let e = s.plan.additional[i]
+                    while i < scratch.plan.additional.count {
+                        let e = scratch.plan.additional[i]
                         i += 1
                         let save = w.pos
-                        guard let c = writeRRSet(e, &w, scratch: &s), w.pos <= limit else {
+                        guard let c = writeRRSet(e, &w, scratch: &scratch), w.pos <= limit else {
                             w.pos = save
                             if e.required { tc = true }  // RFC 9471 §3: glue that did not fit.
                             break
@@ -217,8 +217,8 @@ extension ZoneSet {
                                    dnssecOK: edns.dnssecOK)
             ar += 1
         }
-        var flags = ResponseHeader.flags(forQueryFlags: query.flags, rcode: RCode(s.plan.rcode),
-                                         authoritative: s.plan.authoritative)
+        var flags = ResponseHeader.flags(forQueryFlags: query.flags, rcode: RCode(scratch.plan.rcode),
+                                         authoritative: scratch.plan.authoritative)
         if tc { flags |= HeaderFlags.tc }
         // NSD and Knot do not echo CD (RFC 4035 §3.1.6 would copy it): match them.
         flags &= ~HeaderFlags.cd
@@ -229,50 +229,51 @@ extension ZoneSet {
 
     /// Writes the records of one plan entry; nil when they would overrun the buffer.
     @inline(__always)
-    func writeRRSet(_ e: PlanEntry, _ w: inout ResponseWriter, scratch s: inout AnswerScratch) -> Int? {
-        let z = zoneArray[Int(e.zone)]
-        let base = Int(nameBase[Int(e.zone)])
-        let set = z.rrsets[Int(e.rrset)]
+    func writeRRSet(_ entry: PlanEntry, _ writer: inout ResponseWriter, scratch: inout AnswerScratch) -> Int? {
+        let z = self[zone: entry.zone]
+        let base = Int(nameBase[entry.zone.value])
+        let set = z[rrset: entry.rrset]
         var ownerRef = -1
         var i = Int(set.recordStart)
         let last = i + Int(set.recordCount)
-        if e.kind == PlanEntry.synthesizedCNAME { i = last - 1 }  // one CNAME, from the DNAME's TTL
+        if entry.kind == .synthesizedCNAME { i = last - 1 }  // one CNAME, from the DNAME'scratch TTL
         while i < last {
             let rec = z.recordEntries[i]
             i += 1
             // Worst case: an uncompressed owner and the record (a synthesized name is at most 255).
-            guard w.pos + 256 + Int(rec.length) + 256 <= w.out.count else { return nil }
+            guard writer.pos + 256 + Int(rec.length) + 256 <= writer.out.count else { return nil }
             // Owner.
             if ownerRef >= 0 && ownerRef < 0x4000 {
-                w.pointer(to: ownerRef)
-            } else if e.owner >= 0 {
-                ownerRef = w.writeName(z, base: base, e.owner)
+                writer.pointer(to: ownerRef)
             } else {
-                ownerRef = writeChainName(Int(-e.owner - 1), &w, scratch: &s)
+                switch entry.owner {
+                case .name(let name): ownerRef = writer.writeName(z, base: base, name)
+                case .chain(let link): ownerRef = writeChainName(link, &writer, scratch: &scratch)
+                }
             }
-            if e.kind == PlanEntry.synthesizedCNAME {
-                // RFC 6672 §3.1: CNAME, class IN, the DNAME's TTL, the substituted name.
-                w.out.storeU16(RRType.cname.rawValue, at: w.pos)
-                w.out.storeU16(RRClass.in.rawValue, at: w.pos + 2)
-                w.out.storeU32(rec.ttl, at: w.pos + 4)
-                let lengthAt = w.pos + 8
-                w.pos += 10
-                let start = w.pos
-                let ref = writeChainName(Int(e.defines), &w, scratch: &s)
-                w.chainOffsets[Int(e.defines)] = ref
-                w.out.storeU16(UInt16(w.pos - start), at: lengthAt)
+            if entry.kind == .synthesizedCNAME, let defines = entry.defines {
+                // RFC 6672 §3.1: CNAME, class IN, the DNAME'scratch TTL, the substituted name.
+                writer.out.storeU16(RRType.cname.rawValue, at: writer.pos)
+                writer.out.storeU16(RRClass.in.rawValue, at: writer.pos + 2)
+                writer.out.storeU32(rec.ttl, at: writer.pos + 4)
+                let lengthAt = writer.pos + 8
+                writer.pos += 10
+                let start = writer.pos
+                let ref = writeChainName(defines, &writer, scratch: &scratch)
+                writer.chainOffsets[defines] = ref
+                writer.out.storeU16(UInt16(writer.pos - start), at: lengthAt)
                 return 1
             }
             z.recordBytes.withUnsafeBytes { bytes in
                 let src = bytes.baseAddress! + Int(rec.offset)
                 if rec.namesCount == 0 {
-                    w.copy(src, Int(rec.length))
+                    writer.copy(src, Int(rec.length))
                     return
                 }
-                w.copy(src, 8)
-                let lengthAt = w.pos
-                w.pos += 2
-                let rdataStart = w.pos
+                writer.copy(src, 8)
+                let lengthAt = writer.pos
+                writer.pos += 2
+                let rdataStart = writer.pos
                 var cursor = 0
                 var k = Int(rec.namesStart)
                 let namesEnd = k + Int(rec.namesCount)
@@ -280,37 +281,36 @@ extension ZoneSet {
                     let rn = z.rdataNames[k]
                     k += 1
                     let at = Int(rn.rdataOffset)
-                    if at > cursor { w.copy(src + 10 + cursor, at - cursor) }
-                    let ref = w.writeName(z, base: base, rn.name)
-                    if e.defines >= 0 { w.chainOffsets[Int(e.defines)] = ref }
+                    if at > cursor { writer.copy(src + 10 + cursor, at - cursor) }
+                    let ref = writer.writeName(z, base: base, rn.name)
+                    if let defines = entry.defines { writer.chainOffsets[defines] = ref }
                     cursor = at + Int(rn.length)
                 }
                 let rdlength = Int(rec.length) - 10
-                if rdlength > cursor { w.copy(src + 10 + cursor, rdlength - cursor) }
-                w.out.storeU16(UInt16(w.pos - rdataStart), at: lengthAt)
+                if rdlength > cursor { writer.copy(src + 10 + cursor, rdlength - cursor) }
+                writer.out.storeU16(UInt16(writer.pos - rdataStart), at: lengthAt)
             }
         }
         return Int(set.recordCount)
     }
 
-    /// Writes chain name `k`: a pointer to where it already is, or its octets (a DNAME
+    /// Writes chain name `link`: a pointer to where it already is, or its octets (a DNAME
     /// substitution: the literal prefix, then the compressed new suffix). Returns an offset
     /// where it can be pointed at.
     @inline(__always)
-    func writeChainName(_ k: Int, _ w: inout ResponseWriter, scratch s: inout AnswerScratch) -> Int {
-        let at = w.chainOffsets[k]
+    func writeChainName(_ link: Int, _ writer: inout ResponseWriter, scratch: inout AnswerScratch) -> Int {
+        let at = writer.chainOffsets[link]
         if at >= 0 && at < 0x4000 {
-            w.pointer(to: at)
+            writer.pointer(to: at)
             return at
         }
-        let c = s.chain[k]
-        let start = w.pos
-        if c.prefixLength > 0 && c.tailZone >= 0 {
-            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.prefixLength)) }
-            let z = zoneArray[Int(c.tailZone)]
-            _ = w.writeName(z, base: Int(nameBase[Int(c.tailZone)]), c.tailName)
+        let c = scratch.chain[link]
+        let start = writer.pos
+        if let prefix = c.literalPrefix, let tail = c.tail {
+            scratch.chainBytes.storage.withUnsafeBytes { b in writer.copy(b.baseAddress! + Int(c.start), Int(prefix)) }
+            _ = writer.writeName(self[zone: tail.zone], base: Int(nameBase[tail.zone.value]), tail.name)
         } else {
-            s.chainBytes.storage.withUnsafeBytes { b in w.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
+            scratch.chainBytes.storage.withUnsafeBytes { b in writer.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
         }
         return start
     }

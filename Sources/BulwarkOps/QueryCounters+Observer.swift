@@ -25,7 +25,7 @@ extension QueryCounters: QueryObserver {
     public func handled(_ outcome: QueryOutcome, message: UnsafeRawBufferPointer, client: ClientAddress) {
         let rcode = outcome.sentRCode ?? RCodeBucket.none
         let zoneRCode = outcome.zoneRCode >= 0 ? outcome.zoneRCode : rcode
-        count(qtype: outcome.qtype, rcode: rcode, zone: outcome.zone, zoneRCode: zoneRCode)
+        count(qtype: outcome.qtype, rcode: rcode, zone: outcome.zone?.raw ?? -1, zoneRCode: zoneRCode)
         let nameEnd = 12 + outcome.qnameLength
         if shouldSample() && outcome.qnameLength > 0 && message.count >= nameEnd {
             sample(name: UnsafeRawBufferPointer(rebasing: message[12..<nameEnd]), qtype: outcome.qtype ?? 0,

@@ -35,8 +35,8 @@ public struct QueryOutcome: Sendable {
     public var qnameLength = 0
     /// The question's type, nil when it could not be read.
     public var qtype: UInt16? = nil
-    /// Index in the zone set's `zones` of the zone that answered; -1 when none did.
-    public var zone: Int32 = -1
+    /// The zone (of the zone set's `zones`) that answered; nil when none did.
+    public var zone: ZoneIndex? = nil
     /// The rcode of the zone's answer before rate limiting could drop or slip it; -1 when
     /// no zone answered.
     public var zoneRCode = -1

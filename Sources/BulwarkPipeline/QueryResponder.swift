@@ -135,7 +135,7 @@ public final class QueryResponder {
     }
 
     @inline(__always)
-    private func answer(_ q: ParsedQuery, query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
+    private func answer(_ parsed: ParsedQuery, query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
                         into response: UnsafeMutableRawBufferPointer) -> Int {
         let ourPayload = UInt16(maxUDPSize)
         // Policy 1: the access list.
@@ -143,33 +143,33 @@ public final class QueryResponder {
             observer?.policyApplied(.aclDenied)
             if dropDenied { return 0 }
             var length = ResponseHeader.writeError(
-                into: response, query: query, rcode: .refused, id: q.id, queryFlags: q.flags,
-                qnameLength: q.qnameLength, edns: q.edns, ourPayloadSize: ourPayload)
-            if q.edns != nil {
+                into: response, query: query, rcode: .refused, id: parsed.id, queryFlags: parsed.flags,
+                qnameLength: parsed.qnameLength, edns: parsed.edns, ourPayloadSize: ourPayload)
+            if parsed.edns != nil {
                 // RFC 8914 §4.19: Extended DNS Error 18, "Prohibited".
                 length = Self.appendExtendedError(18, into: response, length: length)
             }
             guard transport == .udp, rateLimiter != nil else { return length }
-            return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
-                             edns: q.edns, cookie: nil, client: client, into: response)
+            return rateLimit(length, query: query, qnameLength: parsed.qnameLength, qtype: parsed.qtype.rawValue,
+                             edns: parsed.edns, cookie: nil, client: client, into: response)
         }
         // TSIG-signed queries and transfers leave the fast path (SlowPath.swift).
-        if slowPath != nil && (q.hasTSIG || q.qtype == .axfr || q.qtype == .ixfr) {
-            let kind: SlowPathKind = q.qtype == .axfr || q.qtype == .ixfr ? .transfer : .signedQuery
-            let length = toSlowPath(kind, query: query, parsed: q, transport: transport, client: client, into: response)
+        if slowPath != nil && (parsed.hasTSIG || parsed.qtype == .axfr || parsed.qtype == .ixfr) {
+            let kind: SlowPathKind = parsed.qtype == .axfr || parsed.qtype == .ixfr ? .transfer : .signedQuery
+            let length = toSlowPath(kind, query: query, parsed: parsed, transport: transport, client: client, into: response)
             // Policy 3 holds for the slow path's UDP answers too (IXFR over UDP, TSIG errors,
             // signed answers): a spoofed flood of signed or transfer queries must not reflect
             // unlimited answers. A slipped answer to a signed query is unsigned, as any TC=1
             // error is: the client retries over TCP, where the exchange is signed.
             guard transport == .udp, rateLimiter != nil, length > 0 else { return length }
-            return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
-                             edns: q.edns, cookie: nil, client: client, keyedByLookup: false, into: response)
+            return rateLimit(length, query: query, qnameLength: parsed.qnameLength, qtype: parsed.qtype.rawValue,
+                             edns: parsed.edns, cookie: nil, client: client, keyedByLookup: false, into: response)
         }
         // Policy 2: cookies (RFC 7873 §5.2). The parser has already answered FORMERR to a
         // COOKIE option of a bad length (§5.2.2).
         var cookie: CookieVerdict? = nil
         var now: UInt32 = 0
-        if cookiesEnabled, let e = q.edns, e.cookieOffset >= 0 {
+        if cookiesEnabled, let e = parsed.edns, e.cookieOffset >= 0 {
             now = Self.wallClockSeconds()
             cookies.advance(to: now)
             let verdict = cookies.check(cookie: query.baseAddress! + e.cookieOffset, length: e.cookieLength,
@@ -178,12 +178,12 @@ public final class QueryResponder {
             if requireCookie && transport == .udp && verdict != .valid {
                 observer?.policyApplied(.badCookie)
                 var length = ResponseHeader.writeError(
-                    into: response, query: query, rcode: .badCookie, id: q.id, queryFlags: q.flags,
-                    qnameLength: q.qnameLength, edns: q.edns, ourPayloadSize: ourPayload)
+                    into: response, query: query, rcode: .badCookie, id: parsed.id, queryFlags: parsed.flags,
+                    qnameLength: parsed.qnameLength, edns: parsed.edns, ourPayloadSize: ourPayload)
                 length = appendCookie(query: query, edns: e, client: client, now: now, into: response, length: length)
                 guard rateLimiter != nil else { return length }
-                return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
-                                 edns: q.edns, cookie: cookie, client: client, into: response)
+                return rateLimit(length, query: query, qnameLength: parsed.qnameLength, qtype: parsed.qtype.rawValue,
+                                 edns: parsed.edns, cookie: cookie, client: client, into: response)
             }
         }
         // Lookup.
@@ -194,30 +194,30 @@ public final class QueryResponder {
         case .udp:
             // RFC 1035 §4.2.1: 512 octets without EDNS; RFC 6891 §6.2.5: the requestor's
             // payload size (at least 512), capped by our own maximum.
-            if let edns = q.edns {
+            if let edns = parsed.edns {
                 limit = min(Int(edns.udpPayloadSize), maxUDPSize)
             } else {
                 limit = 512
             }
         }
         if cookie != nil { limit -= ServerCookies.optionLength }  // room for our COOKIE option
-        var length = zones.respond(to: q, message: query, into: response, maxSize: limit,
+        var length = zones.respond(to: parsed, message: query, into: response, maxSize: limit,
                                    ourPayloadSize: ourPayload, scratch: &scratch)
         // The zone that answered, for the observer: zones and samples see what the zone
         // answered (a random-subdomain flood is NXDOMAIN even when rate limiting drops most
         // of it). The encoder returns early, before planning, for other classes and
         // transfers: no zone then.
-        if observer != nil && (q.qclass == .in || q.qclass == .any) && q.qtype != .axfr && q.qtype != .ixfr {
+        if observer != nil && (parsed.qclass == .in || parsed.qclass == .any) && parsed.qtype != .axfr && parsed.qtype != .ixfr {
             outcome.zone = scratch.answeringZone
             if length >= 12 { outcome.zoneRCode = Int(response[3] & 0x0F) }
         }
-        if cookie != nil, let e = q.edns {
+        if cookie != nil, let e = parsed.edns {
             length = appendCookie(query: query, edns: e, client: client, now: now, into: response, length: length)
         }
         // Policy 3: response rate limiting, on what the answer turned out to be.
         guard transport == .udp, rateLimiter != nil, cookie != .valid else { return length }
-        return rateLimit(length, query: query, qnameLength: q.qnameLength, qtype: q.qtype.rawValue,
-                         edns: q.edns, cookie: cookie, client: client, zone: scratch.answeringZone, into: response)
+        return rateLimit(length, query: query, qnameLength: parsed.qnameLength, qtype: parsed.qtype.rawValue,
+                         edns: parsed.edns, cookie: cookie, client: client, zone: scratch.answeringZone, into: response)
     }
 
     // MARK: The slow path (may allocate)
@@ -326,7 +326,7 @@ public final class QueryResponder {
     @inline(__always)
     private func rateLimit(_ length: Int, query: UnsafeRawBufferPointer, qnameLength: Int, qtype: UInt16,
                            edns: EDNSRequest?, cookie: CookieVerdict?, client: ClientAddress,
-                           keyedByLookup: Bool = true, zone: Int32 = -1,
+                           keyedByLookup: Bool = true, zone: ZoneIndex? = nil,
                            into response: UnsafeMutableRawBufferPointer) -> Int {
         guard let rrl = rateLimiter, length >= 12, !rrl.isExempt(client) else { return length }
         let rcode = response[3] & 0x0F
@@ -388,7 +388,7 @@ public final class QueryResponder {
 
     /// Logs that limiting of a prefix started or stopped, at most 10 lines a second per
     /// worker (a flood of spoofed prefixes must not become a flood of log lines).
-    private func logTransition(_ started: Bool, client: ClientAddress, kind: ResponseClass, zone: Int32,
+    private func logTransition(_ started: Bool, client: ClientAddress, kind: ResponseClass, zone: ZoneIndex?,
                                nowMillis: UInt64) {
         guard let rrl = rateLimiter else { return }
         let (allowed, suppressed) = logThrottle.allow(nowMillis: nowMillis)
@@ -397,8 +397,8 @@ public final class QueryResponder {
         let more = suppressed > 0 ? " (\(suppressed) similar lines suppressed)" : ""
         // Structured: the client prefix and, when known, the zone.
         var metadata: Logger.Metadata = ["client": "\(rrl.prefix(of: client))/\(length)", "class": "\(kind)"]
-        if zone >= 0 && Int(zone) < zones.zones.count {
-            metadata["zone"] = "\(zones.zones[Int(zone)].origin)"
+        if let zone, zone.value < zones.zones.count {
+            metadata["zone"] = "\(zones.zones[zone.value].origin)"
         }
         logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)",
                     metadata: metadata)

@@ -28,19 +28,22 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Flags precomputed per name at build.
-@usableFromInline package struct NameFlags {
+@usableFromInline package struct NameFlags: OptionSet, Sendable {
+    @usableFromInline package var rawValue: UInt16
+    @inlinable package init(rawValue: UInt16) { self.rawValue = rawValue }
+
     /// The name exists in the zone: it owns records, or is an empty non-terminal
     /// between an owner and the apex (RFC 4592 §2.2.2 / RFC 8020).
-    @usableFromInline package static let exists: UInt16 = 1 << 0
+    @inlinable package static var exists: NameFlags { NameFlags(rawValue: 1 << 0) }
     /// At or below the origin.
-    @usableFromInline package static let inZone: UInt16 = 1 << 1
-    @usableFromInline package static let apex: UInt16 = 1 << 2
+    @inlinable package static var inZone: NameFlags { NameFlags(rawValue: 1 << 1) }
+    @inlinable package static var apex: NameFlags { NameFlags(rawValue: 1 << 2) }
     /// NS records at a name other than the apex: a zone cut (RFC 1034 §4.2.1).
-    @usableFromInline package static let delegation: UInt16 = 1 << 3
-    @usableFromInline package static let hasDNAME: UInt16 = 1 << 4
-    @usableFromInline package static let hasCNAME: UInt16 = 1 << 5
+    @inlinable package static var delegation: NameFlags { NameFlags(rawValue: 1 << 3) }
+    @inlinable package static var hasDNAME: NameFlags { NameFlags(rawValue: 1 << 4) }
+    @inlinable package static var hasCNAME: NameFlags { NameFlags(rawValue: 1 << 5) }
     /// The first label is `*` (RFC 4592 §2.1.1).
-    @usableFromInline package static let wildcard: UInt16 = 1 << 6
+    @inlinable package static var wildcard: NameFlags { NameFlags(rawValue: 1 << 6) }
 }
 
 /// One distinct name of the zone: an owner, an empty non-terminal, an ancestor, or a
@@ -51,28 +54,29 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
     @usableFromInline package var offset: Int32
     @usableFromInline package var length: Int16
     @usableFromInline package var labelCount: Int16
-    @usableFromInline package var flags: UInt16
+    @usableFromInline package var flags: NameFlags
     @usableFromInline package var hash: UInt32
-    /// The name with its first label removed; -1 for the root.
-    @usableFromInline package var parent: Int32
+    /// The name with its first label removed; `.none` for the root.
+    @usableFromInline package var parent: NameIndex
     /// The highest strict ancestor (below the apex) that is a zone cut or owns a DNAME:
-    /// the name is occluded by it (RFC 1034 §4.3.2 step 3b, RFC 6672 §2.3). -1 if none.
-    @usableFromInline package var occluder: Int32
-    /// The `*` child (RFC 4592 source of synthesis), -1 if none.
-    @usableFromInline package var wildcardChild: Int32
-    @usableFromInline package var rrsetStart: Int32
+    /// the name is occluded by it (RFC 1034 §4.3.2 step 3b, RFC 6672 §2.3). `.none` if none.
+    @usableFromInline package var occluder: NameIndex
+    /// The `*` child (RFC 4592 source of synthesis), `.none` if none.
+    @usableFromInline package var wildcardChild: NameIndex
+    /// The name's RRsets: `Zone.rrsets[rrsetStart ..< +rrsetCount]`, sorted by type.
+    @usableFromInline package var rrsetStart: RRSetIndex
     @usableFromInline package var rrsetCount: Int32
     /// The RRSIGs at this name split by the type they cover: `Zone.signatures[sigStart ..< +sigCount]`.
     @usableFromInline package var sigStart: Int32 = 0
     @usableFromInline package var sigCount: Int32 = 0
 
-    @inlinable @inline(__always) package func has(_ f: UInt16) -> Bool { flags & f != 0 }
+    @inlinable @inline(__always) package func has(_ flag: NameFlags) -> Bool { flags.contains(flag) }
 }
 
 /// One RRset: records of one owner and type, in `Zone.recordEntries[recordStart ..< +recordCount]`.
 @usableFromInline package struct RRSetEntry {
     @usableFromInline package var type: UInt16
-    @usableFromInline package var owner: Int32
+    @usableFromInline package var owner: NameIndex
     @usableFromInline package var recordStart: Int32
     @usableFromInline package var recordCount: Int32
 }
@@ -86,15 +90,15 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
     @usableFromInline package var namesStart: Int32
     @usableFromInline package var namesCount: Int32
     /// The name this record points at, for additional-section processing and DNAME
-    /// substitution (NS, MX, SRV targets; CNAME and DNAME targets); -1 when none.
-    @usableFromInline package var target: Int32
+    /// substitution (NS, MX, SRV targets; CNAME and DNAME targets); `.none` when none.
+    @usableFromInline package var target: NameIndex
     @usableFromInline package var ttl: UInt32
 }
 
 /// The RRSIG records at a name that cover one type (RFC 4034 §3.1.1), as their own RRset.
 @usableFromInline package struct SignatureRef {
     @usableFromInline package var covered: UInt16
-    @usableFromInline package var rrset: Int32
+    @usableFromInline package var rrset: RRSetIndex
 }
 
 /// A compressible name inside a record's rdata.
@@ -102,7 +106,7 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Offset of the name within the rdata.
     @usableFromInline package var rdataOffset: Int32
     @usableFromInline package var length: Int32
-    @usableFromInline package var name: Int32
+    @usableFromInline package var name: NameIndex
 }
 
 public final class Zone: @unchecked Sendable {
@@ -120,26 +124,26 @@ public final class Zone: @unchecked Sendable {
     @usableFromInline package let names: ContiguousArray<NameEntry>
     @usableFromInline package let keyBytes: ContiguousArray<UInt8>
     @usableFromInline package let caseBytes: ContiguousArray<UInt8>
-    @usableFromInline package let slots: ContiguousArray<Int32>
+    @usableFromInline package let slots: ContiguousArray<NameIndex>
     @usableFromInline package let slotMask: Int
     @usableFromInline package let rrsets: ContiguousArray<RRSetEntry>
     @usableFromInline package let recordEntries: ContiguousArray<RecordEntry>
     @usableFromInline package let recordBytes: ContiguousArray<UInt8>
     @usableFromInline package let rdataNames: ContiguousArray<RDataName>
     /// Index of the apex in `names`.
-    @usableFromInline package let apex: Int32
-    @usableFromInline package let soaRRSet: Int32
+    @usableFromInline package let apex: NameIndex
+    @usableFromInline package let soaRRSet: RRSetIndex
     /// The SOA as it goes in negative answers: TTL = min(SOA TTL, MINIMUM) (RFC 2308 §3),
     /// a one-record RRset whose record is appended after the zone's own.
-    @usableFromInline package let negativeSOARRSet: Int32
-    /// The SOA's RRSIGs with the negative TTL, or -1.
-    @usableFromInline package let negativeSOASignature: Int32
+    @usableFromInline package let negativeSOARRSet: RRSetIndex
+    /// The SOA's RRSIGs with the negative TTL, or `.none`.
+    @usableFromInline package let negativeSOASignature: RRSetIndex
     @usableFromInline package let originLabelCount: Int
     @usableFromInline package let signatures: ContiguousArray<SignatureRef>
     /// Names owning NSEC records in canonical order (RFC 4034 §6.1), with their names as
     /// canonical keys (labels right to left, lower-cased, each followed by a zero octet)
     /// so that ordering is a byte comparison.
-    @usableFromInline package let nsecNodes: ContiguousArray<Int32>
+    @usableFromInline package let nsecNodes: ContiguousArray<NameIndex>
     @usableFromInline package let nsecKeyOffsets: ContiguousArray<Int32>
     @usableFromInline package let nsecKeys: ContiguousArray<UInt8>
 
@@ -197,10 +201,18 @@ public final class Zone: @unchecked Sendable {
         self.nsecKeys = b.nsecKeys
     }
 
-    /// The RRSIG RRset at name `n` covering `type`, or -1.
+    /// The entry of a name.
     @inlinable @inline(__always)
-    package func signature(at n: Int32, covering type: UInt16) -> Int32 {
-        let e = names[Int(n)]
+    package subscript(name index: NameIndex) -> NameEntry { names[index.value] }
+
+    /// The entry of an RRset.
+    @inlinable @inline(__always)
+    package subscript(rrset index: RRSetIndex) -> RRSetEntry { rrsets[index.value] }
+
+    /// The RRSIG RRset at `name` covering `type`, if any.
+    @inlinable @inline(__always)
+    package func signature(at name: NameIndex, covering type: UInt16) -> RRSetIndex? {
+        let e = names[name.value]
         var i = Int(e.sigStart)
         let end = i + Int(e.sigCount)
         while i < end {
@@ -208,15 +220,15 @@ public final class Zone: @unchecked Sendable {
             if s.covered == type { return s.rrset }
             i += 1
         }
-        return -1
+        return nil
     }
 
     /// The name whose NSEC covers or matches the name with canonical key `key`: the
-    /// last NSEC owner not after it in canonical order (RFC 4035 §3.1.3.2). -1 when the
+    /// last NSEC owner not after it in canonical order (RFC 4035 §3.1.3.2). nil when the
     /// zone has no NSEC.
-    package func coveringNSEC(_ key: UnsafeRawBufferPointer) -> Int32 {
+    package func coveringNSEC(_ key: UnsafeRawBufferPointer) -> NameIndex? {
         let n = nsecNodes.count
-        guard n > 0 else { return -1 }
+        guard n > 0 else { return nil }
         return nsecKeys.withUnsafeBytes { keys in
             nsecKeyOffsets.withUnsafeBufferPointer { offs in
                 // Largest i with keys[i] <= key.
@@ -240,17 +252,17 @@ public final class Zone: @unchecked Sendable {
 
     // MARK: Lookup (allocation-free)
 
-    /// The name-table index of `key` (a lower-cased uncompressed wire name), or -1.
+    /// The name whose lower-cased uncompressed wire form is `key`, if the zone has it.
     @inlinable @inline(__always)
-    package func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
+    package func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> NameIndex? {
         var i = Int(hash) & slotMask
         return slots.withUnsafeBufferPointer { slots in
             names.withUnsafeBufferPointer { names in
                 keyBytes.withUnsafeBytes { keys in
                     while true {
                         let s = slots[i]
-                        if s < 0 { return -1 }
-                        let e = names[Int(s)]
+                        if s.isNone { return nil }
+                        let e = names[s.value]
                         if e.hash == hash && Int(e.length) == key.count
                             && memEqual(keys.baseAddress! + Int(e.offset), key.baseAddress!, key.count) {
                             return s
@@ -262,26 +274,26 @@ public final class Zone: @unchecked Sendable {
         }
     }
 
-    /// Index of the RRset of `type` at name `n`, or -1.
+    /// The RRset of `type` at `name`, if any.
     @inlinable @inline(__always)
-    package func rrset(at n: Int32, type: UInt16) -> Int32 {
-        let e = names[Int(n)]
-        var i = e.rrsetStart
-        let end = e.rrsetStart + e.rrsetCount
+    package func rrset(at name: NameIndex, type: UInt16) -> RRSetIndex? {
+        let e = names[name.value]
+        var i = e.rrsetStart.value
+        let end = i + Int(e.rrsetCount)
         while i < end {
-            let t = rrsets[Int(i)].type
-            if t == type { return i }
-            if t > type { return -1 }  // sorted by type
+            let t = rrsets[i].type
+            if t == type { return RRSetIndex(i) }
+            if t > type { return nil }  // sorted by type
             i += 1
         }
-        return -1
+        return nil
     }
 
     // MARK: Reading back (tests, tools)
 
-    /// The name of entry `n` as stored (case as first written).
-    package func name(_ n: Int32) -> DNSName {
-        let e = names[Int(n)]
+    /// A name as stored (case as first written).
+    package func name(_ index: NameIndex) -> DNSName {
+        let e = names[index.value]
         return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
     }
 
@@ -291,18 +303,18 @@ public final class Zone: @unchecked Sendable {
         var out: [ResourceRecord] = []
         out.reserveCapacity(recordCount)
         for n in names.indices where names[n].rrsetCount > 0 {
-            let owner = name(Int32(n))
+            let owner = name(NameIndex(n))
             let e = names[n]
-            for r in e.rrsetStart..<(e.rrsetStart + e.rrsetCount) {
-                out.append(contentsOf: resourceRecords(r, owner: owner))
+            for r in e.rrsetStart.raw..<(e.rrsetStart.raw + e.rrsetCount) {
+                out.append(contentsOf: resourceRecords(RRSetIndex(r), owner: owner))
             }
         }
         return out
     }
 
     /// The records of an RRset, with the owner as stored.
-    package func resourceRecords(_ r: Int32, owner: DNSName? = nil) -> [ResourceRecord] {
-        let set = rrsets[Int(r)]
+    package func resourceRecords(_ rrset: RRSetIndex, owner: DNSName? = nil) -> [ResourceRecord] {
+        let set = rrsets[rrset.value]
         let ownerName = owner ?? name(set.owner)
         var out: [ResourceRecord] = []
         for i in set.recordStart..<(set.recordStart + set.recordCount) {
@@ -315,36 +327,36 @@ public final class Zone: @unchecked Sendable {
     }
 }
 
-/// `a` with its spare capacity dropped (arrays grown by doubling keep up to half spare).
-package func exactCapacity<T>(_ a: ContiguousArray<T>) -> ContiguousArray<T> {
-    guard a.capacity > a.count + a.count / 16 else { return a }
+/// `array` with its spare capacity dropped (arrays grown by doubling keep up to half spare).
+package func exactCapacity<T>(_ array: ContiguousArray<T>) -> ContiguousArray<T> {
+    guard array.capacity > array.count + array.count / 16 else { return array }
     var out = ContiguousArray<T>()
-    out.reserveCapacity(a.count)
-    out.append(contentsOf: a)
+    out.reserveCapacity(array.count)
+    out.append(contentsOf: array)
     return out
 }
 
 @inlinable @inline(__always)
-package func memEqual(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
+package func memEqual(_ lhs: UnsafeRawPointer, _ rhs: UnsafeRawPointer, _ count: Int) -> Bool {
     var i = 0
-    while i + 8 <= n {
-        if a.loadUnaligned(fromByteOffset: i, as: UInt64.self) != b.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+    while i + 8 <= count {
+        if lhs.loadUnaligned(fromByteOffset: i, as: UInt64.self) != rhs.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
             return false
         }
         i += 8
     }
-    while i < n {
-        if a.load(fromByteOffset: i, as: UInt8.self) != b.load(fromByteOffset: i, as: UInt8.self) { return false }
+    while i < count {
+        if lhs.load(fromByteOffset: i, as: UInt8.self) != rhs.load(fromByteOffset: i, as: UInt8.self) { return false }
         i += 1
     }
     return true
 }
 
 @inlinable @inline(__always)
-package func memCompare(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Int {
+package func memCompare(_ lhs: UnsafeRawPointer, _ rhs: UnsafeRawPointer, _ count: Int) -> Int {
     var i = 0
-    while i < n {
-        let x = a.load(fromByteOffset: i, as: UInt8.self), y = b.load(fromByteOffset: i, as: UInt8.self)
+    while i < count {
+        let x = lhs.load(fromByteOffset: i, as: UInt8.self), y = rhs.load(fromByteOffset: i, as: UInt8.self)
         if x != y { return x < y ? -1 : 1 }
         i += 1
     }
@@ -354,7 +366,7 @@ package func memCompare(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) 
 /// The name hash: FNV-1a over the lower-cased wire bytes taken from the last to the
 /// first, so one backward pass over a name yields the hash of every suffix.
 @inlinable @inline(__always)
-package func nameHashStep(_ h: UInt32, _ byte: UInt8) -> UInt32 { (h ^ UInt32(byte)) &* 16_777_619 }
+package func nameHashStep(_ hash: UInt32, _ byte: UInt8) -> UInt32 { (hash ^ UInt32(byte)) &* 16_777_619 }
 @usableFromInline package let nameHashSeed: UInt32 = 2_166_136_261
 
 package func nameHash(_ key: UnsafeRawBufferPointer) -> UInt32 {

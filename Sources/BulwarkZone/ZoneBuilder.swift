@@ -12,17 +12,17 @@ struct ZoneBuilder {
     var names = ContiguousArray<NameEntry>()
     var keyBytes = ContiguousArray<UInt8>()
     var caseBytes = ContiguousArray<UInt8>()
-    var slots = ContiguousArray<Int32>()
+    var slots = ContiguousArray<NameIndex>()
     var rrsets = ContiguousArray<RRSetEntry>()
     var recordEntries = ContiguousArray<RecordEntry>()
     var recordBytes = ContiguousArray<UInt8>()
     var rdataNames = ContiguousArray<RDataName>()
-    var apex: Int32 = -1
-    var soaRRSet: Int32 = -1
-    var negativeSOARRSet: Int32 = -1
-    var negativeSOASignature: Int32 = -1
+    var apex = NameIndex.none
+    var soaRRSet = RRSetIndex.none
+    var negativeSOARRSet = RRSetIndex.none
+    var negativeSOASignature = RRSetIndex.none
     var signatures = ContiguousArray<SignatureRef>()
-    var nsecNodes = ContiguousArray<Int32>()
+    var nsecNodes = ContiguousArray<NameIndex>()
     var nsecKeyOffsets = ContiguousArray<Int32>()
     var nsecKeys = ContiguousArray<UInt8>()
 
@@ -36,19 +36,19 @@ struct ZoneBuilder {
     }
 
     private mutating func growSlots(_ size: Int) {
-        slots = ContiguousArray(repeating: -1, count: size)
+        slots = ContiguousArray(repeating: .none, count: size)
         slotMask = size - 1
         for i in names.indices {
             var s = Int(names[i].hash) & slotMask
-            while slots[s] >= 0 { s = (s + 1) & slotMask }
-            slots[s] = Int32(i)
+            while !slots[s].isNone { s = (s + 1) & slotMask }
+            slots[s] = NameIndex(i)
         }
     }
 
     /// Interns a name and all its ancestors; returns its index. Parents always get a
     /// lower index than their children.
     @discardableResult
-    mutating func intern(_ wire: ArraySlice<UInt8>) -> Int32 {
+    mutating func intern(_ wire: ArraySlice<UInt8>) -> NameIndex {
         if slots.isEmpty { growSlots(16) }
         var h = nameHashSeed
         var i = wire.endIndex - 1
@@ -56,8 +56,8 @@ struct ZoneBuilder {
         var s = Int(h) & slotMask
         while true {
             let n = slots[s]
-            if n < 0 { break }
-            let e = names[Int(n)]
+            if n.isNone { break }
+            let e = names[n.value]
             if e.hash == h && Int(e.length) == wire.count {
                 var k = Int(e.offset), same = true
                 for b in wire {
@@ -68,18 +68,18 @@ struct ZoneBuilder {
             }
             s = (s + 1) & slotMask
         }
-        var parent: Int32 = -1
+        var parent = NameIndex.none
         if wire.count > 1 {
             let first = Int(wire[wire.startIndex])
             parent = intern(wire[(wire.startIndex + 1 + first)...])
         }
-        let index = Int32(names.count)
+        let index = NameIndex(names.count)
         let offset = Int32(keyBytes.count)
         for b in wire { keyBytes.append(asciiLower(b)) }
         caseBytes.append(contentsOf: wire)
-        var flags: UInt16 = 0
-        if parent >= 0 && names[Int(parent)].has(NameFlags.inZone) {
-            flags |= NameFlags.inZone
+        var flags: NameFlags = []
+        if !parent.isNone && names[parent.value].has(.inZone) {
+            flags.insert(.inZone)
         } else if wire.count == originKey.count {
             var same = true
             var k = 0
@@ -87,20 +87,20 @@ struct ZoneBuilder {
                 if asciiLower(b) != originKey[k] { same = false; break }
                 k += 1
             }
-            if same { flags |= NameFlags.inZone }
+            if same { flags.insert(.inZone) }
         }
         if wire.count >= 2 && wire[wire.startIndex] == 1 && wire[wire.startIndex + 1] == UInt8(ascii: "*") {
-            flags |= NameFlags.wildcard
+            flags.insert(.wildcard)
         }
-        let labels = parent < 0 ? 0 : Int16(names[Int(parent)].labelCount + 1)
+        let labels = parent.isNone ? 0 : Int16(names[parent.value].labelCount + 1)
         names.append(NameEntry(offset: offset, length: Int16(wire.count), labelCount: labels, flags: flags,
-                               hash: h, parent: parent, occluder: -1, wildcardChild: -1,
-                               rrsetStart: 0, rrsetCount: 0))
+                               hash: h, parent: parent, occluder: .none, wildcardChild: .none,
+                               rrsetStart: RRSetIndex(0 as Int32), rrsetCount: 0))
         if names.count * 2 > slots.count {
             growSlots(slots.count * 2)
         } else {
             var t = Int(h) & slotMask
-            while slots[t] >= 0 { t = (t + 1) & slotMask }
+            while !slots[t].isNone { t = (t + 1) & slotMask }
             slots[t] = index
         }
         return index
@@ -121,7 +121,7 @@ struct ZoneBuilder {
 
         // Owners: intern, check, rank by first appearance.
         var ownerRank = ContiguousArray<Int32>()
-        var ownerOrder = ContiguousArray<Int32>()
+        var ownerOrder = ContiguousArray<NameIndex>()
         var recordRank = ContiguousArray<Int32>()
         recordRank.reserveCapacity(input.count)
         var totalBytes = 0, sigBytes = 0, sigCount = 0
@@ -129,13 +129,13 @@ struct ZoneBuilder {
         // (the reader reuses the previous owner): intern it once per run. `input` keeps
         // every storage alive, so an address seen again is the same name.
         var previousWire: UnsafeRawPointer? = nil
-        var previousOwner: Int32 = -1
+        var previousOwner = NameIndex.none
         for rr in input {
             guard rr.rrClass == .in else {
                 throw ZoneError(.wrongClass, rr.owner, "record of class \(rr.rrClass), only IN is served")
             }
             let wire = rr.owner.wire.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress) }
-            let owner: Int32
+            let owner: NameIndex
             if let wire, wire == previousWire {
                 owner = previousOwner
             } else {
@@ -143,17 +143,17 @@ struct ZoneBuilder {
                 previousWire = wire
                 previousOwner = owner
             }
-            guard names[Int(owner)].has(NameFlags.inZone) else {
+            guard names[owner.value].has(.inZone) else {
                 throw ZoneError(.outOfZone, rr.owner, "record outside the zone \(origin)")
             }
             if ownerRank.count < names.count {
                 ownerRank.append(contentsOf: repeatElement(-1, count: names.count - ownerRank.count))
             }
-            if ownerRank[Int(owner)] < 0 {
-                ownerRank[Int(owner)] = Int32(ownerOrder.count)
+            if ownerRank[owner.value] < 0 {
+                ownerRank[owner.value] = Int32(ownerOrder.count)
                 ownerOrder.append(owner)
             }
-            recordRank.append(ownerRank[Int(owner)])
+            recordRank.append(ownerRank[owner.value])
             totalBytes += 10 + rr.rdata.count
             if rr.type == .rrsig { sigBytes += 10 + rr.rdata.count; sigCount += 1 }
         }
@@ -233,9 +233,9 @@ struct ZoneBuilder {
         recordCount = kept
 
         // The type runs of group g: calls body(type, start, end) over `sorted`.
-        func runs(_ g: Int, _ body: (UInt16, Int, Int) throws(ZoneError) -> Void) throws(ZoneError) {
-            var i = Int(groupStart[g])
-            let e = Int(groupStart[g + 1])
+        func runs(_ group: Int, _ body: (UInt16, Int, Int) throws(ZoneError) -> Void) throws(ZoneError) {
+            var i = Int(groupStart[group])
+            let e = Int(groupStart[group + 1])
             while i < e {
                 let t = input[Int(sorted[i])].type.rawValue
                 var j = i + 1
@@ -244,9 +244,9 @@ struct ZoneBuilder {
                 i = j
             }
         }
-        func run(_ g: Int, _ type: RRType) -> Range<Int>? {
+        func run(_ group: Int, _ type: RRType) -> Range<Int>? {
             var found: Range<Int>? = nil
-            try? runs(g) { t, s, e in if t == type.rawValue { found = s..<e } }
+            try? runs(group) { t, s, e in if t == type.rawValue { found = s..<e } }
             return found
         }
 
@@ -282,19 +282,19 @@ struct ZoneBuilder {
         var released = 0
         for g in 0..<ownerOrder.count {
             let owner = ownerOrder[g]
-            names[Int(owner)].rrsetStart = Int32(rrsets.count)
+            names[owner.value].rrsetStart = RRSetIndex(rrsets.count)
             try runs(g) { t, s, e throws(ZoneError) in
-                names[Int(owner)].rrsetCount += 1
-                if t == RRType.ns.rawValue && owner != apex { names[Int(owner)].flags |= NameFlags.delegation }
-                if t == RRType.dname.rawValue { names[Int(owner)].flags |= NameFlags.hasDNAME }
-                if t == RRType.cname.rawValue { names[Int(owner)].flags |= NameFlags.hasCNAME }
-                if owner == apex && t == RRType.soa.rawValue { soaRRSet = Int32(rrsets.count) }
+                names[owner.value].rrsetCount += 1
+                if t == RRType.ns.rawValue && owner != apex { names[owner.value].flags.insert(.delegation) }
+                if t == RRType.dname.rawValue { names[owner.value].flags.insert(.hasDNAME) }
+                if t == RRType.cname.rawValue { names[owner.value].flags.insert(.hasCNAME) }
+                if owner == apex && t == RRType.soa.rawValue { soaRRSet = RRSetIndex(rrsets.count) }
                 rrsets.append(RRSetEntry(type: t, owner: owner, recordStart: Int32(recordEntries.count),
                                          recordCount: Int32(e - s)))
                 for k in s..<e {
                     let rr = input[Int(sorted[k])]
                     let namesStart = Int32(rdataNames.count)
-                    var target: Int32 = -1
+                    var target = NameIndex.none
                     if rdataMayHoldNames(t) {
                         let found = try rdataNameLayout(rr)
                         for n in found.names {
@@ -318,23 +318,23 @@ struct ZoneBuilder {
         // Existence: owners and every ancestor up to the apex (empty non-terminals).
         for owner in ownerOrder {
             var n = owner
-            while n >= 0 && names[Int(n)].flags & NameFlags.exists == 0 {
-                names[Int(n)].flags |= NameFlags.exists
+            while !n.isNone && !names[n.value].has(.exists) {
+                names[n.value].flags.insert(.exists)
                 if n == apex { break }
-                n = names[Int(n)].parent
+                n = names[n.value].parent
             }
         }
-        names[Int(apex)].flags |= NameFlags.apex | NameFlags.exists
+        names[apex.value].flags.formUnion([.apex, .exists])
         // Wildcard children and occlusion, parents before children (a parent's index is
         // always lower than its children's).
-        for i in names.indices where i != Int(apex) && names[i].has(NameFlags.exists) {
-            let p = Int(names[i].parent)
-            if names[i].has(NameFlags.wildcard) { names[p].wildcardChild = Int32(i) }
+        for i in names.indices where i != apex.value && names[i].has(.exists) {
+            let p = names[i].parent.value
+            if names[i].has(.wildcard) { names[p].wildcardChild = NameIndex(i) }
             let pe = names[p]
-            if pe.occluder >= 0 {
+            if !pe.occluder.isNone {
                 names[i].occluder = pe.occluder
-            } else if pe.has(NameFlags.delegation) || pe.has(NameFlags.hasDNAME) {
-                names[i].occluder = Int32(p)
+            } else if pe.has(.delegation) || pe.has(.hasDNAME) {
+                names[i].occluder = NameIndex(p)
             }
         }
 
@@ -344,12 +344,12 @@ struct ZoneBuilder {
         let tail = soa.rdata.count - 20
         serial = readU32(soa.rdata, tail)
         let minimum = readU32(soa.rdata, tail + 16)
-        let soaSet = rrsets[Int(soaRRSet)]
-        negativeSOARRSet = Int32(rrsets.count)
+        let soaSet = rrsets[soaRRSet.value]
+        negativeSOARRSet = RRSetIndex(rrsets.count)
         rrsets.append(RRSetEntry(type: RRType.soa.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
                                  recordCount: 1))
         let soaRecord = recordEntries[Int(soaSet.recordStart)]
-        appendRecord(soa, ttl: min(soa.ttl, minimum), namesStart: soaRecord.namesStart, target: -1,
+        appendRecord(soa, ttl: min(soa.ttl, minimum), namesStart: soaRecord.namesStart, target: .none,
                      namesCount: soaRecord.namesCount)
 
         // DNSSEC: the RRSIGs at each name split by covered type (RFC 4035 §3.1.1 puts the
@@ -366,34 +366,34 @@ struct ZoneBuilder {
                 let a = covered($0.element), b = covered($1.element)
                 return a != b ? a < b : $0.offset < $1.offset
             }.map(\.element)
-            names[Int(owner)].sigStart = Int32(signatures.count)
+            names[owner.value].sigStart = Int32(signatures.count)
             var i = 0
             while i < sigs.count {
                 let t = covered(sigs[i])
                 var j = i + 1
                 while j < sigs.count && covered(sigs[j]) == t { j += 1 }
-                signatures.append(SignatureRef(covered: t, rrset: Int32(rrsets.count)))
+                signatures.append(SignatureRef(covered: t, rrset: RRSetIndex(rrsets.count)))
                 rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: owner,
                                          recordStart: Int32(recordEntries.count), recordCount: Int32(j - i)))
                 for rr in sigs[i..<j] {
-                    appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: -1, namesCount: 0)
+                    appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: .none, namesCount: 0)
                 }
                 i = j
             }
-            names[Int(owner)].sigCount = Int32(signatures.count) - names[Int(owner)].sigStart
+            names[owner.value].sigCount = Int32(signatures.count) - names[owner.value].sigStart
         }
         // In negative answers the SOA's signatures carry the SOA's negative TTL too (NSD and Knot).
         let soaSigs = apexSigs.filter { covered($0) == RRType.soa.rawValue }
         if !soaSigs.isEmpty {
-            let ttl = recordEntries[Int(rrsets[Int(negativeSOARRSet)].recordStart)].ttl
-            negativeSOASignature = Int32(rrsets.count)
+            let ttl = recordEntries[Int(rrsets[negativeSOARRSet.value].recordStart)].ttl
+            negativeSOASignature = RRSetIndex(rrsets.count)
             rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
                                      recordCount: Int32(soaSigs.count)))
             for rr in soaSigs {
-                appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: -1, namesCount: 0)
+                appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: .none, namesCount: 0)
             }
         }
-        var nsecOwners: [(Int32, [UInt8])] = []
+        var nsecOwners: [(NameIndex, [UInt8])] = []
         for g in 0..<ownerOrder.count where run(g, .nsec) != nil {
             nsecOwners.append((ownerOrder[g], canonicalKey(nameOf(ownerOrder[g]))))
         }
@@ -409,7 +409,7 @@ struct ZoneBuilder {
         guard recordBytes.count < Int(Int32.max) else { throw ZoneError(.tooLarge, origin, "zone too large") }
     }
 
-    private mutating func appendRecord(_ rr: ResourceRecord, ttl: UInt32, namesStart: Int32, target: Int32,
+    private mutating func appendRecord(_ rr: ResourceRecord, ttl: UInt32, namesStart: Int32, target: NameIndex,
                                        namesCount: Int32? = nil) {
         let offset = Int32(recordBytes.count)
         let t = rr.type.rawValue, c = rr.rrClass.rawValue, n = UInt16(truncatingIfNeeded: rr.rdata.count)
@@ -424,20 +424,20 @@ struct ZoneBuilder {
                                          target: target, ttl: ttl))
     }
 
-    private func nameOf(_ n: Int32) -> DNSName {
-        let e = names[Int(n)]
+    private func nameOf(_ name: NameIndex) -> DNSName {
+        let e = names[name.value]
         return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
     }
 
-    private func readU32(_ b: [UInt8], _ o: Int) -> UInt32 {
-        UInt32(b[o]) << 24 | UInt32(b[o + 1]) << 16 | UInt32(b[o + 2]) << 8 | UInt32(b[o + 3])
+    private func readU32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+        UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
     }
 }
 
 /// The types `rdataNameLayout` finds names in.
 @inline(__always)
-func rdataMayHoldNames(_ t: UInt16) -> Bool {
-    switch t {
+func rdataMayHoldNames(_ type: UInt16) -> Bool {
+    switch type {
     case 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15, 33, 39: return true
     default: return false
     }

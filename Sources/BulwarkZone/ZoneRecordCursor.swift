@@ -29,9 +29,9 @@ public struct ZoneRecordCursor: IteratorProtocol, Sendable {
             while nameIndex < zone.names.count && zone.names[nameIndex].rrsetCount == 0 { nameIndex += 1 }
             guard nameIndex < zone.names.count else { return nil }
             let e = zone.names[nameIndex]
-            owner = zone.name(Int32(nameIndex))
-            rrset = e.rrsetStart
-            rrsetEnd = e.rrsetStart + e.rrsetCount
+            owner = zone.name(NameIndex(nameIndex))
+            rrset = e.rrsetStart.raw
+            rrsetEnd = e.rrsetStart.raw + e.rrsetCount
             nameIndex += 1
         }
         let entry = zone.recordEntries[Int(record)]

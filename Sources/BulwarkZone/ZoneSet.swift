@@ -8,10 +8,14 @@ public final class ZoneSet: @unchecked Sendable {
     public let zones: [Zone]
     @usableFromInline package let zoneArray: ContiguousArray<Zone>
     /// Open-addressing table of zone indices keyed by the origin's lower-cased wire name.
-    @usableFromInline package let originSlots: ContiguousArray<Int32>
+    @usableFromInline package let originSlots: ContiguousArray<ZoneIndex>
     @usableFromInline package let originMask: Int
     /// Bit n set when some origin has n labels: only those suffixes of a name are probed.
     @usableFromInline package let labelCountBits: (UInt64, UInt64)
+    /// The zone at `index`.
+    @inlinable @inline(__always)
+    package subscript(zone index: ZoneIndex) -> Zone { zoneArray[index.value] }
+
     /// Start of each zone's name indices in the per-response compression table.
     @usableFromInline package let nameBase: ContiguousArray<Int32>
     @usableFromInline package let totalNames: Int
@@ -25,15 +29,15 @@ public final class ZoneSet: @unchecked Sendable {
         zoneArray = ContiguousArray(kept)
         var size = 8
         while size < kept.count * 2 { size <<= 1 }
-        var slots = ContiguousArray<Int32>(repeating: -1, count: size)
+        var slots = ContiguousArray<ZoneIndex>(repeating: .none, count: size)
         var bits: (UInt64, UInt64) = (0, 0)
         var base = ContiguousArray<Int32>()
         var total = 0
         for (i, z) in kept.enumerated() {
-            let h = z.names[Int(z.apex)].hash
+            let h = z[name: z.apex].hash
             var s = Int(h) & (size - 1)
-            while slots[s] >= 0 { s = (s + 1) & (size - 1) }
-            slots[s] = Int32(i)
+            while !slots[s].isNone { s = (s + 1) & (size - 1) }
+            slots[s] = ZoneIndex(i)
             let n = z.originLabelCount
             if n < 64 { bits.0 |= 1 << UInt64(n) } else { bits.1 |= 1 << UInt64(n - 64) }
             base.append(Int32(total))
@@ -51,15 +55,15 @@ public final class ZoneSet: @unchecked Sendable {
         n < 64 ? labelCountBits.0 & (1 << UInt64(n)) != 0 : labelCountBits.1 & (1 << UInt64(n - 64)) != 0
     }
 
-    /// The zone whose origin is exactly `key` (lower-cased wire), or -1.
+    /// The zone whose origin is exactly `key` (lower-cased wire), if the set has it.
     @inlinable @inline(__always)
-    package func zoneIndex(origin key: UnsafeRawBufferPointer, hash: UInt32) -> Int32 {
+    package func zoneIndex(origin key: UnsafeRawBufferPointer, hash: UInt32) -> ZoneIndex? {
         var i = Int(hash) & originMask
         while true {
             let s = originSlots[i]
-            if s < 0 { return -1 }
-            let z = zoneArray[Int(s)]
-            let e = z.names[Int(z.apex)]
+            if s.isNone { return nil }
+            let z = zoneArray[s.value]
+            let e = z[name: z.apex]
             if e.hash == hash && Int(e.length) == key.count {
                 let equal = z.keyBytes.withUnsafeBytes { memEqual($0.baseAddress! + Int(e.offset), key.baseAddress!, key.count) }
                 if equal { return s }

@@ -3,9 +3,11 @@
 // Every benchmark also reports malloc counts: the contract is zero per query
 // (Tests/BulwarkServerTests/AllocationTests.swift holds it in `swift test`).
 import Benchmark
-import BulwarkServer
+@_spi(Benchmarks) import BulwarkAuthority
+import BulwarkPipeline
 import BulwarkWire
-@_spi(Benchmarks) import BulwarkZone
+import BulwarkZone
+import BulwarkZoneFile
 
 /// The zone, the responder and the queries, built once.
 final class Fixture {
