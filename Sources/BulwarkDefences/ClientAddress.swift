@@ -153,8 +153,8 @@ public struct AddressPrefix: Sendable, Hashable, CustomStringConvertible {
     }
 
     @inline(__always)
-    public func contains(_ a: ClientAddress) -> Bool {
-        a.family == address.family && a.masked(length) == address
+    public func contains(_ client: ClientAddress) -> Bool {
+        client.family == address.family && client.masked(length) == address
     }
 
     public var description: String { "\(address)/\(length)" }

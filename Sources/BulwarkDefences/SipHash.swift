@@ -3,7 +3,7 @@
 /// 64-bit words; the 64-bit result is written little-endian where it goes on the wire.
 public enum SipHash24 {
     @inline(__always)
-    static func rotl(_ x: UInt64, _ b: UInt64) -> UInt64 { (x << b) | (x >> (64 - b)) }
+    static func rotl(_ word: UInt64, _ bits: UInt64) -> UInt64 { (word << bits) | (word >> (64 - bits)) }
 
     @inline(__always)
     static func round(_ v0: inout UInt64, _ v1: inout UInt64, _ v2: inout UInt64, _ v3: inout UInt64) {
@@ -14,9 +14,9 @@ public enum SipHash24 {
     }
 
     @inline(__always)
-    static func loadLE(_ p: UnsafeRawPointer, _ count: Int) -> UInt64 {
+    static func loadLE(_ bytes: UnsafeRawPointer, _ count: Int) -> UInt64 {
         var w: UInt64 = 0
-        for i in 0..<count { w |= UInt64(p.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
+        for i in 0..<count { w |= UInt64(bytes.load(fromByteOffset: i, as: UInt8.self)) << UInt64(8 * i) }
         return w
     }
 

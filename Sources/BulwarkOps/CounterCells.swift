@@ -19,17 +19,17 @@ public struct CounterCells: @unchecked Sendable {
 
     public func deallocate() { base.deallocate() }
 
-    /// Adds `value` to cell `i`. Only the owning thread may call this.
+    /// Adds `value` to `cell`. Only the owning thread may call this.
     @inlinable @inline(__always)
-    public func add(_ i: Int, _ value: UInt64 = 1) {
-        let a = UnsafeAtomic<UInt64>(at: base + i)
+    public func add(_ cell: Int, _ value: UInt64 = 1) {
+        let a = UnsafeAtomic<UInt64>(at: base + cell)
         a.store(a.load(ordering: .relaxed) &+ value, ordering: .relaxed)
     }
 
-    /// Cell `i` as last stored (any thread).
+    /// `cell` as last stored (any thread).
     @inlinable @inline(__always)
-    public func load(_ i: Int) -> UInt64 {
-        UnsafeAtomic<UInt64>(at: base + i).load(ordering: .relaxed)
+    public func load(_ cell: Int) -> UInt64 {
+        UnsafeAtomic<UInt64>(at: base + cell).load(ordering: .relaxed)
     }
 
     /// Sets every cell to 0 (owner only, or when no writer is left).

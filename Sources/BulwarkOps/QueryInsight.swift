@@ -83,7 +83,8 @@ public final class QueryInsight: @unchecked Sendable {
         var lastSecond: Double = 0
     }
     private let state: Mutex<State>
-    private let running = Atomic<Bool>(false)
+    /// The drain task while started.
+    private let drainTask = Mutex<Task<Void, Never>?>(nil)
     private let clock: @Sendable () -> Double
     private let started: Double
 
@@ -103,20 +104,26 @@ public final class QueryInsight: @unchecked Sendable {
               nxParents: SpaceSaving(capacity: settings.topK, keyCapacity: 255))
     }
 
-    /// Starts the drain thread (10 ticks a second) until `stop`.
+    /// Starts draining (10 ticks a second, a task on the concurrency pool: no thread of its
+    /// own sleeps) until `stop`.
     public func start() {
-        guard !running.exchange(true, ordering: .relaxed) else { return }
-        let t = Thread { [self] in
-            while running.load(ordering: .relaxed) {
-                tick()
-                usleep(100_000)
+        drainTask.withLock { task in
+            guard task == nil else { return }
+            task = Task.detached(priority: .utility) { [self] in
+                while !Task.isCancelled {
+                    tick()
+                    try? await Task.sleep(for: .milliseconds(100))
+                }
             }
         }
-        t.name = "bulwark-insight"
-        t.start()
     }
 
-    public func stop() { running.store(false, ordering: .relaxed) }
+    public func stop() {
+        drainTask.withLock { task in
+            task?.cancel()
+            task = nil
+        }
+    }
 
     /// Drains the rings; rotates slices and takes the per-second snapshot when due.
     public func tick() {

@@ -139,16 +139,16 @@ public struct DNSName: Sendable, Hashable, Comparable, CustomStringConvertible {
     }
 
     /// Appends one label octet in presentation form.
-    public static func appendEscaped(_ b: UInt8, to s: inout [UInt8]) {
-        switch b {
+    public static func appendEscaped(_ octet: UInt8, to out: inout [UInt8]) {
+        switch octet {
         case UInt8(ascii: "."), UInt8(ascii: "\\"), UInt8(ascii: "\""), UInt8(ascii: "("),
              UInt8(ascii: ")"), UInt8(ascii: ";"), UInt8(ascii: "@"), UInt8(ascii: "$"):
-            s.append(UInt8(ascii: "\\")); s.append(b)
+            out.append(UInt8(ascii: "\\")); out.append(octet)
         case 0x21...0x7E:
-            s.append(b)
+            out.append(octet)
         default:
-            s.append(UInt8(ascii: "\\"))
-            s.append(0x30 + b / 100); s.append(0x30 + (b / 10) % 10); s.append(0x30 + b % 10)
+            out.append(UInt8(ascii: "\\"))
+            out.append(0x30 + octet / 100); out.append(0x30 + (octet / 10) % 10); out.append(0x30 + octet % 10)
         }
     }
 
@@ -283,6 +283,6 @@ public struct DNSName: Sendable, Hashable, Comparable, CustomStringConvertible {
 
 /// ASCII-only lower-casing used for DNS name comparison (RFC 4343 §3).
 @inline(__always)
-public func asciiLower(_ b: UInt8) -> UInt8 {
-    (b &- 0x41) < 26 ? b | 0x20 : b
+public func asciiLower(_ octet: UInt8) -> UInt8 {
+    (octet &- 0x41) < 26 ? octet | 0x20 : octet
 }

@@ -238,8 +238,8 @@ public enum ResponseHeader {
     /// AA/TC/RA/AD/CD/Z clear, rcode low 4 bits set. CD is a resolver's business
     /// (RFC 4035 §3.2.2); an authoritative server does not copy it, as NSD and Knot.
     @inline(__always)
-    public static func flags(forQueryFlags q: UInt16, rcode: RCode, authoritative: Bool) -> UInt16 {
-        var f = HeaderFlags.qr | (q & (HeaderFlags.opcodeMask | HeaderFlags.rd))
+    public static func flags(forQueryFlags queryFlags: UInt16, rcode: RCode, authoritative: Bool) -> UInt16 {
+        var f = HeaderFlags.qr | (queryFlags & (HeaderFlags.opcodeMask | HeaderFlags.rd))
         if authoritative { f |= HeaderFlags.aa }
         f |= rcode.rawValue & 0x000F
         return f
@@ -305,16 +305,16 @@ public enum OPTRecord {
 
 extension UnsafeMutableRawBufferPointer {
     @inline(__always)
-    public func storeU16(_ v: UInt16, at offset: Int) {
-        self[offset] = UInt8(v >> 8)
-        self[offset + 1] = UInt8(v & 0xFF)
+    public func storeU16(_ value: UInt16, at offset: Int) {
+        self[offset] = UInt8(value >> 8)
+        self[offset + 1] = UInt8(value & 0xFF)
     }
 
     @inline(__always)
-    public func storeU32(_ v: UInt32, at offset: Int) {
-        self[offset] = UInt8(v >> 24)
-        self[offset + 1] = UInt8((v >> 16) & 0xFF)
-        self[offset + 2] = UInt8((v >> 8) & 0xFF)
-        self[offset + 3] = UInt8(v & 0xFF)
+    public func storeU32(_ value: UInt32, at offset: Int) {
+        self[offset] = UInt8(value >> 24)
+        self[offset + 1] = UInt8((value >> 16) & 0xFF)
+        self[offset + 2] = UInt8((value >> 8) & 0xFF)
+        self[offset + 3] = UInt8(value & 0xFF)
     }
 }

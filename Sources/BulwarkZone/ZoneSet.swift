@@ -51,8 +51,8 @@ public final class ZoneSet: @unchecked Sendable {
     }
 
     @inlinable @inline(__always)
-    package func hasOrigin(withLabels n: Int) -> Bool {
-        n < 64 ? labelCountBits.0 & (1 << UInt64(n)) != 0 : labelCountBits.1 & (1 << UInt64(n - 64)) != 0
+    package func hasOrigin(withLabels count: Int) -> Bool {
+        count < 64 ? labelCountBits.0 & (1 << UInt64(count)) != 0 : labelCountBits.1 & (1 << UInt64(count - 64)) != 0
     }
 
     /// The zone whose origin is exactly `key` (lower-cased wire), if the set has it.
