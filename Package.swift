@@ -141,8 +141,14 @@ let package = Package(
         ),
         // Counts this thread's mallocs (interposes malloc/free): linked into tests only.
         .target(name: "CMallocCounter", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
-        .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire"]),
-        .testTarget(name: "BulwarkZoneFileTests", dependencies: ["BulwarkZoneFile", "BulwarkWire"], resources: [.copy("Fixtures")]),
+        // What several test targets share: DNS message builders and a response reader, a
+        // seeded random generator.
+        .target(name: "BulwarkTestSupport", dependencies: ["BulwarkWire"], path: "Tests/BulwarkTestSupport"),
+        .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire", "BulwarkTestSupport"]),
+        .testTarget(
+            name: "BulwarkZoneFileTests", dependencies: ["BulwarkZoneFile", "BulwarkWire", "BulwarkTestSupport"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(name: "BulwarkZoneTests", dependencies: ["BulwarkZone", "BulwarkZoneFile", "BulwarkWire"]),
         .testTarget(
             name: "BulwarkAuthorityTests",
@@ -158,11 +164,19 @@ let package = Package(
         ),
         .testTarget(name: "BulwarkOpsTests", dependencies: ["BulwarkOps"]),
         .testTarget(
+            name: "BulwarkPipelineTests",
+            dependencies: [
+                "BulwarkPipeline", "BulwarkAuthority", "BulwarkZone", "BulwarkZoneFile", "BulwarkWire",
+                "BulwarkDefences", "BulwarkTransfer", "BulwarkOps", "BulwarkTestSupport", "CMallocCounter",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "BulwarkServerTests",
             dependencies: [
                 "BulwarkServer", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkWire",
                 "BulwarkDefences", "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps", "BulwarkSettings", "BulwarkConfig",
-                "CMallocCounter",
+                "BulwarkTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

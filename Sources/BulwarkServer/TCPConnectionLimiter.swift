@@ -5,44 +5,9 @@
 // RFC 7766 §6.2.3 leaves the policy to the server; what this implements is Knot DNS's
 // behaviour when tcp-max-clients is reached (idle clients are swept to make room for the
 // newcomer) plus a cap per client address (PowerDNS's max-tcp-connections-per-client),
-// so one address cannot take the whole table.
-
-/// A client address as a fixed-size key: IPv4 as ::ffff:a.b.c.d (RFC 4291 §2.5.5.2),
-/// IPv6 as itself. Two connections from the same address share one per-client budget.
-public struct TCPClientKey: Hashable, Sendable, CustomStringConvertible {
-    public var high: UInt64
-    public var low: UInt64
-
-    public init(high: UInt64, low: UInt64) {
-        self.high = high
-        self.low = low
-    }
-
-    /// An IPv4 address given as its four octets in network order (`a.b.c.d` → a<<24 | ...).
-    public init(ipv4: UInt32) {
-        high = 0
-        low = 0x0000_FFFF_0000_0000 | UInt64(ipv4)
-    }
-
-    /// An IPv6 address from its 16 octets.
-    public init(ipv6 bytes: [UInt8]) {
-        precondition(bytes.count == 16)
-        var h: UInt64 = 0
-        var l: UInt64 = 0
-        for i in 0..<8 { h = h << 8 | UInt64(bytes[i]) }
-        for i in 8..<16 { l = l << 8 | UInt64(bytes[i]) }
-        high = h
-        low = l
-    }
-
-    public var description: String {
-        if high == 0 && low >> 32 == 0xFFFF {
-            let v = UInt32(truncatingIfNeeded: low)
-            return "\(v >> 24).\(v >> 16 & 255).\(v >> 8 & 255).\(v & 255)"
-        }
-        return String(high, radix: 16) + ":" + String(low, radix: 16)
-    }
-}
+// so one address cannot take the whole table. Clients are `ClientAddress`es, the same
+// type the query path keys rate limiting by: ::ffff:a.b.c.d is the IPv4 client a.b.c.d.
+import BulwarkDefences
 
 /// The bookkeeping of every open TCP connection, for admission and eviction.
 public struct TCPConnectionLimiter: Sendable {
@@ -69,7 +34,7 @@ public struct TCPConnectionLimiter: Sendable {
     }
 
     struct Entry: Equatable {
-        var client: TCPClientKey
+        var client: ClientAddress
         var activity: Activity
         /// When `activity` began (nanoseconds on the caller's monotonic clock).
         var since: UInt64
@@ -79,7 +44,7 @@ public struct TCPConnectionLimiter: Sendable {
     public let maxPerClient: Int
     private(set) var entries: [ConnectionID: Entry] = [:]
     /// Each address's connections (at most `maxPerClient`, so scanning them is cheap).
-    private(set) var byClient: [TCPClientKey: [ConnectionID]] = [:]
+    private(set) var byClient: [ClientAddress: [ConnectionID]] = [:]
     /// Eviction order without scanning the table: every move to idle (queue 0) or
     /// receiving (queue 1) is appended with its time; an element whose connection has
     /// since changed or closed is stale and skipped. Times only grow (the caller's clock
@@ -102,7 +67,7 @@ public struct TCPConnectionLimiter: Sendable {
     public var count: Int { entries.count }
 
     /// Connections from `client` in the table.
-    public func count(for client: TCPClientKey) -> Int { byClient[client]?.count ?? 0 }
+    public func count(for client: ClientAddress) -> Int { byClient[client]?.count ?? 0 }
 
     /// The activity recorded for a connection, nil when it is not in the table.
     public func activity(of id: ConnectionID) -> Activity? { entries[id]?.activity }
@@ -111,7 +76,7 @@ public struct TCPConnectionLimiter: Sendable {
     /// address's own connections is closed to make room if one is evictable; when the
     /// whole table is full, the connection idle longest anywhere (then the oldest
     /// half-received one) is. Busy connections are never evicted.
-    public mutating func open(client: TCPClientKey, now: UInt64) -> Admission {
+    public mutating func open(client: ClientAddress, now: UInt64) -> Admission {
         var victim: ConnectionID? = nil
         if count(for: client) >= maxPerClient {
             guard let v = evictionCandidate(from: client) else { return .refusePerClient }
@@ -177,7 +142,7 @@ public struct TCPConnectionLimiter: Sendable {
     /// Which connection to close: idle ones first, longest idle first (they cost the
     /// server a slot and give nothing); then the half-received query that started
     /// earliest (the slowest sender). `client` restricts the choice to one address.
-    mutating func evictionCandidate(from client: TCPClientKey?) -> ConnectionID? {
+    mutating func evictionCandidate(from client: ClientAddress?) -> ConnectionID? {
         if let client {
             var best: (id: ConnectionID, rank: Int, since: UInt64)? = nil
             for id in byClient[client] ?? [] {

@@ -385,7 +385,7 @@ final class TCPConnectionTable: @unchecked Sendable {
     static func now() -> UInt64 { NIODeadline.now().uptimeNanoseconds }
 
     /// Admits `channel` or says no; an evicted connection is closed here, outside the lock.
-    func admit(_ channel: Channel, client: TCPClientKey) -> TCPConnectionLimiter.Admission {
+    func admit(_ channel: Channel, client: ClientAddress) -> TCPConnectionLimiter.Admission {
         let (admission, victim): (TCPConnectionLimiter.Admission, Channel?) = lock.withLock {
             let a = limiter.open(client: client, now: Self.now())
             guard case .accept(let id, let evicting) = a else { return (a, nil) }
@@ -420,18 +420,6 @@ final class TCPConnectionTable: @unchecked Sendable {
     /// The activity of the only connection in the table (tests).
     var soleActivity: TCPConnectionLimiter.Activity? {
         lock.withLock { limiter.entries.values.first?.activity }
-    }
-
-    static func clientKey(_ address: SocketAddress?) -> TCPClientKey {
-        switch address {
-        case .v4(let a):
-            return TCPClientKey(ipv4: UInt32(bigEndian: a.address.sin_addr.s_addr))
-        case .v6(let a):
-            var sin6 = a.address.sin6_addr
-            return TCPClientKey(ipv6: withUnsafeBytes(of: &sin6) { Array($0) })
-        default:
-            return TCPClientKey(high: 0, low: 0)
-        }
     }
 }
 
@@ -543,7 +531,7 @@ public final class TCPServer: @unchecked Sendable {
         bootstrap = bootstrap.childChannelInitializer { [self] channel in
             // Connection limits: overall and per client address; when full, an idle
             // connection is closed to make room (TCPConnectionLimiter), else the newcomer.
-            guard case .accept(let id, _) = table.admit(channel, client: TCPConnectionTable.clientKey(channel.remoteAddress)) else {
+            guard case .accept(let id, _) = table.admit(channel, client: ClientAddress(channel.remoteAddress)) else {
                 return resetOnClose(channel).flatMapThrowing { throw TooManyConnections() }
             }
             channel.closeFuture.whenComplete { _ in table.remove(id) }

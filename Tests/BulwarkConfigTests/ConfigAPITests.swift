@@ -1,10 +1,10 @@
-import Foundation
-import XCTest
-@testable import BulwarkConfig
 import BulwarkControl
 import BulwarkOps
 import BulwarkServer
 import BulwarkSettings
+import Foundation
+import XCTest
+@testable import BulwarkConfig
 
 /// The `api:` section and --api-listen (the control plane).
 final class ConfigAPITests: XCTestCase {

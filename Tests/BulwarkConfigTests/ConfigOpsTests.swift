@@ -1,11 +1,11 @@
 // Operations: the `ops` configuration section and its flags.
-import Foundation
-import XCTest
-@testable import BulwarkConfig
 import BulwarkControl
 import BulwarkOps
 import BulwarkServer
 import BulwarkSettings
+import Foundation
+import XCTest
+@testable import BulwarkConfig
 
 final class ConfigOpsTests: XCTestCase {
     func load(_ yaml: String?, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> Configuration {

@@ -1,11 +1,11 @@
-import BulwarkWire
-import Foundation
-import XCTest
-@testable import BulwarkConfig
 import BulwarkControl
 import BulwarkOps
 import BulwarkServer
 import BulwarkSettings
+import BulwarkWire
+import Foundation
+import XCTest
+@testable import BulwarkConfig
 
 final class ConfigTests: XCTestCase {
     var dir: String!

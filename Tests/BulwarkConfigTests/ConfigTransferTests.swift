@@ -1,13 +1,13 @@
+import BulwarkControl
 import BulwarkDefences
+import BulwarkOps
+import BulwarkServer
+import BulwarkSettings
 import BulwarkTransfer
 import BulwarkWire
 import Foundation
 import XCTest
 @testable import BulwarkConfig
-import BulwarkControl
-import BulwarkOps
-import BulwarkServer
-import BulwarkSettings
 
 /// `keys:`, `journal-size:` and the zones' `notify:` / `allow-transfer:` (Config+Transfer.swift).
 final class ConfigTransferTests: XCTestCase {

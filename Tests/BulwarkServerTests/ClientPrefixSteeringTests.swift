@@ -1,4 +1,5 @@
 import BulwarkSettings
+import BulwarkTestSupport
 import XCTest
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
 import BulwarkConfig
 import BulwarkDefences
+import BulwarkTestSupport
 import Foundation
 import Logging
 import XCTest

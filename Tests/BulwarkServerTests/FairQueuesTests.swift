@@ -1,4 +1,5 @@
 import BulwarkConfig
+import BulwarkTestSupport
 import Foundation
 import Logging
 import XCTest

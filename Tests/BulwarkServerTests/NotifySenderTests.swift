@@ -1,4 +1,5 @@
 import BulwarkSettings
+import BulwarkTestSupport
 import BulwarkTransfer
 import BulwarkWire
 import Foundation

@@ -1,6 +1,7 @@
 import Atomics
 import BulwarkConfig
 import BulwarkSettings
+import BulwarkTestSupport
 import BulwarkWire
 import Foundation
 import Logging

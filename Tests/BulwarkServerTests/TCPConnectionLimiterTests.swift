@@ -1,3 +1,4 @@
+import BulwarkDefences
 import Foundation
 import XCTest
 @testable import BulwarkServer
@@ -5,9 +6,9 @@ import XCTest
 /// The TCP limit bookkeeping, without sockets: admission, the per-client cap, eviction
 /// order when full, and the configuration keys that set it.
 final class TCPConnectionLimiterTests: XCTestCase {
-    let a = TCPClientKey(ipv4: 0x7F00_000A)  // 127.0.0.10
-    let b = TCPClientKey(ipv4: 0x7F01_0042)  // 127.1.0.66
-    let c = TCPClientKey(ipv4: 0x7F02_0042)  // 127.2.0.66
+    let a = ClientAddress(ipv4: 0x7F00_000A)  // 127.0.0.10
+    let b = ClientAddress(ipv4: 0x7F01_0042)  // 127.1.0.66
+    let c = ClientAddress(ipv4: 0x7F02_0042)  // 127.2.0.66
 
     func accepted(_ admission: TCPConnectionLimiter.Admission, file: StaticString = #filePath,
                   line: UInt = #line) -> (id: UInt64, evicting: UInt64?) {
@@ -112,7 +113,7 @@ final class TCPConnectionLimiterTests: XCTestCase {
         var l = TCPConnectionLimiter(maxConnections: 1000, maxPerClient: 10)
         var first: UInt64 = 0
         for i in 0..<1000 {
-            let x = accepted(l.open(client: TCPClientKey(ipv4: 0x7F03_0000 | UInt32(i)), now: UInt64(i)))
+            let x = accepted(l.open(client: ClientAddress(ipv4: 0x7F03_0000 | UInt32(i)), now: UInt64(i)))
             if i == 0 { first = x.id }
             l.update(x.id, to: .receiving, now: UInt64(i))
         }
@@ -127,7 +128,7 @@ final class TCPConnectionLimiterTests: XCTestCase {
         var rng = SystemRandomNumberGenerator()
         var l = TCPConnectionLimiter(maxConnections: 50, maxPerClient: 5)
         var now: UInt64 = 0
-        let clients = (0..<20).map { TCPClientKey(ipv4: 0x7F05_0000 | UInt32($0)) }
+        let clients = (0..<20).map { ClientAddress(ipv4: 0x7F05_0000 | UInt32($0)) }
         func scan(_ l: TCPConnectionLimiter) -> UInt64? {
             l.entries.compactMap { id, e -> (Int, UInt64, UInt64)? in
                 switch e.activity {
@@ -174,11 +175,9 @@ final class TCPConnectionLimiterTests: XCTestCase {
         var mapped = [UInt8](repeating: 0, count: 16)
         mapped[10] = 0xFF; mapped[11] = 0xFF
         mapped[12] = 127; mapped[15] = 10
-        XCTAssertEqual(TCPClientKey(ipv6: mapped), a, "::ffff:127.0.0.10 is the same client as 127.0.0.10")
+        XCTAssertEqual(mapped.withUnsafeBytes { ClientAddress(ipv6: $0.baseAddress!) }, a, "::ffff:127.0.0.10 is the same client as 127.0.0.10")
         var v6 = [UInt8](repeating: 0, count: 16)
         v6[15] = 1
-        XCTAssertNotEqual(TCPClientKey(ipv6: v6), a)
+        XCTAssertNotEqual(v6.withUnsafeBytes { ClientAddress(ipv6: $0.baseAddress!) }, a)
     }
-
-    // MARK: configuration
 }

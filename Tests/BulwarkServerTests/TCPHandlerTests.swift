@@ -1,4 +1,5 @@
 import BulwarkDefences
+import BulwarkTestSupport
 import BulwarkZone
 import Logging
 import NIOCore
@@ -9,7 +10,7 @@ import XCTest
 /// DNSTCPHandler on an EmbeddedChannel (virtual time, no sockets): the I/O timeout for
 /// half-sent queries, the idle timeout, and pipelining past the in-flight cap.
 final class TCPHandlerTests: XCTestCase {
-    let client = TCPClientKey(ipv4: 0x7F00_000A)
+    let client = ClientAddress(ipv4: 0x7F00_000A)
 
     func makeChannel(_ settings: TCPSettings) throws -> (EmbeddedChannel, EmbeddedEventLoop, TCPConnectionTable) {
         let loop = EmbeddedEventLoop()

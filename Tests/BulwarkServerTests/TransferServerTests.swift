@@ -1,4 +1,5 @@
 import BulwarkConfig
+import BulwarkTestSupport
 import BulwarkTransfer
 import BulwarkWire
 import Foundation

@@ -1,8 +1,8 @@
+import BulwarkWire
 import BulwarkZone
 import Logging
 import XCTest
 @testable import BulwarkServer
-import BulwarkWire
 
 /// Large zones are checked and built on two threads: the result and the errors must be
 /// those of the one-thread path.

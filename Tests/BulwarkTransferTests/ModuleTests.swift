@@ -1,6 +1,6 @@
+import BulwarkTransfer
 import BulwarkZone
 import XCTest
-import BulwarkTransfer
 
 final class ModuleTests: XCTestCase {
     func testModuleLinks() {

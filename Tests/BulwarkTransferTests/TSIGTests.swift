@@ -1,5 +1,5 @@
-import XCTest
 import BulwarkWire
+import XCTest
 @testable import BulwarkTransfer
 
 /// TSIG against messages signed by dnspython (TSIGVectors.swift), and every failure.

@@ -1,8 +1,8 @@
+import BulwarkWire
 import BulwarkZone
 import BulwarkZoneFile
 import Foundation
 import XCTest
-import BulwarkWire
 @testable import BulwarkTransfer
 
 /// Zone differences, the journal, AXFR/IXFR streams and their messages.

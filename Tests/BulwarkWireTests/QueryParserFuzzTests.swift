@@ -1,3 +1,4 @@
+import BulwarkTestSupport
 import XCTest
 @testable import BulwarkWire
 

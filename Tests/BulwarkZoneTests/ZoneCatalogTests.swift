@@ -1,7 +1,7 @@
+import BulwarkWire
 import BulwarkZoneFile
 import XCTest
 @testable import BulwarkZone
-import BulwarkWire
 
 final class ZoneCatalogTests: XCTestCase {
     private func zone(_ origin: String, serial: UInt32) throws -> Zone {

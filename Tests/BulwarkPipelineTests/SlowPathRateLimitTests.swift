@@ -1,9 +1,8 @@
-import XCTest
 import BulwarkDefences
 import BulwarkTransfer
 import BulwarkWire
+import XCTest
 @testable import BulwarkPipeline
-@testable import BulwarkServer
 
 /// Response rate limiting covers what leaves the fast path too: a spoofed flood of
 /// TSIG-signed queries, transfer requests or NOTIFY over UDP must not reflect one answer

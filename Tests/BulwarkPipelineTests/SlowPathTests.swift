@@ -1,12 +1,12 @@
+import BulwarkDefences
+import BulwarkTestSupport
+import BulwarkTransfer
+import BulwarkWire
 import BulwarkZone
 import BulwarkZoneFile
 import Logging
 import XCTest
-import BulwarkDefences
-import BulwarkTransfer
-import BulwarkWire
 @testable import BulwarkPipeline
-@testable import BulwarkServer
 
 /// Messages that leave the fast path: TSIG-signed queries, transfers, NOTIFY.
 final class SlowPathTests: XCTestCase {

@@ -1,13 +1,12 @@
 import BulwarkDefences
+import BulwarkOps
 import BulwarkWire
 import BulwarkZone
 import CMallocCounter
 import Foundation
 import Logging
-import BulwarkOps
 import XCTest
 @testable import BulwarkPipeline
-@testable import BulwarkServer
 
 /// The contract of the query path (STYLE.md pattern 7, swift-nio's allocation counter
 /// tests): once warm, `QueryResponder.respond` performs no heap allocation and no free,
