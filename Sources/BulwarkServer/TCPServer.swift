@@ -495,6 +495,10 @@ public final class TCPServer: @unchecked Sendable {
         #endif
     }
 
+    /// The event loops of the transport, shared with the work off the UDP hot path
+    /// (secondary refresh and transfers in, NOTIFY out); shut down by `stop`.
+    public var eventLoopGroup: any EventLoopGroup { group }
+
     /// Open connections right now.
     public var connectionCount: Int { table.count }
 
