@@ -210,4 +210,25 @@ final class SecondaryTests: XCTestCase {
         XCTAssertEqual(bad?.kind, .connect)
         XCTAssertTrue(bad?.message.contains("not-an-address") == true, "\(String(describing: bad))")
     }
+
+    func testZoneWakeupCutsTheSleepShortAndKeepsAnEarlySignal() async {
+        let wakeup = ZoneWakeup()
+        // A signal that comes while nobody sleeps is kept for the next sleep.
+        wakeup.signal()
+        var t0 = Date()
+        await wakeup.sleep(seconds: 30)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 1)
+        // A signal during the sleep ends it.
+        t0 = Date()
+        Task {
+            try? await Task.sleep(nanoseconds: 100_000_000)
+            wakeup.signal()
+        }
+        await wakeup.sleep(seconds: 30)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5)
+        // Without a signal, it sleeps its time.
+        t0 = Date()
+        await wakeup.sleep(seconds: 0.2)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(t0), 0.19)
+    }
 }

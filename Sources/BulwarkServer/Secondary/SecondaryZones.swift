@@ -170,14 +170,20 @@ public final class SecondaryZones: @unchecked Sendable {
     }
 
     /// Stops every zone's task: a transfer in progress is abandoned (its connection
-    /// closed) and nothing more is published.
+    /// closed) and nothing more is published. Waits for the tasks two seconds at most (a
+    /// connection attempt ends at its connect timeout at worst).
     public func stop() async {
         let tasks: [Task<Void, Never>] = lock.withLock {
             stopping = true
             return order.compactMap(\.task)
         }
         for t in tasks { t.cancel() }
-        for t in tasks { await t.value }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for t in tasks { await t.value } }
+            group.addTask { try? await Task.sleep(nanoseconds: 2_000_000_000) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// The status of every zone.

@@ -21,9 +21,13 @@ struct DNSLengthPrefixDecoder: ByteToMessageDecoder {
 
     mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
-        return .needMoreData  // a partial message at EOF is dropped: the reader sees the close
+        if buffer.readableBytes > 0 { throw TruncatedMessage() }
+        return .needMoreData
     }
 }
+
+/// The peer closed the connection with part of a message sent.
+struct TruncatedMessage: Error {}
 
 /// Prefixes each outgoing DNS message with its length (RFC 1035 §4.2.2).
 struct DNSLengthPrefixEncoder: MessageToByteEncoder {
@@ -37,7 +41,7 @@ struct DNSLengthPrefixEncoder: MessageToByteEncoder {
 
 /// Why a transfer connection's time ran out (raised into the pipeline, then closed).
 struct TransferTimedOut: Error {
-    var message: String
+    var reason: String
 }
 
 /// Closes the connection with `TransferTimedOut` when no octet moves for `ioTimeout`
@@ -51,14 +55,12 @@ final class TransferDeadlineHandler: ChannelDuplexHandler {
 
     private let ioTimeout: TimeAmount
     private let deadline: NIODeadline
-    private let peer: String
     private var lastActivity = NIODeadline.now()
     private var timer: Scheduled<Void>?
 
-    init(ioTimeout: TimeAmount, deadline: NIODeadline, peer: String) {
+    init(ioTimeout: TimeAmount, deadline: NIODeadline) {
         self.ioTimeout = ioTimeout
         self.deadline = deadline
-        self.peer = peer
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -102,14 +104,14 @@ final class TransferDeadlineHandler: ChannelDuplexHandler {
         let now = context.eventLoop.now
         let reason: String
         if now >= deadline {
-            reason = "\(peer): the transfer time limit passed"
+            reason = "the transfer time limit passed"
         } else if now >= lastActivity + ioTimeout {
-            reason = "\(peer): no progress within \(ioTimeout.nanoseconds / 1_000_000_000) s"
+            reason = "no progress within \(ioTimeout.nanoseconds / 1_000_000_000) s"
         } else {
             arm(context)
             return
         }
-        context.fireErrorCaught(TransferTimedOut(message: reason))
+        context.fireErrorCaught(TransferTimedOut(reason: reason))
         context.close(promise: nil)
     }
 }
@@ -153,7 +155,7 @@ final class TransferConnection: AsyncDNSMessageStream {
                     channel.eventLoop.makeCompletedFuture {
                         let sync = channel.pipeline.syncOperations
                         // Nearest the socket, the deadlines see every octet move.
-                        try sync.addHandler(TransferDeadlineHandler(ioTimeout: io, deadline: deadline, peer: peer))
+                        try sync.addHandler(TransferDeadlineHandler(ioTimeout: io, deadline: deadline))
                         try sync.addHandler(ByteToMessageHandler(DNSLengthPrefixDecoder()))
                         try sync.addHandler(MessageToByteHandler(DNSLengthPrefixEncoder()))
                         return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
@@ -188,6 +190,8 @@ final class TransferConnection: AsyncDNSMessageStream {
         let next: ByteBuffer?
         do {
             next = try await inbound.next()
+        } catch is TruncatedMessage {
+            throw TransferError(.closed, "\(peer) closed the connection in the middle of a message before the transfer ended")
         } catch {
             throw Self.failure(error, "reading from \(peer)")
         }
@@ -199,7 +203,7 @@ final class TransferConnection: AsyncDNSMessageStream {
     }
 
     private static func failure(_ error: any Error, _ what: String) -> TransferError {
-        if let timeout = error as? TransferTimedOut { return TransferError(.timeout, timeout.message) }
+        if let timeout = error as? TransferTimedOut { return TransferError(.timeout, "\(what): \(timeout.reason)") }
         if error is CancellationError { return TransferError(.closed, "\(what): cancelled") }
         return TransferError(.closed, "\(what): \(describe(error))")
     }
