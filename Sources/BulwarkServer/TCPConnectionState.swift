@@ -297,7 +297,7 @@ enum TCPConnectionState {
         } ?? nil
     }
 
-    /// Whether no timer is armed (the idle clock only needs one).
+    /// Whether the timer is armed (the idle clock needs only one).
     var timerIsArmed: Bool { connection?.timer != nil }
 
     /// The timer fired at `now`: what it finds.
