@@ -1,7 +1,6 @@
 import BulwarkTransfer
 import Foundation
 import Logging
-import NIOConcurrencyHelpers
 import NIOPosix
 import XCTest
 @testable import BulwarkServer
@@ -88,8 +87,12 @@ final class SecondaryIndependenceTests: ServerTestCase {
                                          group: MultiThreadedEventLoopGroup.singleton,
                                          authenticator: { $0 == "xfr-key" ? TSIGTransferAuthenticator(key: key) : nil })
         secondaries.ioTimeout = 30  // longer than the test: the stuck zones stay stuck
-        let transfers = NIOLockedValueBox<[String]>([])
-        secondaries.onTransfer = { zone, kind, ok in transfers.withLockedValue { $0.append("\(zone) \(kind) \(ok)") } }
+        final class Transfers: @unchecked Sendable {  // `list` only under `lock`
+            let lock = NSLock()
+            var list: [String] = []
+        }
+        let transfers = Transfers()
+        secondaries.onTransfer = { zone, kind, ok in transfers.lock.withLock { transfers.list.append("\(zone) \(kind) \(ok)") } }
         secondaries.loadCopies()
         secondaries.start()
         func status(_ name: DNSName) -> SecondaryZoneStatus? { secondaries.status.first { $0.name == name } }
@@ -109,7 +112,7 @@ final class SecondaryIndependenceTests: ServerTestCase {
         let updated = await eventually(5) { catalog.zone(named: test)?.serial == 2 }
         XCTAssertTrue(updated, "\(String(describing: status(test)))")
         XCTAssertEqual(status(test)?.ixfrCount, 1)
-        XCTAssertEqual(transfers.withLockedValue { $0 }, ["test. AXFR true", "test. IXFR true"])
+        XCTAssertEqual(transfers.lock.withLock { transfers.list }, ["test. AXFR true", "test. IXFR true"])
         // Meanwhile every stuck zone is still waiting for its first answer: no failure
         // counted yet, the SERVFAIL stand-in served.
         for name in stuck {
