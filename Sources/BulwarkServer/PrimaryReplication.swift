@@ -7,12 +7,10 @@ import BulwarkSettings
 import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone
-import Dispatch
 import Foundation
 import Logging
-#if canImport(Glibc)
-import Glibc
-#endif
+import NIOCore
+import NIOPosix
 
 public final class PrimaryReplication: @unchecked Sendable {
     // @unchecked: `journals` is only touched under `lock`; the rest is immutable.
@@ -24,7 +22,7 @@ public final class PrimaryReplication: @unchecked Sendable {
     let logger: Logger
     let notifier: NotifySender
     /// Journal writes and NOTIFY, in the order of the changes, off the publishing thread.
-    private let queue = DispatchQueue(label: "bulwark.journal")
+    private let journalWork: AsyncStream<JournalWork>.Continuation
     private let lock = NSLock()
     private var journals: [DNSName: ZoneJournal] = [:]
     /// Told of every transfer out begun (`AXFR` or `IXFR`) or refused; set before serving.
@@ -32,20 +30,47 @@ public final class PrimaryReplication: @unchecked Sendable {
 
     /// Observes `catalog` (register before the first zones are published) and answers
     /// transfers through `slowPath`.
-    public init(config: ServerConfig, catalog: ZoneCatalog, slowPath: SlowPathRouter, logger: Logger) {
+    /// NOTIFY goes out on `group` (the server's event loops).
+    public init(config: ServerConfig, catalog: ZoneCatalog, slowPath: SlowPathRouter, logger: Logger,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.catalog = catalog
         self.settings = config.transfer
         self.transferACL = config.defences.transferACL
         self.journalDirectory = (config.dataDir as NSString).appendingPathComponent("journal")
         self.ourPayload = UInt16(config.maxUDPSize)
         self.logger = logger
-        self.notifier = NotifySender(keyring: config.transfer.keyring, logger: logger)
+        self.notifier = NotifySender(keyring: config.transfer.keyring, logger: logger, group: group)
+        let (work, continuation) = AsyncStream<JournalWork>.makeStream()
+        self.journalWork = continuation
+        // One task takes the changes in the order they were yielded; the file work of
+        // each is done on NIO's blocking-work pool, one change after the other.
+        Task { [weak self] in
+            for await item in work {
+                switch item {
+                case .change(let change):
+                    guard let self else { return }
+                    _ = try? await NIOThreadPool.singleton.runIfActive { self.record(change) }
+                case .barrier(let done):
+                    done.resume()
+                }
+            }
+        }
         catalog.observe { [weak self] changes in self?.changed(changes) }
         slowPath.register(TransferHandler(self), for: [.transfer])
     }
 
+    deinit { journalWork.finish() }
+
+    /// What the journal task is given: a change, or a point to report reaching.
+    private enum JournalWork: Sendable {
+        case change(ZoneChange)
+        case barrier(CheckedContinuation<Void, Never>)
+    }
+
     /// Waits until the journal writes and NOTIFY starts of past changes are done (tests).
-    public func sync() { queue.sync {} }
+    public func sync() async {
+        await withCheckedContinuation { journalWork.yield(.barrier($0)) }
+    }
 
     /// The journal of `zone`, if one is open.
     public func journal(for zone: DNSName) -> ZoneJournal? {
@@ -71,10 +96,10 @@ public final class PrimaryReplication: @unchecked Sendable {
     // MARK: changes → journal → NOTIFY
 
     private func changed(_ changes: [ZoneChange]) {
-        // Observers run under the catalog's lock: the work (a difference of two large
-        // versions) is done on the queue.
+        // Observers run under the catalog's lock, so the changes are yielded in order;
+        // the work (a difference of two large versions) is done by the journal task.
         for change in changes {
-            queue.async { self.record(change) }
+            journalWork.yield(.change(change))
         }
     }
 
@@ -224,11 +249,13 @@ extension TransferStream: ResponseStream {}
 
 /// Sends NOTIFY (RFC 1996 §3) over UDP, retrying with a doubling timeout until a
 /// matching answer arrives or the attempts run out. A newer change of the zone
-/// supersedes the retries of an older one.
+/// supersedes the retries of an older one. Each round is a task; each attempt a
+/// datagram channel on the event loops whose wait for the answer is a timer there.
 final class NotifySender: @unchecked Sendable {
     // @unchecked: `generations` is only touched under `lock`.
     let keyring: TSIGKeyring
     let logger: Logger
+    let group: any EventLoopGroup
     /// RFC 1996 §3.6: retransmit until answered; bounded here (2+4+8+16+32 s by default).
     let attempts: Int
     let firstTimeout: Double
@@ -246,9 +273,11 @@ final class NotifySender: @unchecked Sendable {
         case superseded
     }
 
-    init(keyring: TSIGKeyring, logger: Logger, attempts: Int = 5, firstTimeout: Double = 2) {
+    init(keyring: TSIGKeyring, logger: Logger, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+         attempts: Int = 5, firstTimeout: Double = 2) {
         self.keyring = keyring
         self.logger = logger
+        self.group = group
         self.attempts = attempts
         self.firstTimeout = firstTimeout
     }
@@ -256,8 +285,8 @@ final class NotifySender: @unchecked Sendable {
     func notify(zone: DNSName, soa: ResourceRecord, serial: UInt32, targets: [NotifyTarget]) {
         for target in targets {
             let generation = begin(zone, target)
-            DispatchQueue.global().async {
-                _ = self.send(zone: zone, soa: soa, serial: serial, to: target, generation: generation)
+            Task {
+                _ = await self.send(zone: zone, soa: soa, serial: serial, to: target, generation: generation)
             }
         }
     }
@@ -274,8 +303,8 @@ final class NotifySender: @unchecked Sendable {
         lock.withLock { generations["\(zone)|\(target.address)"] == generation }
     }
 
-    /// Sends the NOTIFY until answered or out of attempts (blocking); logs and returns how it ended.
-    func send(zone: DNSName, soa: ResourceRecord, serial: UInt32, to target: NotifyTarget, generation: Int) -> Outcome {
+    /// Sends the NOTIFY until answered or out of attempts; logs and returns how it ended.
+    func send(zone: DNSName, soa: ResourceRecord, serial: UInt32, to target: NotifyTarget, generation: Int) async -> Outcome {
         let key = target.key.flatMap { keyring.key(named: $0) }
         var timeout = firstTimeout
         for attempt in 1...attempts {
@@ -288,7 +317,7 @@ final class NotifySender: @unchecked Sendable {
                 message = signed.message
                 verifier = signed.verifier
             }
-            if let answer = UDPExchange.send(message, to: target.address, id: id, timeout: timeout) {
+            if let answer = await UDPExchange.send(message, to: target.address, id: id, timeout: timeout, group: group) {
                 let rcode = RCode(UInt16(answer[3] & 0x0F))
                 if var v = verifier {
                     do {
@@ -305,6 +334,7 @@ final class NotifySender: @unchecked Sendable {
                 logger.info("NOTIFY of \(zone) serial \(serial) to \(target) acknowledged")
                 return .acknowledged(attempt: attempt)
             }
+            // RFC 1996 §3.6: no answer within the timeout: retransmit, waiting longer.
             timeout *= 2
         }
         logger.warning("NOTIFY of \(zone) serial \(serial) to \(target): no answer after \(attempts) attempts")
@@ -312,42 +342,70 @@ final class NotifySender: @unchecked Sendable {
     }
 }
 
-/// One UDP request and its answer (matching ID, from the address asked), with a timeout.
+/// One UDP request and its answer (matching ID, from the address asked), with a timeout:
+/// a datagram channel on an event loop, the wait a timer there.
 enum UDPExchange {
-    static func send(_ message: [UInt8], to address: ListenAddress, id: UInt16, timeout: Double) -> [UInt8]? {
-        let fd = socket(address.family == .v6 ? AF_INET6 : AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var storage = sockaddr_storage()
-        let length = POSIXSocket.sockaddr(address, port: address.port, into: &storage)
-        let connected = withUnsafePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, length) }
-        }
-        guard connected == 0 else { return nil }
-        guard message.withUnsafeBytes({ Glibc.send(fd, $0.baseAddress, $0.count, 0) }) == message.count else { return nil }
-        let deadline = Date().addingTimeInterval(timeout)
-        var buffer = [UInt8](repeating: 0, count: 65535)
-        while true {
-            let left = deadline.timeIntervalSinceNow
-            guard left > 0 else { return nil }
-            var tv = timeval(tv_sec: Int(left), tv_usec: Int((left - Double(Int(left))) * 1e6))
-            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                if errno == ECONNREFUSED {
-                    // Nobody listening (ICMP port unreachable): wait out the timeout anyway,
-                    // so retries keep their spacing.
-                    let rest = deadline.timeIntervalSinceNow
-                    if rest > 0 { usleep(UInt32(min(rest, 60) * 1e6)) }
+    /// Nil when no matching answer came within `timeout` seconds (or nothing could be sent).
+    static func send(_ message: [UInt8], to address: ListenAddress, id: UInt16, timeout: Double,
+                     group: any EventLoopGroup) async -> [UInt8]? {
+        guard let target = try? SocketAddress(ipAddress: address.host, port: address.port) else { return nil }
+        let loop = group.next()
+        let answer = loop.makePromise(of: [UInt8]?.self)
+        let channel: Channel
+        do {
+            channel = try await DatagramBootstrap(group: loop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(NotifyAnswerMatcher(id: id, from: target, answer: answer))
+                    }
                 }
-                return nil
-            }
-            guard n >= 12 else { continue }
-            // The answer to our NOTIFY: same ID, QR set, opcode NOTIFY.
-            guard UInt16(buffer[0]) << 8 | UInt16(buffer[1]) == id, buffer[2] & 0x80 != 0,
-                  (buffer[2] >> 3) & 0x0F == Opcode.notify.rawValue else { continue }
-            return Array(buffer[0..<n])
+                .bind(host: address.family == .v6 ? "::" : "0.0.0.0", port: 0).get()
+        } catch {
+            answer.succeed(nil)
+            return nil
         }
+        // Whatever ends the wait (the answer, the timer, the channel closing), the promise
+        // is completed once: later completions are ignored.
+        let timer = loop.scheduleTask(in: .nanoseconds(Int64(timeout * 1e9))) { answer.succeed(nil) }
+        channel.closeFuture.whenComplete { _ in answer.succeed(nil) }
+        var buffer = channel.allocator.buffer(capacity: message.count)
+        buffer.writeBytes(message)
+        // A send that fails (no route, ICMP port unreachable) still waits out the timeout,
+        // so retries keep their spacing.
+        channel.writeAndFlush(AddressedEnvelope(remoteAddress: target, data: buffer), promise: nil)
+        let result = (try? await answer.futureResult.get()) ?? nil
+        timer.cancel()
+        try? await channel.close()
+        return result
+    }
+}
+
+/// Completes `answer` with the first datagram that answers our NOTIFY: from the address
+/// asked, same ID, QR set, opcode NOTIFY (RFC 1996 §3.6: it ends the retransmissions).
+/// Anything else is ignored.
+final class NotifyAnswerMatcher: ChannelInboundHandler {
+    typealias InboundIn = AddressedEnvelope<ByteBuffer>
+
+    let id: UInt16
+    let from: SocketAddress
+    let answer: EventLoopPromise<[UInt8]?>
+
+    init(id: UInt16, from: SocketAddress, answer: EventLoopPromise<[UInt8]?>) {
+        self.id = id
+        self.from = from
+        self.answer = answer
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let envelope = unwrapInboundIn(data)
+        guard envelope.remoteAddress == from else { return }
+        let bytes = Array(envelope.data.readableBytesView)
+        guard bytes.count >= 12, UInt16(bytes[0]) << 8 | UInt16(bytes[1]) == id, bytes[2] & 0x80 != 0,
+              (bytes[2] >> 3) & 0x0F == Opcode.notify.rawValue else { return }
+        answer.succeed(bytes)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // ICMP errors and the like: the timer ends the wait.
     }
 }

@@ -49,8 +49,6 @@ public final class DNSServer: @unchecked Sendable {
         self.reloader = ZoneReloader(catalog: catalog, logger: logger, sources: sources)
         let ops = config.counting.map { OpsHub(settings: $0) }
         self.ops = ops
-        self.secondaries = SecondaryZones(zones: config.secondaryZones, catalog: catalog, dataDir: config.dataDir,
-                                          logger: logger, authenticator: SecondaryZones.authenticator(for: config))
         // One cookie secret for every worker (and, when configured, every server sharing it).
         var defences = config.defences
         if defences.cookies.secret == nil { defences.cookies.secret = .random() }
@@ -66,7 +64,13 @@ public final class DNSServer: @unchecked Sendable {
                                   ioTimeout: .nanoseconds(Int64(config.tcpIOTimeout * 1e9)),
                                   maxInflight: config.tcpMaxInflight),
             threads: min(config.workers, 2), slowPath: slowPath, logger: logger, opsHub: ops)
-        self.replication = PrimaryReplication(config: config, catalog: catalog, slowPath: slowPath, logger: logger)
+        // Off the UDP hot path, everything runs on the TCP transport's event loops: the
+        // refresh and transfers of secondary zones, and NOTIFY out.
+        self.secondaries = SecondaryZones(zones: config.secondaryZones, catalog: catalog, dataDir: config.dataDir,
+                                          logger: logger, group: tcp.eventLoopGroup,
+                                          authenticator: SecondaryZones.authenticator(for: config))
+        self.replication = PrimaryReplication(config: config, catalog: catalog, slowPath: slowPath, logger: logger,
+                                              group: tcp.eventLoopGroup)
         if let ops {  // zone loads, by provenance; transfers in and out
             catalog.observe { changes in
                 for c in changes where c.new != nil { ops.events.zoneLoaded(provenance: c.provenance.rawValue) }
@@ -152,7 +156,7 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     public func stop() async {
-        secondaries.stop()
+        await secondaries.stop()
         udp.stop()
         await tcp.stop()
     }

@@ -38,7 +38,6 @@ public struct TCPSettings: Sendable {
     /// RFC 7766 §6.2.3: a connection with no complete query for this long is closed.
     public var idleTimeout: TimeAmount
     public var maxConnections: Int
-    // --- TCP limits (Defences item 4) ---
     /// Connections one client address may hold at once.
     public var maxConnectionsPerClient: Int
     /// A query whose first octet has arrived must be complete within this (slowloris;
@@ -79,26 +78,8 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     private let id: TCPConnectionLimiter.ConnectionID
     /// The peer, read once when the connection is set up.
     private let client: ClientAddress
-    private var cumulation: ByteBuffer?
-    private var timerTask: Scheduled<Void>?
-    private var timerDeadline = NIODeadline.distantFuture
-    private var lastQuery = NIODeadline.now()
-    /// When the first octet of the query being received arrived; nil between queries.
-    private var partialSince: NIODeadline?
-    private var readPending = false
-    /// Answers written to the channel whose write has not completed, plus `held`.
-    private var inflight = 0
-    /// The latest answer, written at the next flush with the promise that tells when the
-    /// whole batch has gone (one promise per batch, not per answer).
-    private var held: ByteBuffer?
-    private var heldCount = 0
-    private var reported: TCPConnectionLimiter.Activity = .idle
-    /// A multi-message answer (zone transfer) being written; no other query is answered
-    /// until it ends, so a transfer's messages are never interleaved with other answers
-    /// (answers stay in order, which RFC 7766 §7 allows).
-    private var stream: (any ResponseStream)?
-    /// A continuation of the stream is scheduled on the event loop.
-    private var pumpScheduled = false
+    /// Everything that changes on the connection (TCPConnectionState.swift).
+    private var state = TCPConnectionState(now: .now())
     /// Messages written per turn of the event loop before yielding to other connections.
     static let messagesPerTurn = 8
 
@@ -121,11 +102,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timerTask?.cancel()
-        timerTask = nil
-        cumulation = nil
-        held = nil
-        stream = nil
+        state.closed()?.cancel()
         context.fireChannelInactive()
     }
 
@@ -134,33 +111,33 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     /// One timer per connection, re-armed from its own expiry rather than per query
     /// (re-scheduling allocates); it is moved earlier only when a partial query starts.
     private func armIdleTimer(_ context: ChannelHandlerContext) {
-        lastQuery = context.eventLoop.now
-        if timerTask == nil { schedule(context, at: nextDeadline()) }
-    }
-
-    private func nextDeadline() -> NIODeadline {
-        let idle = lastQuery + settings.idleTimeout
-        guard let partialSince else { return idle }
-        return min(idle, partialSince + settings.ioTimeout)
+        let now = context.eventLoop.now
+        state.update { $0.lastQuery = now }
+        if !state.timerIsArmed, let deadline = state.nextDeadline(idleTimeout: settings.idleTimeout, ioTimeout: settings.ioTimeout) {
+            schedule(context, at: deadline)
+        }
     }
 
     private func schedule(_ context: ChannelHandlerContext, at deadline: NIODeadline) {
-        timerTask?.cancel()
-        timerDeadline = deadline
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timerTask = context.eventLoop.scheduleTask(deadline: deadline) {
+        let timer = context.eventLoop.scheduleTask(deadline: deadline) {
             let (handler, context) = loopBound.value
-            handler.timerTask = nil
-            handler.timerDeadline = .distantFuture
-            let now = context.eventLoop.now
-            if let since = handler.partialSince, since + handler.settings.ioTimeout <= now {
-                handler.table.countIOTimeout()
-                abort(context.channel)
-            } else if handler.lastQuery + handler.settings.idleTimeout <= now {
-                context.close(promise: nil)
-            } else if context.channel.isActive {
-                handler.schedule(context, at: handler.nextDeadline())
-            }
+            handler.timerFired(context)
+        }
+        state.timerArmed(timer, at: deadline)?.cancel()
+    }
+
+    private func timerFired(_ context: ChannelHandlerContext) {
+        switch state.timerFired(now: context.eventLoop.now, idleTimeout: settings.idleTimeout, ioTimeout: settings.ioTimeout) {
+        case .ioTimeout:
+            table.countIOTimeout()
+            abort(context.channel)
+        case .idle:
+            context.close(promise: nil)
+        case .rearm(let deadline):
+            if context.channel.isActive { schedule(context, at: deadline) }
+        case .none:
+            break
         }
     }
 
@@ -168,11 +145,7 @@ final class DNSTCPHandler: ChannelDuplexHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        if cumulation == nil {
-            cumulation = incoming
-        } else {
-            cumulation!.writeBuffer(&incoming)
-        }
+        state.received(&incoming)
         answerBuffered(context)
     }
 
@@ -180,59 +153,20 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     /// the connection is doing.
     private func answerBuffered(_ context: ChannelHandlerContext) {
         var answered = 0
-        while stream == nil, inflight < settings.maxInflight, let frame = nextFrame() {
+        while let frame = state.nextQuery(maxInflight: settings.maxInflight) {
             answered += 1
             answer(frame, context: context)
         }
-        if let c = cumulation, c.readableBytes == 0 {
-            cumulation = nil
-        } else {
-            cumulation?.discardReadBytes()
-        }
+        let now = context.eventLoop.now
         if answered > 0 { armIdleTimer(context) }
-        if hasPartialQuery {
-            if partialSince == nil {
-                let now = context.eventLoop.now
-                partialSince = now
-                // RFC 7766 §6.2.3 / slowloris: the rest of this query has `ioTimeout`.
-                if now + settings.ioTimeout < timerDeadline { schedule(context, at: now + settings.ioTimeout) }
-            }
-        } else {
-            partialSince = nil
+        if let sooner = state.batchDone(answered: answered, now: now, ioTimeout: settings.ioTimeout) {
+            schedule(context, at: sooner)
         }
         report()
     }
 
-    /// Octets of a query that has not fully arrived (complete queries held back by the
-    /// in-flight cap do not count: the wait is ours, not the client's).
-    private var hasPartialQuery: Bool {
-        guard let c = cumulation, c.readableBytes > 0 else { return false }
-        guard let length = c.getInteger(at: c.readerIndex, as: UInt16.self) else { return true }
-        return c.readableBytes < 2 + Int(length)
-    }
-
     private func report() {
-        let now: TCPConnectionLimiter.Activity
-        if partialSince != nil {
-            now = .receiving
-        } else if inflight > 0 || (cumulation?.readableBytes ?? 0) > 0 {
-            now = .busy
-        } else {
-            now = .idle
-        }
-        guard now != reported else { return }
-        reported = now
-        table.update(id, to: now)
-    }
-
-    /// The next complete message, if the buffer holds one.
-    private func nextFrame() -> ByteBuffer? {
-        guard var buffer = cumulation, let length = buffer.getInteger(at: buffer.readerIndex, as: UInt16.self),
-              buffer.readableBytes >= 2 + Int(length) else { return nil }
-        buffer.moveReaderIndex(forwardBy: 2)
-        let frame = buffer.readSlice(length: Int(length))
-        cumulation = buffer
-        return frame
+        if let activity = state.activityChange() { table.update(id, to: activity) }
     }
 
     private func answer(_ frame: ByteBuffer, context: ChannelHandlerContext) {
@@ -249,43 +183,35 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         out.storeU16(UInt16(length), at: 0)
         var response = context.channel.allocator.buffer(capacity: length + 2)
         response.writeBytes(UnsafeRawBufferPointer(rebasing: out[0..<(length + 2)]))
-        if let previous = held { context.write(wrapOutboundOut(previous), promise: nil) }
-        held = response
-        heldCount += 1
-        inflight += 1
+        if let previous = state.hold(response) { context.write(wrapOutboundOut(previous), promise: nil) }
     }
 
     // MARK: multi-message answers
 
     private func startStream(_ s: any ResponseStream, context: ChannelHandlerContext) {
         flushHeld(context)  // earlier answers go first
-        stream = s
-        inflight += 1  // the stream counts as one answer in flight until its end
+        state.startStream(s)
         pumpStream(context)
     }
 
     /// Writes the stream's next messages while the socket takes them; resumes when it
-    /// becomes writable again. Each message written counts as activity (a long transfer
-    /// is not idle).
+    /// becomes writable again.
     private func pumpStream(_ context: ChannelHandlerContext) {
         var written = 0
-        while let s = stream, context.channel.isActive, context.channel.isWritable {
+        while state.isStreaming, context.channel.isActive, context.channel.isWritable {
             if written == Self.messagesPerTurn {
                 // A large zone must not hold the event loop: continue on a later turn.
-                guard !pumpScheduled else { return }
-                pumpScheduled = true
+                guard state.scheduleStreamContinuation() else { return }
                 let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
                 context.eventLoop.execute {
                     let (handler, context) = loopBound.value
-                    handler.pumpScheduled = false
+                    handler.state.streamContinuationRuns()
                     handler.pumpStream(context)
                 }
                 return
             }
             written += 1
-            guard let message = s.next() else {
-                stream = nil
-                inflight -= 1
+            guard let message = state.nextStreamMessage(now: context.eventLoop.now) else {
                 answerBuffered(context)
                 flushHeld(context)
                 resumeReadingIfPossible(context)
@@ -297,17 +223,13 @@ final class DNSTCPHandler: ChannelDuplexHandler {
             buffer.writeInteger(UInt16(message.count))
             buffer.writeBytes(message)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
-            lastQuery = context.eventLoop.now
         }
     }
 
     /// Writes the held answer with a promise and flushes; when that write completes, the
     /// whole batch has gone to the socket and its answers leave the in-flight count.
     private func flushHeld(_ context: ChannelHandlerContext) {
-        guard let last = held else { return }
-        let count = heldCount
-        held = nil
-        heldCount = 0
+        guard let (last, count) = state.takeHeld() else { return }
         let promise = context.eventLoop.makePromise(of: Void.self)
         context.write(wrapOutboundOut(last), promise: promise)
         context.flush()
@@ -319,9 +241,9 @@ final class DNSTCPHandler: ChannelDuplexHandler {
     }
 
     private func written(_ count: Int, context: ChannelHandlerContext) {
-        inflight -= count
+        state.written(count)
         guard context.channel.isActive else { return }
-        if inflight < settings.maxInflight {
+        if let inflight = state.connection?.inflight, inflight < settings.maxInflight {
             answerBuffered(context)
             flushHeld(context)
             resumeReadingIfPossible(context)
@@ -334,25 +256,20 @@ final class DNSTCPHandler: ChannelDuplexHandler {
         context.fireChannelReadComplete()
     }
 
-    private var mayRead: Bool { inflight < settings.maxInflight && stream == nil }
-
     func read(context: ChannelHandlerContext) {
-        if context.channel.isWritable && mayRead {
+        if state.readRequested(writable: context.channel.isWritable, maxInflight: settings.maxInflight) {
             context.read()
-        } else {
-            readPending = true
         }
     }
 
     private func resumeReadingIfPossible(_ context: ChannelHandlerContext) {
-        if readPending && context.channel.isWritable && mayRead {
-            readPending = false
+        if state.resumeReading(writable: context.channel.isWritable, maxInflight: settings.maxInflight) {
             context.read()
         }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if stream != nil && context.channel.isWritable { pumpStream(context) }
+        if state.isStreaming && context.channel.isWritable { pumpStream(context) }
         resumeReadingIfPossible(context)
         context.fireChannelWritabilityChanged()
     }
@@ -374,7 +291,7 @@ final class TCPConnectionTable: @unchecked Sendable {
     let refusedPerClient = ManagedAtomic<Int>(0)
     let evicted = ManagedAtomic<Int>(0)
     let ioTimeouts = ManagedAtomic<Int>(0)
-    let accepted = ManagedAtomic<Int>(0)  // operations (issue 7)
+    let accepted = ManagedAtomic<Int>(0)
 
     init(maxConnections: Int, maxPerClient: Int) {
         limiter = TCPConnectionLimiter(maxConnections: maxConnections, maxPerClient: maxPerClient)
@@ -393,7 +310,7 @@ final class TCPConnectionTable: @unchecked Sendable {
             return (a, evicting.flatMap { channels.removeValue(forKey: $0) })
         }
         switch admission {
-        case .accept: accepted.wrappingIncrement(ordering: .relaxed)  // operations (issue 7)
+        case .accept: accepted.wrappingIncrement(ordering: .relaxed)
         case .refuseFull: refusedFull.wrappingIncrement(ordering: .relaxed)
         case .refusePerClient: refusedPerClient.wrappingIncrement(ordering: .relaxed)
         }
@@ -450,7 +367,7 @@ public final class TCPServer: @unchecked Sendable {
     private let workspaces = ThreadSpecificVariable<TCPWorkspace>()
     private let table: TCPConnectionTable
     private var channels: [Channel] = []
-    private let opsHub: OpsHub?  // operations (issue 7)
+    private let opsHub: OpsHub?
 
     public init(store: ZoneStore, maxUDPSize: Int, defences: DefenceSettings = DefenceSettings(),
                 settings: TCPSettings, threads: Int, slowPath: SlowPathRouter? = nil, logger: Logger,
@@ -486,6 +403,10 @@ public final class TCPServer: @unchecked Sendable {
         #endif
     }
 
+    /// The event loops of the transport, shared with the work off the UDP hot path
+    /// (secondary refresh and transfers in, NOTIFY out); shut down by `stop`.
+    public var eventLoopGroup: any EventLoopGroup { group }
+
     /// Open connections right now.
     public var connectionCount: Int { table.count }
 
@@ -494,7 +415,7 @@ public final class TCPServer: @unchecked Sendable {
         public var refusedFull, refusedPerClient, evicted, ioTimeouts: Int
     }
 
-    /// Connections accepted since start (operations, issue 7).
+    /// Connections accepted since start.
     public var acceptedCount: Int { table.accepted.load(ordering: .relaxed) }
 
     public var limitCounters: LimitCounters {
@@ -508,7 +429,7 @@ public final class TCPServer: @unchecked Sendable {
     private func workspace() -> TCPWorkspace {
         if let w = workspaces.currentValue { return w }
         let w = TCPWorkspace(store: store, maxUDPSize: maxUDPSize, defences: defences, slowPath: slowPath, logger: logger,
-                             counters: opsHub?.makeWorker(.tcp))  // operations (issue 7)
+                             counters: opsHub?.makeWorker(.tcp))
         workspaces.currentValue = w
         return w
     }

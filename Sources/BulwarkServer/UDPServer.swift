@@ -268,7 +268,7 @@ final class UDPWorkerLoop {
             return 0
         }
         counters.received.wrappingIncrement(by: Int(got), ordering: .relaxed)
-        let batchStart = queryCounters != nil ? Self.monotonicNanos() : 0  // operations (issue 7)
+        let batchStart = queryCounters != nil ? Self.monotonicNanos() : 0
         var out = 0
         for i in 0..<Int(got) {
             let header = receiveMessages[i].msg_hdr
@@ -308,7 +308,7 @@ final class UDPWorkerLoop {
             }
         }
         counters.sent.wrappingIncrement(by: out, ordering: .relaxed)
-        // operations (issue 7): one latency sample per batch, receive to send.
+        // One latency sample per batch, receive to send.
         queryCounters?.recordBatch(queries: Int(got), nanoseconds: Self.monotonicNanos() &- batchStart)
         return Int(got)
     }
@@ -332,7 +332,7 @@ public final class UDPServer: @unchecked Sendable {
     private let workers: Int
     private let logger: Logger
     private let slowPath: SlowPathRouter?
-    private let opsHub: OpsHub?  // operations (issue 7): per-worker counters when set
+    private let opsHub: OpsHub?  // per-worker counters when set
     private let stopFlag = ManagedAtomic<Bool>(false)
     private var sockets: [Int32] = []
     private var threads: [PosixThread] = []
@@ -418,7 +418,7 @@ public final class UDPServer: @unchecked Sendable {
             let store = self.store, maxUDPSize = self.maxUDPSize, stop = self.stopFlag, defences = self.defences
             let logger = self.logger, counters = UDPCounters(), packetInfo = address.isWildcard, slowPath = self.slowPath
             workerCounters.append(counters)
-            let queryCounters = opsHub?.makeWorker(.udp)  // operations (issue 7)
+            let queryCounters = opsHub?.makeWorker(.udp)
             threads.append(try PosixThread(name: "bulwark-udp\(i)") {
                 let responder = QueryResponder(store: store, maxUDPSize: maxUDPSize, defences: defences,
                                                slowPath: slowPath, logger: logger, observer: queryCounters)

@@ -2,6 +2,7 @@ import BulwarkDefences
 import BulwarkOps
 import BulwarkWire
 import BulwarkZone
+import BulwarkZoneFile
 import CMallocCounter
 import Foundation
 import Logging
@@ -138,14 +139,20 @@ final class AllocationTests: XCTestCase {
         return OpsHub(settings: settings)
     }()
 
+    /// A zone read and checked from `text`, as the server loads a zone file.
+    static func zone(_ origin: String, _ text: String) throws -> Zone {
+        let name = try DNSName(origin)
+        let parsed = try ZoneFileReader(origin: name).readChecked(text: text, fileName: "<\(origin)>")
+        return try Zone(origin: name, records: parsed.records)
+    }
+
     /// The client every test query comes from.
     static let client = ClientAddress("192.0.2.1")!
 
     func makeResponder(defences: DefenceSettings = DefenceSettings()) throws -> QueryResponder {
         var zones: [Zone] = []
         for (origin, text) in [("example.", Self.zoneText), ("other.net.", Self.otherText)] {
-            let source = ZoneSource(name: try DNSName(origin), path: "<\(origin)>", text: text)
-            zones.append(try ZoneLoader.load(source, logger: Logger(label: "test")))
+            zones.append(try Self.zone(origin, text))
         }
         var quiet = Logger(label: "test")
         quiet.logLevel = .critical
@@ -293,11 +300,10 @@ final class AllocationTests: XCTestCase {
         let query = try Self.query("www.example.", 1)
         let out = UnsafeMutableRawBufferPointer.allocate(byteCount: 65535, alignment: 16)
         defer { out.deallocate() }
-        let source = ZoneSource(name: try DNSName("example."), path: "<example>", text: Self.zoneText)
-        let store = ZoneStore(ZoneSet(zones: [try ZoneLoader.load(source, logger: Logger(label: "test"))]))
+        let store = ZoneStore(ZoneSet(zones: [try Self.zone("example.", Self.zoneText)]))
         let r = QueryResponder(store: store, observer: Self.countingHub.makeWorker(.udp))
         _ = query.withUnsafeBytes { r.respond(to: $0, transport: .udp, client: Self.client, into: out) }
-        store.replace(with: ZoneSet(zones: [try ZoneLoader.load(source, logger: Logger(label: "test"))]))
+        store.replace(with: ZoneSet(zones: [try Self.zone("example.", Self.zoneText)]))
         query.withUnsafeBytes { q in
             for _ in 0..<3 { _ = r.respond(to: q, transport: .udp, client: Self.client, into: out) }
             cmc_start()

@@ -36,7 +36,7 @@ final class NotifySenderTests: XCTestCase {
         return (fd, POSIXSocket.localPort(fd))
     }
 
-    func testRetriesUntilAnsweredAndVerifiesTheSignedAnswer() throws {
+    func testRetriesUntilAnsweredAndVerifiesTheSignedAnswer() async throws {
         let (fd, port) = boundSocket()
         defer { close(fd) }
         let ring = TSIGKeyring([key])
@@ -76,10 +76,10 @@ final class NotifySenderTests: XCTestCase {
         let target = NotifyTarget(address: try ListenAddress(host: "127.0.0.1", port: port), key: key.name)
         let zone = try DNSName("n.test.")
         let started = Date()
-        let outcome = sender.send(zone: zone, soa: try soa(), serial: 7, to: target, generation: sender.begin(zone, target))
+        let outcome = await sender.send(zone: zone, soa: try soa(), serial: 7, to: target, generation: sender.begin(zone, target))
         XCTAssertEqual(outcome, .acknowledged(attempt: 2))
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.3)  // waited out the first timeout
-        received.wait()
+        await withCheckedContinuation { done in DispatchQueue.global().async { received.wait(); done.resume() } }
         let first = try XCTUnwrap(seen.lock.withLock { seen.requests.first })
         XCTAssertEqual((first[2] >> 3) & 0x0F, Opcode.notify.rawValue)
         XCTAssertEqual(first[2] & 0x04, 0x04)  // AA (RFC 1996 §3.7)
@@ -87,18 +87,19 @@ final class NotifySenderTests: XCTestCase {
         XCTAssertNotNil(try TSIG.find(in: first))
     }
 
-    func testUnansweredAfterAttemptsAndSupersededByANewerChange() throws {
+    func testUnansweredAfterAttemptsAndSupersededByANewerChange() async throws {
         let (fd, port) = boundSocket()  // bound, never read: no answer, no ICMP
         defer { close(fd) }
         let sender = NotifySender(keyring: TSIGKeyring(), logger: quiet, attempts: 2, firstTimeout: 0.1)
         let target = NotifyTarget(address: try ListenAddress(host: "127.0.0.1", port: port), key: nil)
         let zone = try DNSName("n.test.")
         let started = Date()
-        XCTAssertEqual(sender.send(zone: zone, soa: try soa(), serial: 7, to: target, generation: sender.begin(zone, target)),
-                       .unanswered)
+        let unanswered = await sender.send(zone: zone, soa: try soa(), serial: 7, to: target, generation: sender.begin(zone, target))
+        XCTAssertEqual(unanswered, .unanswered)
         XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(started), 0.29)  // 0.1 then 0.2
         let old = sender.begin(zone, target)
         _ = sender.begin(zone, target)
-        XCTAssertEqual(sender.send(zone: zone, soa: try soa(), serial: 7, to: target, generation: old), .superseded)
+        let superseded = await sender.send(zone: zone, soa: try soa(), serial: 7, to: target, generation: old)
+        XCTAssertEqual(superseded, .superseded)
     }
 }

@@ -7,6 +7,7 @@ import BulwarkWire
 import BulwarkZone
 import Foundation
 import Logging
+import NIOPosix
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -180,7 +181,18 @@ final class SecondaryTests: XCTestCase {
         XCTAssertEqual(m.zoneNames, [other])
     }
 
-    func testBlockingStreamErrors() throws {
+    func testTransferConnectionErrors() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        func open(_ host: String, _ port: Int, io: Double) async throws(TransferError) {
+            try await TransferConnection.with(host: host, port: port, group: group, connectTimeout: 1, ioTimeout: io,
+                                              totalTimeout: 5) { (stream) async throws(TransferError) -> Void in
+                try await stream.send([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1])
+                _ = try await stream.receive()
+            }
+        }
+        func error(_ body: () async throws(TransferError) -> Void) async -> TransferError? {
+            do { try await body(); return nil } catch { return error }
+        }
         // A port nobody listens on: connect error, at once.
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var a = sockaddr_in()
@@ -190,20 +202,38 @@ final class SecondaryTests: XCTestCase {
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         let port = Int(UInt16(bigEndian: a.sin_port))
-        XCTAssertThrowsError(try BlockingTCPStream(host: "127.0.0.1", port: port, connectTimeout: 1, ioTimeout: 1, totalTimeout: 5)) {
-            XCTAssertEqual(($0 as? TransferError)?.kind, .connect)
-        }
+        let refused = await error { () async throws(TransferError) in try await open("127.0.0.1", port, io: 1) }
+        XCTAssertEqual(refused?.kind, .connect)
         // Listening but silent: the read times out after the I/O timeout.
         listen(fd, 4)
         defer { close(fd) }
-        let stream = try BlockingTCPStream(host: "127.0.0.1", port: port, connectTimeout: 1, ioTimeout: 0.3, totalTimeout: 5)
-        try stream.send([0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 6, 0, 1])
         let t0 = Date()
-        XCTAssertThrowsError(try stream.receive()) { XCTAssertEqual(($0 as? TransferError)?.kind, .timeout) }
+        let silent = await error { () async throws(TransferError) in try await open("127.0.0.1", port, io: 0.3) }
+        XCTAssertEqual(silent?.kind, .timeout, "\(String(describing: silent))")
         XCTAssertLessThan(Date().timeIntervalSince(t0), 2)
-        XCTAssertThrowsError(try BlockingTCPStream(host: "not-an-address", port: 53, connectTimeout: 1, ioTimeout: 1, totalTimeout: 1)) {
-            XCTAssertEqual(($0 as? TransferError)?.kind, .connect)
-            XCTAssertTrue(($0 as? TransferError)?.message.contains("not-an-address") == true, "\($0)")
+        let bad = await error { () async throws(TransferError) in try await open("not-an-address", 53, io: 1) }
+        XCTAssertEqual(bad?.kind, .connect)
+        XCTAssertTrue(bad?.message.contains("not-an-address") == true, "\(String(describing: bad))")
+    }
+
+    func testZoneWakeupCutsTheSleepShortAndKeepsAnEarlySignal() async {
+        let wakeup = ZoneWakeup()
+        // A signal that comes while nobody sleeps is kept for the next sleep.
+        wakeup.signal()
+        var t0 = Date()
+        await wakeup.sleep(seconds: 30)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 1)
+        // A signal during the sleep ends it.
+        t0 = Date()
+        Task {
+            try? await Task.sleep(nanoseconds: 100_000_000)
+            wakeup.signal()
         }
+        await wakeup.sleep(seconds: 30)
+        XCTAssertLessThan(Date().timeIntervalSince(t0), 5)
+        // Without a signal, it sleeps its time.
+        t0 = Date()
+        await wakeup.sleep(seconds: 0.2)
+        XCTAssertGreaterThanOrEqual(Date().timeIntervalSince(t0), 0.19)
     }
 }

@@ -92,7 +92,7 @@ final class TransferServerTests: ServerTestCase {
         try await start()
         try zoneText(serial: 2, hosts: 3000, www: "192.0.2.2").write(toFile: dir + "/test.zone", atomically: true, encoding: .utf8)
         server.reload()
-        server.replication.sync()
+        await server.replication.sync()
         let journal = try XCTUnwrap(server.replication.journal(for: try DNSName("test.")))
         XCTAssertEqual(journal.range?.first, 1)
         XCTAssertEqual(journal.range?.last, 2)

@@ -1,13 +1,16 @@
 // The secondary zones: for each, the timers of RFC 1034 §4.3.5, transfers in from its
 // primaries (tried in order), the on-disk copy, NOTIFY handling (RFC 1996), and the
-// expired state (SERVFAIL unless serve-expired). Transfers run on the manager's own
-// threads with blocking sockets: never on an event loop, never on the async pool.
+// expired state (SERVFAIL unless serve-expired). Each zone has a task of its own that
+// sleeps until its timers say something is due; the connections to the primaries run
+// on the server's event loops (TransferConnection), file writes on NIO's thread pool.
 import BulwarkDefences
 import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 
 /// What a NOTIFY for a zone leads to (RFC 1996 §3.7–3.11).
 public enum NotifyVerdict: Sendable, Equatable {
@@ -32,8 +35,8 @@ public struct SecondaryZoneStatus: Sendable {
 }
 
 public final class SecondaryZones: @unchecked Sendable {
-    // @unchecked: every mutable field of the entries is guarded by `cond`.
-    final class Entry {
+    // @unchecked: every mutable field of the manager and of its entries is guarded by `lock`.
+    final class Entry: @unchecked Sendable {
         var config: SecondaryZoneConfig
         /// No longer configured (SIGHUP): a refresh in progress must not publish.
         var removed = false
@@ -46,6 +49,10 @@ public final class SecondaryZones: @unchecked Sendable {
         /// A NOTIFY arrived during a refresh: check again when it ends.
         var notifyPending = false
         var status: SecondaryZoneStatus
+        /// The zone's own task: waits for what is due, then does it (see `run`).
+        var task: Task<Void, Never>?
+        /// Cuts the task's wait short (a NOTIFY, new settings, removal).
+        let wakeup = ZoneWakeup()
 
         init(config: SecondaryZoneConfig, now: Date) {
             self.config = config
@@ -65,13 +72,13 @@ public final class SecondaryZones: @unchecked Sendable {
     public let catalog: ZoneCatalog
     public let disk: SecondaryDiskCopy
     private let logger: Logger
-    private let cond = NSCondition()
+    private let lock = NSLock()
     private var entries: [DNSName: Entry] = [:]
     private var order: [Entry] = []
-    private var threads: [Thread] = []
     private var stopping = false
     private var started = false
-    private var active = 0
+    /// Where the connections to the primaries run (the server's TCP event loops).
+    private let group: any EventLoopGroup
     /// Signs transfer queries and checks responses for a primary's key name (TSIG).
     private let authenticator: @Sendable (String) -> (any TransferAuthenticator)?
     /// Seconds allowed to connect, and for each read or write.
@@ -84,11 +91,13 @@ public final class SecondaryZones: @unchecked Sendable {
     public var onTransfer: (@Sendable (_ zone: String, _ kind: String, _ succeeded: Bool) -> Void)?
 
     public init(zones: [SecondaryZoneConfig], catalog: ZoneCatalog, dataDir: String, logger: Logger,
+                group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
                 authenticator: @escaping @Sendable (String) -> (any TransferAuthenticator)? = { _ in nil },
                 clock: @escaping @Sendable () -> Date = { Date() }) {
         self.catalog = catalog
         self.disk = SecondaryDiskCopy(dataDir: dataDir)
         self.logger = logger
+        self.group = group
         self.authenticator = authenticator
         self.clock = clock
         let now = clock()
@@ -100,17 +109,13 @@ public final class SecondaryZones: @unchecked Sendable {
     }
 
     public var zoneNames: [DNSName] {
-        cond.lock(); defer { cond.unlock() }
-        return order.map(\.config.name)
+        lock.withLock { order.map(\.config.name) }
     }
 
     /// Serves each zone's on-disk copy at once (the expired stand-in if it expired while
     /// we were down and serve-expired is off). Call before listening.
     public func loadCopies() {
-        cond.lock()
-        let all = order
-        cond.unlock()
-        loadCopies(all)
+        loadCopies(lock.withLock { order })
     }
 
     private func loadCopies(_ list: [Entry]) {
@@ -127,70 +132,75 @@ public final class SecondaryZones: @unchecked Sendable {
             guard let zone else {
                 logger.info("secondary zone \(name): no copy yet; answering SERVFAIL until a transfer from \(e.config.primaries.map(\.description).joined(separator: ", ")) succeeds")
                 // As Knot and BIND: a configured zone not loaded yet is SERVFAIL, not REFUSED.
-                cond.lock()
-                e.expiredServed = true
-                cond.unlock()
+                lock.withLock { e.expiredServed = true }
                 publish(Zone(expiredStandInFor: Self.notYetLoaded(name)), name)
                 continue
             }
             guard let soa = try? SOAFields(record: zone.soaRecord) else { continue }
             let state = disk.readState(name)
-            cond.lock()
-            e.zone = zone
-            e.timers.loaded(soa, lastRefresh: state?.serial == soa.serial ? state?.lastRefresh : nil, now: now)
-            let expired = e.timers.isExpired(now: now) && !e.config.serveExpired
-            e.expiredServed = expired
-            e.status.serial = soa.serial
-            e.status.expired = expired
-            cond.unlock()
+            let expired = lock.withLock {
+                e.zone = zone
+                e.timers.loaded(soa, lastRefresh: state?.serial == soa.serial ? state?.lastRefresh : nil, now: now)
+                let expired = e.timers.isExpired(now: now) && !e.config.serveExpired
+                e.expiredServed = expired
+                e.status.serial = soa.serial
+                e.status.expired = expired
+                return expired
+            }
             publish(expired ? Zone(expiredStandInFor: zone) : zone, name)
             logger.info("secondary zone \(name): serving serial \(soa.serial) from the on-disk copy\(expired ? " (expired: SERVFAIL until a primary answers)" : "")")
         }
     }
 
-    /// Starts the refresh threads (two: transfers of different zones run side by side).
-    /// Idempotent; a reconfiguration that adds the first zone starts them too.
-    public func start(threads count: Int = 2) {
-        cond.lock()
-        started = true
-        guard !order.isEmpty, threads.isEmpty else { cond.unlock(); return }
-        for i in 0..<max(1, count) {
-            let t = Thread { [self] in self.workerLoop() }
-            t.name = "secondary-\(i)"
-            threads.append(t)
-            active += 1
+    /// Starts one task per zone, each driven by its own timers: a slow or dead primary
+    /// holds up only the zones it serves. Idempotent; zones added by a reconfiguration
+    /// get their task at once once started.
+    public func start() {
+        let list: [Entry] = lock.withLock {
+            started = true
+            return stopping ? [] : order
         }
-        let created = threads
-        cond.unlock()
-        for t in created { t.start() }
+        for e in list { launch(e) }
     }
 
-    /// Stops the threads (a transfer in progress ends at its next timeout at worst).
-    public func stop() {
-        cond.lock()
-        stopping = true
-        cond.broadcast()
-        let deadline = Date().addingTimeInterval(2)
-        while active > 0 && Date() < deadline { _ = cond.wait(until: deadline) }
-        cond.unlock()
+    /// Gives `e` its task if it has none.
+    private func launch(_ e: Entry) {
+        lock.withLock {
+            guard e.task == nil, !e.removed, !stopping else { return }
+            e.task = Task { [self] in await self.run(e) }
+        }
+    }
+
+    /// Stops every zone's task: a transfer in progress is abandoned (its connection
+    /// closed) and nothing more is published. Waits for the tasks two seconds at most (a
+    /// connection attempt ends at its connect timeout at worst).
+    public func stop() async {
+        let tasks: [Task<Void, Never>] = lock.withLock {
+            stopping = true
+            return order.compactMap(\.task)
+        }
+        for t in tasks { t.cancel() }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for t in tasks { await t.value } }
+            group.addTask { try? await Task.sleep(nanoseconds: 2_000_000_000) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     /// The status of every zone.
     public var status: [SecondaryZoneStatus] {
-        cond.lock(); defer { cond.unlock() }
-        return order.map(\.status)
+        lock.withLock { order.map(\.status) }
     }
 
     /// Whether `name` is one of our secondary zones.
     public func holds(_ name: DNSName) -> Bool {
-        cond.lock(); defer { cond.unlock() }
-        return entries[name] != nil
+        lock.withLock { entries[name] != nil }
     }
 
     /// The configuration of a secondary zone.
     public func config(for name: DNSName) -> SecondaryZoneConfig? {
-        cond.lock(); defer { cond.unlock() }
-        return entries[name]?.config
+        lock.withLock { entries[name]?.config }
     }
 
     /// The primary a NOTIFY for `zone` from `sender` comes from (RFC 1996 §3.10: only the
@@ -211,19 +221,25 @@ public final class SecondaryZones: @unchecked Sendable {
             logger.warning("secondary zone \(zone): NOTIFY from \(sender) refused: not a configured primary")
             return .refused
         }
-        cond.lock()
-        guard let e = entries[zone] else { cond.unlock(); return .notSecondary }
-        // RFC 1996 §3.11: a NOTIFY announcing the serial we hold needs no check.
-        if let serial, let held = e.zone?.serial, serial == held, !e.expiredServed {
-            cond.unlock()
-            logger.info("secondary zone \(zone): NOTIFY from \(sender) for serial \(serial), which we hold")
+        enum Held { case gone, current, check(Entry) }
+        let held: Held = lock.withLock {
+            guard let e = entries[zone] else { return .gone }
+            // RFC 1996 §3.11: a NOTIFY announcing the serial we hold needs no check.
+            if let serial, let held = e.zone?.serial, serial == held, !e.expiredServed { return .current }
+            if e.running { e.notifyPending = true } else { e.timers.notified(now: clock()) }
+            return .check(e)
+        }
+        switch held {
+        case .gone:
+            return .notSecondary
+        case .current:
+            logger.info("secondary zone \(zone): NOTIFY from \(sender) for serial \(serial!), which we hold")
+            return .accepted
+        case .check(let e):
+            e.wakeup.signal()
+            logger.info("secondary zone \(zone): NOTIFY from \(sender)\(serial.map { " (serial \($0))" } ?? ""): checking the primaries now")
             return .accepted
         }
-        if e.running { e.notifyPending = true } else { e.timers.notified(now: clock()) }
-        cond.broadcast()
-        cond.unlock()
-        logger.info("secondary zone \(zone): NOTIFY from \(sender)\(serial.map { " (serial \($0))" } ?? ""): checking the primaries now")
-        return .accepted
     }
 
     /// Applies a new list of secondary zones (SIGHUP): new zones are loaded from their
@@ -233,133 +249,127 @@ public final class SecondaryZones: @unchecked Sendable {
     @discardableResult
     public func reconfigure(_ zones: [SecondaryZoneConfig]) -> (added: [DNSName], removed: [DNSName], changed: [DNSName]) {
         let now = clock()
-        var added: [Entry] = [], removed: [DNSName] = [], changed: [DNSName] = []
-        cond.lock()
-        let wanted = Set(zones.map(\.name))
-        for e in order where !wanted.contains(e.config.name) {
-            e.removed = true
-            entries[e.config.name] = nil
-            removed.append(e.config.name)
-        }
-        order.removeAll { $0.removed }
-        for z in zones {
-            if let e = entries[z.name] {
-                if e.config != z {
-                    e.config = z
-                    if e.running { e.notifyPending = true } else { e.timers.notified(now: now) }
-                    changed.append(z.name)
+        var added: [Entry] = [], removed: [Entry] = [], changed: [Entry] = []
+        lock.withLock {
+            let wanted = Set(zones.map(\.name))
+            for e in order where !wanted.contains(e.config.name) {
+                e.removed = true
+                entries[e.config.name] = nil
+                removed.append(e)
+            }
+            order.removeAll { $0.removed }
+            for z in zones {
+                if let e = entries[z.name] {
+                    if e.config != z {
+                        e.config = z
+                        if e.running { e.notifyPending = true } else { e.timers.notified(now: now) }
+                        changed.append(e)
+                    }
+                } else {
+                    let e = Entry(config: z, now: now)
+                    entries[z.name] = e
+                    order.append(e)
+                    added.append(e)
                 }
-            } else {
-                let e = Entry(config: z, now: now)
-                entries[z.name] = e
-                order.append(e)
-                added.append(e)
             }
         }
-        cond.broadcast()
-        cond.unlock()
-        for name in removed {
-            catalog.remove(name, from: .secondary)
-            logger.info("secondary zone \(name): no longer configured; not served any more")
+        for e in removed {
+            // Its task ends at once (a transfer in progress is abandoned).
+            lock.withLock { e.task }?.cancel()
+            catalog.remove(e.config.name, from: .secondary)
+            logger.info("secondary zone \(e.config.name): no longer configured; not served any more")
         }
         loadCopies(added)
-        for name in changed { logger.info("secondary zone \(name): settings changed; checking the primaries now") }
-        if !added.isEmpty { startIfStarted() }
-        return (added.map(\.config.name), removed, changed)
+        for e in changed {
+            e.wakeup.signal()
+            logger.info("secondary zone \(e.config.name): settings changed; checking the primaries now")
+        }
+        if lock.withLock({ started }) { for e in added { launch(e) } }
+        return (added.map(\.config.name), removed.map(\.config.name), changed.map(\.config.name))
     }
 
-    private func startIfStarted() {
-        cond.lock()
-        let wasStarted = started
-        cond.unlock()
-        if wasStarted { start() }
-    }
+    // MARK: The zones' tasks
 
-    // MARK: The worker threads
-
-    private func workerLoop() {
-        cond.lock()
-        while !stopping {
-            let now = clock()
-            var pick: Entry?
-            var next = now.addingTimeInterval(3600)
-            for e in order where !e.running {
-                let d = e.due()
-                if d <= now {
-                    if pick == nil || d < pick!.due() { pick = e }
-                } else if d < next {
-                    next = d
-                }
+    /// One zone's life: sleep until its timers say something is due (or a NOTIFY or new
+    /// settings cut the sleep short), do it, repeat; until removed or stopped.
+    private func run(_ e: Entry) async {
+        while !Task.isCancelled {
+            guard let due = lock.withLock({ e.removed || stopping ? nil : e.due() }) else { return }
+            let wait = due.timeIntervalSince(clock())
+            if wait > 0 {
+                await e.wakeup.sleep(seconds: wait)
+                continue
             }
-            if let e = pick {
-                e.running = true
-                cond.unlock()
-                step(e, now: now)
-                cond.lock()
+            lock.withLock { e.running = true }
+            await step(e, now: clock())
+            lock.withLock {
                 e.running = false
                 if e.notifyPending {
                     e.notifyPending = false
                     e.timers.notified(now: clock())
                 }
-                continue
             }
-            _ = cond.wait(until: next)
         }
-        active -= 1
-        cond.broadcast()
-        cond.unlock()
     }
 
     /// Does what is due for one zone: expire it, or check its primaries.
-    private func step(_ e: Entry, now: Date) {
-        cond.lock()
-        let config = e.config
+    private func step(_ e: Entry, now: Date) async {
+        let (config, expireNow, checkDue, held) = lock.withLock {
+            let config = e.config
+            let expireNow = !e.expiredServed && !config.serveExpired && e.timers.isExpired(now: now)
+            if expireNow { e.expiredServed = true; e.status.expired = true }
+            return (config, expireNow, e.timers.nextCheck <= now, e.zone)
+        }
         let name = config.name
-        let expireNow = !e.expiredServed && !config.serveExpired && e.timers.isExpired(now: now)
-        let checkDue = e.timers.nextCheck <= now
-        let held = e.zone
-        if expireNow { e.expiredServed = true; e.status.expired = true }
-        cond.unlock()
         if expireNow, let held {
             // RFC 1034 §4.3.5: no refresh within EXPIRE: stop answering for the zone.
             logger.error("secondary zone \(name): expired (no primary confirmed serial \(held.serial) within the SOA expire time); answering SERVFAIL")
             publish(Zone(expiredStandInFor: held), name)
         }
         guard checkDue else { return }
-        refresh(e, config, held: held)
+        await refresh(e, config, held: held)
     }
 
     /// Tries each primary in order until one confirms or transfers the zone.
-    private func refresh(_ e: Entry, _ config: SecondaryZoneConfig, held: Zone?) {
+    private func refresh(_ e: Entry, _ config: SecondaryZoneConfig, held: Zone?) async {
         let name = config.name
         var errors: [String] = []
         for primary in config.primaries {
+            let result: RefreshResult
             do {
-                let result = try refresh(config, from: primary, held: held)
-                let now = clock()
-                switch result {
-                case .upToDate(let soa, let primarySerial):
-                    if primarySerial != soa.serial {
-                        logger.warning("secondary zone \(name): \(primary.address) has serial \(primarySerial), older than ours (\(soa.serial)); keeping ours")
-                    } else {
-                        logger.debug("secondary zone \(name): serial \(soa.serial) is current at \(primary.address)")
-                    }
-                    cond.lock()
+                result = try await refresh(config, from: primary, held: held)
+            } catch {
+                // Stopped or removed meanwhile: the abandoned attempt is no failure.
+                if Task.isCancelled { return }
+                logger.warning("secondary zone \(name): refresh from \(primary.address) failed: \(error)")
+                onTransfer?(name.description, "transfer", false)
+                errors.append("\(primary.address): \(error)")
+                continue
+            }
+            let now = clock()
+            switch result {
+            case .upToDate(let soa, let primarySerial):
+                if primarySerial != soa.serial {
+                    logger.warning("secondary zone \(name): \(primary.address) has serial \(primarySerial), older than ours (\(soa.serial)); keeping ours")
+                } else {
+                    logger.debug("secondary zone \(name): serial \(soa.serial) is current at \(primary.address)")
+                }
+                let (wasExpired, zone) = lock.withLock {
                     e.timers.refreshed(soa, now: now)
                     e.status.upToDateCount += 1
                     e.status.lastError = nil
                     let wasExpired = e.expiredServed
                     e.expiredServed = false
                     e.status.expired = false
-                    let zone = e.zone
-                    cond.unlock()
-                    if wasExpired, let zone {
-                        publish(zone, name)
-                        logger.info("secondary zone \(name): no longer expired, serving serial \(soa.serial)")
-                    }
-                    saveState(name, soa.serial, now)
-                case .transferred(let zone, let soa, let how):
-                    cond.lock()
+                    return (wasExpired, e.zone)
+                }
+                if wasExpired, let zone {
+                    publish(zone, name)
+                    logger.info("secondary zone \(name): no longer expired, serving serial \(soa.serial)")
+                }
+                await saveState(name, soa.serial, now)
+            case .transferred(let zone, let soa, let how):
+                lock.withLock {
                     e.zone = zone
                     e.timers.refreshed(soa, now: now)
                     if how.hasPrefix("IXFR") { e.status.ixfrCount += 1 } else { e.status.axfrCount += 1 }
@@ -367,44 +377,41 @@ public final class SecondaryZones: @unchecked Sendable {
                     e.status.lastError = nil
                     e.expiredServed = false
                     e.status.expired = false
-                    cond.unlock()
-                    publish(zone, name)
-                    onTransfer?(name.description, how.hasPrefix("IXFR") ? "IXFR" : "AXFR", true)
-                    logger.info("secondary zone \(name): \(how) from \(primary.address): now serving serial \(soa.serial), \(zone.recordCount) records")
-                    do {
-                        try disk.write(zone)
-                    } catch {
-                        logger.error("secondary zone \(name): cannot write the on-disk copy to \(disk.zonePath(name)): \(error)")
-                    }
-                    saveState(name, soa.serial, now)
                 }
-                return
-            } catch {
-                logger.warning("secondary zone \(name): refresh from \(primary.address) failed: \(error)")
-                onTransfer?(name.description, "transfer", false)
-                errors.append("\(primary.address): \(error)")
+                publish(zone, name)
+                onTransfer?(name.description, how.hasPrefix("IXFR") ? "IXFR" : "AXFR", true)
+                logger.info("secondary zone \(name): \(how) from \(primary.address): now serving serial \(soa.serial), \(zone.recordCount) records")
+                let disk = self.disk
+                do {
+                    try await NIOThreadPool.singleton.runIfActive { try disk.write(zone) }
+                } catch {
+                    logger.error("secondary zone \(name): cannot write the on-disk copy to \(disk.zonePath(name)): \(error)")
+                }
+                await saveState(name, soa.serial, now)
             }
+            return
         }
-        cond.lock()
-        e.timers.failed(now: clock())
-        e.status.failureCount += 1
-        e.status.lastError = errors.joined(separator: "; ")
-        let next = e.timers.nextCheck
-        cond.unlock()
+        let next = lock.withLock {
+            e.timers.failed(now: clock())
+            e.status.failureCount += 1
+            e.status.lastError = errors.joined(separator: "; ")
+            return e.timers.nextCheck
+        }
         logger.error("secondary zone \(name): no primary could be refreshed from\(held.map { "; still serving serial \($0.serial)" } ?? ""); next attempt at \(next)")
     }
 
-    private func saveState(_ name: DNSName, _ serial: UInt32, _ now: Date) {
-        do { try disk.writeState(zone: name, serial: serial, lastRefresh: now) } catch {
+    /// Writes the zone's refresh state (file I/O: on NIO's blocking-work pool).
+    private func saveState(_ name: DNSName, _ serial: UInt32, _ now: Date) async {
+        let disk = self.disk
+        do {
+            try await NIOThreadPool.singleton.runIfActive { try disk.writeState(zone: name, serial: serial, lastRefresh: now) }
+        } catch {
             logger.error("secondary zone \(name): cannot write \(disk.statePath(name)): \(error)")
         }
     }
 
     private func publish(_ zone: Zone, _ name: DNSName) {
-        cond.lock()
-        let gone = entries[name] == nil
-        cond.unlock()
-        guard !gone else { return }  // removed by a reconfiguration meanwhile
+        guard lock.withLock({ entries[name] != nil }) else { return }  // removed by a reconfiguration meanwhile
         do {
             try catalog.publish(zone, from: .secondary)
         } catch {
@@ -422,72 +429,116 @@ public final class SecondaryZones: @unchecked Sendable {
         return try! Zone(origin: name, records: [ResourceRecord(owner: name, type: .soa, ttl: 0, rdata: w.bytes)])
     }
 
-    enum RefreshResult {
+    enum RefreshResult: Sendable {
         case upToDate(SOAFields, primarySerial: UInt32)
         case transferred(Zone, SOAFields, how: String)
     }
 
-    private func connect(_ config: SecondaryZoneConfig, _ primary: SecondaryPrimary) throws(TransferError) -> BlockingTCPStream {
-        try BlockingTCPStream(host: primary.address.host, port: primary.address.port, connectTimeout: connectTimeout,
-                              ioTimeout: ioTimeout, totalTimeout: config.transferTimeout)
+    /// A connection to `primary` for the duration of `body`.
+    private func connected<Result: Sendable>(_ config: SecondaryZoneConfig, _ primary: SecondaryPrimary,
+                                             _ body: (TransferConnection) async throws(TransferError) -> Result) async throws(TransferError) -> Result {
+        try await TransferConnection.with(host: primary.address.host, port: primary.address.port, group: group,
+                                          connectTimeout: connectTimeout, ioTimeout: ioTimeout,
+                                          totalTimeout: config.transferTimeout, body)
     }
 
     /// One primary: SOA check, then IXFR (from the version held) or AXFR on the same
     /// connection; an IXFR that fails or does not apply falls back to AXFR (RFC 1995 §4).
-    func refresh(_ config: SecondaryZoneConfig, from primary: SecondaryPrimary, held: Zone?) throws(TransferError) -> RefreshResult {
+    func refresh(_ config: SecondaryZoneConfig, from primary: SecondaryPrimary, held: Zone?) async throws(TransferError) -> RefreshResult {
         var client = TransferClient(zone: config.name, maxTransferSize: config.maxTransferSize)
         if let keyName = primary.keyName {
             guard let auth = authenticator(keyName) else { throw TransferError(.tsig, "key '\(keyName)' is not configured") }
             client.authenticator = auth
         }
-        let stream = try connect(config, primary)
-        defer { stream.close() }
-        let soaRecord = try client.querySOA(on: stream)
-        let primarySOA = try SOAFields(record: soaRecord)
-        let heldSOARecord = held?.soaRecord
-        if let held, let heldSOARecord {
+        let logger = self.logger
+        let first: RefreshResult? = try await connected(config, primary) { (stream) async throws(TransferError) -> RefreshResult? in
+            let soaRecord = try await client.querySOA(on: stream)
+            let primarySOA = try SOAFields(record: soaRecord)
+            guard let held else { return try await Self.axfr(client, stream, config.name) }
+            let heldSOARecord = held.soaRecord
             let heldSOA = try SOAFields(record: heldSOARecord)
             // RFC 1982 comparison: transfer only when the primary's serial is newer.
             if !SerialArithmetic.isNewer(primarySOA.serial, than: held.serial) {
                 return .upToDate(heldSOA, primarySerial: primarySOA.serial)
             }
-            do {
-                switch try client.transfer(on: stream, ixfrFrom: heldSOARecord) {
+            do throws(TransferError) {
+                switch try await client.transfer(on: stream, ixfrFrom: heldSOARecord) {
                 case .upToDate:
                     return .upToDate(heldSOA, primarySerial: primarySOA.serial)
                 case .incremental(let soa, let deltas):
                     var records = try ZoneDeltaApplier.apply(deltas, to: held)
-                    let zone = try build(config.name, &records)
+                    let zone = try Self.build(config.name, &records)
                     return .transferred(zone, try SOAFields(record: soa),
                                         how: "IXFR serial \(held.serial) -> \(zone.serial) (\(deltas.count) change sequence(s), -\(deltas.reduce(0) { $0 + $1.deleted.count }) +\(deltas.reduce(0) { $0 + $1.added.count }) records)")
                 case .full(let soa, var records):
-                    let zone = try build(config.name, &records)
+                    let zone = try Self.build(config.name, &records)
                     return .transferred(zone, try SOAFields(record: soa), how: "IXFR (AXFR-style, full zone) serial \(held.serial) -> \(zone.serial)")
                 }
             } catch let error where error.kind == .inconsistent || error.kind == .rcode {
                 logger.warning("secondary zone \(config.name): IXFR from \(primary.address) not usable (\(error)); falling back to AXFR")
+                return nil
             }
-            // Fall through to AXFR on a fresh connection.
-            let axfrStream = try connect(config, primary)
-            defer { axfrStream.close() }
-            return try axfr(client, axfrStream, config.name)
         }
-        return try axfr(client, stream, config.name)
+        if let first { return first }
+        // RFC 1995 §4: AXFR instead, on a fresh connection.
+        return try await connected(config, primary) { (stream) async throws(TransferError) -> RefreshResult in
+            try await Self.axfr(client, stream, config.name)
+        }
     }
 
-    private func axfr(_ client: TransferClient, _ stream: BlockingTCPStream, _ name: DNSName) throws(TransferError) -> RefreshResult {
-        guard case .full(let soa, var records) = try client.transfer(on: stream, ixfrFrom: nil) else {
+    private static func axfr(_ client: TransferClient, _ stream: TransferConnection, _ name: DNSName) async throws(TransferError) -> RefreshResult {
+        guard case .full(let soa, var records) = try await client.transfer(on: stream, ixfrFrom: nil) else {
             throw TransferError(.malformed, "AXFR did not return a full zone")
         }
         let zone = try build(name, &records)
         return .transferred(zone, try SOAFields(record: soa), how: "AXFR serial \(zone.serial)")
     }
 
-    private func build(_ name: DNSName, _ records: inout [ResourceRecord]) throws(TransferError) -> Zone {
+    private static func build(_ name: DNSName, _ records: inout [ResourceRecord]) throws(TransferError) -> Zone {
         do {
             return try Zone(origin: name, takingRecords: &records)
         } catch {
             throw TransferError(.malformed, "the transferred zone does not build: \(error)")
+        }
+    }
+}
+
+/// Wakes a zone's task before its timer is due. A signal that comes while the task is
+/// not asleep is kept for its next sleep, so none is lost.
+final class ZoneWakeup: @unchecked Sendable {
+    // @unchecked: both fields are guarded by `lock`.
+    private let lock = NSLock()
+    private var signalled = false
+    private var sleeper: Task<Void, any Error>?
+
+    func signal() {
+        lock.withLock {
+            signalled = true
+            sleeper?.cancel()
+        }
+    }
+
+    /// Sleeps `seconds`, or less when signalled or cancelled.
+    func sleep(seconds: Double) async {
+        let sleeper: Task<Void, any Error>? = lock.withLock {
+            if signalled {
+                signalled = false
+                return nil
+            }
+            let nanoseconds = UInt64(min(seconds, 86_400) * 1e9)
+            let t = Task { try await Task.sleep(nanoseconds: nanoseconds) }
+            self.sleeper = t
+            return t
+        }
+        guard let sleeper else { return }
+        await withTaskCancellationHandler {
+            _ = await sleeper.result
+        } onCancel: {
+            sleeper.cancel()
+        }
+        lock.withLock {
+            self.sleeper = nil
+            signalled = false
         }
     }
 }
