@@ -72,7 +72,7 @@ let package = Package(
         .target(
             name: "BulwarkServer",
             dependencies: [
-                "BulwarkWire", "BulwarkZone", "BulwarkDefences", "BulwarkTransfer",
+                "BulwarkWire", "BulwarkZone", "BulwarkDefences", "BulwarkTransfer", "CBulwarkLinux",
                 "BulwarkOps",  // operations (issue 7)
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -119,6 +119,9 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The Linux calls, structs and macros Swift's Glibc module hides (recvmmsg, sendmmsg,
+        // cmsg, in6_pktinfo, SO_ATTACH_REUSEPORT_CBPF, pthread_setname_np, malloc_trim).
+        .target(name: "CBulwarkLinux"),
         // Counts this thread's mallocs (interposes malloc/free): linked into tests only.
         .target(name: "CMallocCounter", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire"]),
