@@ -35,7 +35,7 @@ let package = Package(
         // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
         .target(name: "BulwarkWire"),
         // Zones: zone-file reader, checker, in-memory zone, authoritative lookup. Pure and deterministic.
-        .target(name: "BulwarkZone", dependencies: ["BulwarkWire"]),
+        .target(name: "BulwarkZone", dependencies: ["BulwarkWire", "CBulwarkLinux"]),
         // Defences: response rate limiting, DNS cookies, access lists. Pure logic, no I/O.
         .target(name: "BulwarkDefences"),
         // Transfers: AXFR/IXFR (RFC 5936, RFC 1995), NOTIFY (RFC 1996), TSIG (RFC 8945),
