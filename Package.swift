@@ -35,6 +35,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
+        // The Linux calls, structs and macros Swift's Glibc module hides (recvmmsg, sendmmsg,
+        // cmsg, in6_pktinfo, SO_ATTACH_REUSEPORT_CBPF, pthread_setname_np, malloc_trim).
+        .target(name: "CBulwarkLinux"),
         // Wire format: names, messages, record data, EDNS. No networking, no Foundation on the parsing path.
         .target(name: "BulwarkWire"),
         // The vocabulary of every module's settings: listen addresses and ConfigError.
@@ -43,7 +46,7 @@ let package = Package(
         .target(name: "BulwarkZoneFile", dependencies: ["BulwarkWire"]),
         // Zone data: immutable zones and zone sets, the store readers load atomically, and
         // the catalog every source of zones publishes through.
-        .target(name: "BulwarkZone", dependencies: ["BulwarkWire"]),
+        .target(name: "BulwarkZone", dependencies: ["BulwarkWire", "CBulwarkLinux"]),
         // Authority: the RFC 1034 §4.3.2 lookup over a zone set and the response encoder. Pure.
         .target(name: "BulwarkAuthority", dependencies: ["BulwarkWire", "BulwarkZone"]),
         // Defences: response rate limiting, DNS cookies, access lists. Pure logic, no I/O.
@@ -81,7 +84,7 @@ let package = Package(
             name: "BulwarkServer",
             dependencies: [
                 "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences",
-                "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps", "BulwarkSettings",
+                "BulwarkTransfer", "BulwarkPipeline", "BulwarkOps", "BulwarkSettings", "CBulwarkLinux",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

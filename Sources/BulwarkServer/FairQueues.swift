@@ -15,6 +15,7 @@
 // and back to calm when no worker has seen a full batch for a second.
 import Atomics
 import BulwarkSettings
+import CBulwarkLinux
 import Foundation
 import Logging
 #if canImport(Glibc)
@@ -23,39 +24,29 @@ import Glibc
 import Musl
 #endif
 
-/// `struct sock_filter` (linux/filter.h): one classic BPF instruction.
-struct SocketFilterInstruction {
-    var code: UInt16
-    var jt: UInt8 = 0
-    var jf: UInt8 = 0
-    var k: UInt32
-}
-
-/// `struct sock_fprog` (linux/filter.h).
-struct SocketFilterProgram {
-    var length: UInt16
-    var filter: UnsafeMutablePointer<SocketFilterInstruction>?
+extension sock_filter {
+    /// A classic BPF instruction (linux/filter.h) that does not jump.
+    init(code: UInt16, k: UInt32) { self.init(code: code, jt: 0, jf: 0, k: k) }
 }
 
 /// A program that picks the socket of a reuseport group a query lands on. The group's
 /// sockets are indexed in bind order; worker w owns sockets w × queues ..< (w + 1) × queues.
 struct ClientPrefixSteering {
-    let instructions: [SocketFilterInstruction]
+    let instructions: [sock_filter]
 
     // linux/filter.h, linux/bpf_common.h
-    static let optionName: Int32 = 51           // SO_ATTACH_REUSEPORT_CBPF
-    static let networkOffset = UInt32(bitPattern: -0x100000)  // SKF_NET_OFF: the IP header
-    static let loadWordAbsolute: UInt16 = 0x20  // BPF_LD | BPF_W | BPF_ABS
-    static let loadHalfAbsolute: UInt16 = 0x28  // BPF_LD | BPF_H | BPF_ABS
-    static let andK: UInt16 = 0x54              // BPF_ALU | BPF_AND | BPF_K
-    static let multiplyK: UInt16 = 0x24         // BPF_ALU | BPF_MUL | BPF_K
-    static let shiftRightK: UInt16 = 0x74       // BPF_ALU | BPF_RSH | BPF_K
-    static let moduloK: UInt16 = 0x94           // BPF_ALU | BPF_MOD | BPF_K
-    static let xorX: UInt16 = 0xAC              // BPF_ALU | BPF_XOR | BPF_X
-    static let storeA: UInt16 = 0x02            // BPF_ST: M[k] = A
-    static let loadXMemory: UInt16 = 0x61       // BPF_LDX | BPF_MEM: X = M[k]
-    static let returnA: UInt16 = 0x16           // BPF_RET | BPF_A
-    static let returnK: UInt16 = 0x06           // BPF_RET | BPF_K
+    static let networkOffset = UInt32(bitPattern: SKF_NET_OFF)  // loads relative to the IP header
+    static let loadWordAbsolute = UInt16(BPF_LD | BPF_W | BPF_ABS)
+    static let loadHalfAbsolute = UInt16(BPF_LD | BPF_H | BPF_ABS)
+    static let andK = UInt16(BPF_ALU | BPF_AND | BPF_K)
+    static let multiplyK = UInt16(BPF_ALU | BPF_MUL | BPF_K)
+    static let shiftRightK = UInt16(BPF_ALU | BPF_RSH | BPF_K)
+    static let moduloK = UInt16(BPF_ALU | BPF_MOD | BPF_K)
+    static let xorX = UInt16(BPF_ALU | BPF_XOR | BPF_X)
+    static let storeA = UInt16(BPF_ST)                 // M[k] = A
+    static let loadXMemory = UInt16(BPF_LDX | BPF_MEM)  // X = M[k]
+    static let returnA = UInt16(BPF_RET | BPF_A)
+    static let returnK = UInt16(BPF_RET | BPF_K)
     /// Fibonacci hashing's multiplier (2^32 / φ): spreads neighbouring prefixes apart.
     static let golden: UInt32 = 0x9E37_79B1
 
@@ -98,7 +89,7 @@ struct ClientPrefixSteering {
 
     /// A = the source address, masked to the prefix (IPv6: its first two words XORed).
     private static func loadSource(family: ListenAddress.Family, ipv4PrefixLength: Int,
-                                   ipv6PrefixLength: Int) -> [SocketFilterInstruction] {
+                                   ipv6PrefixLength: Int) -> [sock_filter] {
         switch family {
         case .v4:
             // IPv4 source address: octets 12-15 of the header.
@@ -117,18 +108,17 @@ struct ClientPrefixSteering {
         }
     }
 
-    private static func hashModulo(_ n: UInt32) -> [SocketFilterInstruction] {
+    private static func hashModulo(_ n: UInt32) -> [sock_filter] {
         [.init(code: multiplyK, k: golden), .init(code: shiftRightK, k: 16), .init(code: moduloK, k: n)]
     }
 
-    /// Attaches the program to the reuseport group of `fd`, replacing the group's
-    /// previous one (every socket of the group must be bound already).
+    /// Attaches the program to the reuseport group of `fd` (socket(7)
+    /// SO_ATTACH_REUSEPORT_CBPF), replacing the group's previous one (every socket of the
+    /// group must be bound already).
     func attach(to fd: Int32, address: String) throws(SocketError) {
         var copy = instructions
-        let rc = copy.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            var program = SocketFilterProgram(length: UInt16(buffer.count), filter: buffer.baseAddress)
-            return setsockopt(fd, SOL_SOCKET, Self.optionName, &program,
-                              socklen_t(MemoryLayout<SocketFilterProgram>.size))
+        let rc = copy.withUnsafeMutableBufferPointer { buffer in
+            CBulwarkLinux_attach_reuseport_cbpf(fd, buffer.baseAddress, UInt16(buffer.count))
         }
         guard rc == 0 else { throw SocketError(call: "setsockopt(SO_ATTACH_REUSEPORT_CBPF)", address: address, errnoValue: errno) }
     }

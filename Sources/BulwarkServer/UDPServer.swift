@@ -7,6 +7,7 @@ import BulwarkOps
 import BulwarkPipeline
 import BulwarkSettings
 import BulwarkZone
+import CBulwarkLinux
 import Logging
 #if canImport(Glibc)
 import Glibc
@@ -64,8 +65,8 @@ final class UDPWorkerLoop {
     let names: UnsafeMutablePointer<sockaddr_storage>
     let receiveIOV: UnsafeMutablePointer<iovec>
     let sendIOV: UnsafeMutablePointer<iovec>
-    let receiveMessages: UnsafeMutablePointer<MMsgHdr>
-    let sendMessages: UnsafeMutablePointer<MMsgHdr>
+    let receiveMessages: UnsafeMutablePointer<CBulwarkLinux_mmsghdr>
+    let sendMessages: UnsafeMutablePointer<CBulwarkLinux_mmsghdr>
     let receiveControl: UnsafeMutableRawPointer
     let sendControl: UnsafeMutableRawPointer
 
@@ -91,8 +92,9 @@ final class UDPWorkerLoop {
         receiveMessages = .allocate(capacity: n)
         sendMessages = .allocate(capacity: n)
         let controlSpace = ControlMessage.pktinfoSpace
-        receiveControl = .allocate(byteCount: n * controlSpace, alignment: 8)
-        sendControl = .allocate(byteCount: n * controlSpace, alignment: 8)
+        // cmsg(3): control buffers aligned as struct cmsghdr.
+        receiveControl = .allocate(byteCount: n * controlSpace, alignment: MemoryLayout<cmsghdr>.alignment)
+        sendControl = .allocate(byteCount: n * controlSpace, alignment: MemoryLayout<cmsghdr>.alignment)
         for i in 0..<n {
             receiveIOV[i] = iovec(iov_base: receiveBuffers + i * Self.receiveStride, iov_len: Self.receiveSize)
             sendIOV[i] = iovec(iov_base: nil, iov_len: 0)
@@ -105,11 +107,11 @@ final class UDPWorkerLoop {
                 header.msg_control = receiveControl + i * controlSpace
                 header.msg_controllen = controlSpace
             }
-            receiveMessages[i] = MMsgHdr(msg_hdr: header, msg_len: 0)
+            receiveMessages[i] = CBulwarkLinux_mmsghdr(msg_hdr: header, msg_len: 0)
             var sendHeader = msghdr()
             sendHeader.msg_iov = sendIOV + i
             sendHeader.msg_iovlen = 1
-            sendMessages[i] = MMsgHdr(msg_hdr: sendHeader, msg_len: 0)
+            sendMessages[i] = CBulwarkLinux_mmsghdr(msg_hdr: sendHeader, msg_len: 0)
         }
     }
 
@@ -133,8 +135,8 @@ final class UDPWorkerLoop {
         guard let fq = fairSwitch else {
             let fd = sockets[0].fd
             while !stop.load(ordering: .relaxed) {
-                // MSG_WAITFORONE: block for the first datagram, then take what is queued.
-                guard receiveAndAnswer(fd, flags: MultiMessage.waitForOne, stop: stop, logger: logger,
+                // recvmmsg(2) MSG_WAITFORONE: block for the first datagram, then take what is queued.
+                guard receiveAndAnswer(fd, flags: Int32(MSG_WAITFORONE), stop: stop, logger: logger,
                                        lastErrorLog: &lastErrorLog) >= 0 else { break }
             }
             return
@@ -153,7 +155,7 @@ final class UDPWorkerLoop {
                     guard sweep(stop: stop, logger: logger, lastErrorLog: &lastErrorLog) else { return }
                 }
                 // Calm: the first socket only, as with a single socket.
-                let got = receiveAndAnswer(sockets[0].fd, flags: MultiMessage.waitForOne, stop: stop, logger: logger,
+                let got = receiveAndAnswer(sockets[0].fd, flags: Int32(MSG_WAITFORONE), stop: stop, logger: logger,
                                            lastErrorLog: &lastErrorLog)
                 if got < 0 { return }
                 // Fair queues help when a few prefixes fill the queue while others wait
@@ -255,7 +257,7 @@ final class UDPWorkerLoop {
             receiveMessages[i].msg_hdr.msg_namelen = socklen_t(MemoryLayout<sockaddr_storage>.size)
             if packetInfo { receiveMessages[i].msg_hdr.msg_controllen = controlSpace }
         }
-        let got = MultiMessage.recvmmsg(fd, receiveMessages, UInt32(n), flags)
+        let got = CBulwarkLinux_recvmmsg(fd, receiveMessages, UInt32(n), flags, nil)
         if got <= 0 {
             if got < 0 {
                 let e = errno
@@ -286,17 +288,14 @@ final class UDPWorkerLoop {
             sendMessages[out].msg_hdr.msg_name = UnsafeMutableRawPointer(names + i)
             sendMessages[out].msg_hdr.msg_namelen = header.msg_namelen
             if packetInfo {
-                let control = sendControl + out * controlSpace
-                let controlLength = ControlMessage.replyPacketInfo(
-                    received: receiveControl + i * controlSpace, length: header.msg_controllen, reply: control)
-                sendMessages[out].msg_hdr.msg_control = controlLength > 0 ? control : nil
-                sendMessages[out].msg_hdr.msg_controllen = controlLength
+                sendMessages[out].msg_hdr.msg_control = sendControl + out * controlSpace
+                ControlMessage.replyPacketInfo(received: &receiveMessages[i].msg_hdr, reply: &sendMessages[out].msg_hdr)
             }
             out += 1
         }
         var done = 0
         while done < out {
-            let sent = MultiMessage.sendmmsg(fd, sendMessages + done, UInt32(out - done), 0)
+            let sent = CBulwarkLinux_sendmmsg(fd, sendMessages + done, UInt32(out - done), 0)
             if sent > 0 {
                 done += Int(sent)
             } else if errno == EINTR {

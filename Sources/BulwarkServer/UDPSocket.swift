@@ -1,6 +1,8 @@
 // Plain POSIX sockets for the UDP fast path (no NIO: its datagram channel allocates per
 // packet) and the small helpers they need: sockaddr building, threads, control messages.
+// The calls and structs Glibc hides (recvmmsg, struct mmsghdr, CMSG_*) come from CBulwarkLinux.
 import BulwarkSettings
+import CBulwarkLinux
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -13,46 +15,6 @@ public struct SocketError: Error, CustomStringConvertible {
     public var address: String
     public var errnoValue: Int32
     public var description: String { "\(call) on \(address): \(String(cString: strerror(errnoValue)))" }
-}
-
-/// `struct mmsghdr` (recvmmsg(2)): Glibc hides it, and recvmmsg/sendmmsg, behind
-/// _GNU_SOURCE, so they are declared here and looked up once with dlsym.
-struct MMsgHdr {
-    var msg_hdr: msghdr
-    var msg_len: UInt32
-}
-
-/// `struct In6PktInfo` (RFC 3542 §6.1), also behind _GNU_SOURCE.
-struct In6PktInfo {
-    var ipi6_addr: in6_addr
-    var ipi6_ifindex: UInt32
-}
-
-enum MultiMessage {
-    typealias Call = @convention(c) (Int32, UnsafeMutableRawPointer?, UInt32, Int32, UnsafeMutableRawPointer?) -> Int32
-    typealias SetName = @convention(c) (pthread_t, UnsafePointer<CChar>?) -> Int32
-
-    private static let recvmmsgCall: Call = symbol("recvmmsg")!
-    typealias SendCall = @convention(c) (Int32, UnsafeMutableRawPointer?, UInt32, Int32) -> Int32
-    private static let sendmmsgCall: SendCall = symbol("sendmmsg")!
-
-    @inline(__always)
-    static func recvmmsg(_ fd: Int32, _ messages: UnsafeMutablePointer<MMsgHdr>, _ count: UInt32, _ flags: Int32) -> Int32 {
-        recvmmsgCall(fd, UnsafeMutableRawPointer(messages), count, flags, nil)
-    }
-
-    @inline(__always)
-    static func sendmmsg(_ fd: Int32, _ messages: UnsafeMutablePointer<MMsgHdr>, _ count: UInt32, _ flags: Int32) -> Int32 {
-        sendmmsgCall(fd, UnsafeMutableRawPointer(messages), count, flags)
-    }
-    static let setThreadName: SetName? = symbol("pthread_setname_np")
-    /// recvmmsg(2): after the first datagram, return what is queued without waiting.
-    static let waitForOne = Int32(MSG_WAITFORONE)
-
-    static func symbol<F>(_ name: String) -> F? {
-        guard let p = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { return nil }  // RTLD_DEFAULT
-        return unsafeBitCast(p, to: F.self)
-    }
 }
 
 enum POSIXSocket {
@@ -160,7 +122,7 @@ final class PosixThread {
             Unmanaged<Box>.fromOpaque(box).release()
             throw SocketError(call: "pthread_create", address: name, errnoValue: rc)
         }
-        _ = MultiMessage.setThreadName?(handle, String(name.prefix(15)))
+        _ = CBulwarkLinux_pthread_setname_np(handle, name)  // cut to 15 bytes there
     }
 
     func join() {
@@ -168,50 +130,65 @@ final class PosixThread {
     }
 }
 
-/// Control messages (cmsg) by hand: the CMSG_* macros are not visible from Swift.
-/// Linux layout: `struct cmsghdr { size_t len; int level; int type; }` then data, 8-aligned.
+/// Control messages (cmsg(3)), through the CMSG_* macros of CBulwarkLinux.
 enum ControlMessage {
-    static let headerSize = MemoryLayout<Int>.size + 2 * MemoryLayout<Int32>.size
-    @inline(__always) static func align(_ n: Int) -> Int { (n + MemoryLayout<Int>.size - 1) & ~(MemoryLayout<Int>.size - 1) }
-    static func space(_ dataLength: Int) -> Int { align(headerSize) + align(dataLength) }
     /// Room for one packet-info message of either family.
-    static let pktinfoSpace = space(max(MemoryLayout<in_pktinfo>.size, MemoryLayout<In6PktInfo>.size))
+    static let pktinfoSpace = CBulwarkLinux_CMSG_SPACE(
+        max(MemoryLayout<in_pktinfo>.size, MemoryLayout<CBulwarkLinux_in6_pktinfo>.size))
 
-    /// Turns the packet info of a received datagram (in `control[0..<length]`) into the
-    /// control message of its reply, which then leaves from the address the query was
-    /// sent to. Returns the reply's control length, 0 when there was no packet info.
-    static func replyPacketInfo(received control: UnsafeMutableRawPointer, length: Int,
-                                reply out: UnsafeMutableRawPointer) -> Int {
-        var offset = 0
-        while offset + headerSize <= length {
-            let p = control + offset
-            let cmsgLen = p.loadUnaligned(as: Int.self)
-            let level = p.loadUnaligned(fromByteOffset: MemoryLayout<Int>.size, as: Int32.self)
-            let type = p.loadUnaligned(fromByteOffset: MemoryLayout<Int>.size + 4, as: Int32.self)
-            guard cmsgLen >= headerSize, offset + cmsgLen <= length else { return 0 }
-            let data = p + align(headerSize)
-            if level == Int32(IPPROTO_IP) && type == IP_PKTINFO && cmsgLen >= align(headerSize) + MemoryLayout<in_pktinfo>.size {
-                let received = data.loadUnaligned(as: in_pktinfo.self)
+    /// Turns the packet info of a received datagram (the control messages of `received`)
+    /// into the control message of its reply, which then leaves from the address the
+    /// query was sent to. `reply`'s msg_control must point at `pktinfoSpace` bytes; its
+    /// msg_controllen is set to what was written, and msg_control to nil when the query
+    /// carried no packet info.
+    @inline(__always)
+    static func replyPacketInfo(received: UnsafeMutablePointer<msghdr>, reply: UnsafeMutablePointer<msghdr>) {
+        reply.pointee.msg_controllen = pktinfoSpace
+        let written = packetInfo(of: received, into: reply)
+        reply.pointee.msg_controllen = written
+        if written == 0 { reply.pointee.msg_control = nil }
+    }
+
+    private static func packetInfo(of received: UnsafeMutablePointer<msghdr>, into reply: UnsafeMutablePointer<msghdr>) -> Int {
+        guard let control = received.pointee.msg_control else { return 0 }
+        let end = UnsafeRawPointer(control) + received.pointee.msg_controllen
+        var next = CBulwarkLinux_CMSG_FIRSTHDR(received)
+        while let c = next {
+            let length = c.pointee.cmsg_len
+            // A message cut short (MSG_CTRUNC) is not read past the buffer.
+            guard length <= UnsafeRawPointer(c).distance(to: end) else { return 0 }
+            let data = UnsafeRawPointer(CBulwarkLinux_CMSG_DATA(c)!)
+            if c.pointee.cmsg_level == Int32(IPPROTO_IP) && c.pointee.cmsg_type == IP_PKTINFO
+                && length >= CBulwarkLinux_CMSG_LEN(MemoryLayout<in_pktinfo>.size) {
+                // ip(7) IP_PKTINFO: on send, ipi_spec_dst is the source address; the
+                // query's destination (ipi_addr) becomes the reply's source.
                 var info = in_pktinfo()
-                info.ipi_spec_dst = received.ipi_addr  // source of the reply := destination of the query
-                return write(out, level: Int32(IPPROTO_IP), type: IP_PKTINFO, info)
+                info.ipi_spec_dst = data.loadUnaligned(as: in_pktinfo.self).ipi_addr
+                return write(into: reply, level: Int32(IPPROTO_IP), type: IP_PKTINFO, info)
             }
-            if level == Int32(IPPROTO_IPV6) && type == IPV6_PKTINFO && cmsgLen >= align(headerSize) + MemoryLayout<In6PktInfo>.size {
-                let received = data.loadUnaligned(as: In6PktInfo.self)
-                return write(out, level: Int32(IPPROTO_IPV6), type: IPV6_PKTINFO, received)
+            if c.pointee.cmsg_level == Int32(IPPROTO_IPV6) && c.pointee.cmsg_type == IPV6_PKTINFO
+                && length >= CBulwarkLinux_CMSG_LEN(MemoryLayout<CBulwarkLinux_in6_pktinfo>.size) {
+                // ipv6(7), RFC 3542 §6.1: the received in6_pktinfo, sent back as is,
+                // sets the reply's source address and interface.
+                return write(into: reply, level: Int32(IPPROTO_IPV6), type: IPV6_PKTINFO,
+                             data.loadUnaligned(as: CBulwarkLinux_in6_pktinfo.self))
             }
-            offset += align(cmsgLen)
+            next = CBulwarkLinux_CMSG_NXTHDR(received, c)
         }
         return 0
     }
 
-    private static func write<T>(_ out: UnsafeMutableRawPointer, level: Int32, type: Int32, _ value: T) -> Int {
-        let total = space(MemoryLayout<T>.size)
-        out.initializeMemory(as: UInt8.self, repeating: 0, count: total)
-        out.storeBytes(of: align(headerSize) + MemoryLayout<T>.size, as: Int.self)
-        out.storeBytes(of: level, toByteOffset: MemoryLayout<Int>.size, as: Int32.self)
-        out.storeBytes(of: type, toByteOffset: MemoryLayout<Int>.size + 4, as: Int32.self)
-        withUnsafeBytes(of: value) { (out + align(headerSize)).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+    /// Writes one control message holding `value` as the first of `reply`'s; returns
+    /// the control length (CMSG_SPACE).
+    @inline(__always)
+    private static func write<T>(into reply: UnsafeMutablePointer<msghdr>, level: Int32, type: Int32, _ value: T) -> Int {
+        guard let c = CBulwarkLinux_CMSG_FIRSTHDR(reply) else { return 0 }
+        let total = CBulwarkLinux_CMSG_SPACE(MemoryLayout<T>.size)
+        UnsafeMutableRawPointer(c).initializeMemory(as: UInt8.self, repeating: 0, count: total)
+        c.pointee.cmsg_len = CBulwarkLinux_CMSG_LEN(MemoryLayout<T>.size)
+        c.pointee.cmsg_level = level
+        c.pointee.cmsg_type = type
+        UnsafeMutableRawPointer(CBulwarkLinux_CMSG_DATA(c)!).storeBytes(of: value, as: T.self)
         return total
     }
 }

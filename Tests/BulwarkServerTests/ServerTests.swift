@@ -3,6 +3,7 @@ import BulwarkConfig
 import BulwarkSettings
 import BulwarkTestSupport
 import BulwarkWire
+import CBulwarkLinux
 import Foundation
 import Logging
 import XCTest
@@ -38,9 +39,10 @@ final class ServerTests: ServerTestCase {
     // MARK: Layout
 
     func testMultiMessageLayoutMatchesC() {
-        // struct mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; } on LP64 Linux.
-        XCTAssertEqual(MemoryLayout<MMsgHdr>.stride, MemoryLayout<msghdr>.size + 8)
-        XCTAssertEqual(MemoryLayout<In6PktInfo>.size, 20)
+        // struct mmsghdr { struct msghdr msg_hdr; unsigned int msg_len; } on LP64 Linux
+        // (CBulwarkLinux's shim.c also checks its copies against the real headers).
+        XCTAssertEqual(MemoryLayout<CBulwarkLinux_mmsghdr>.stride, MemoryLayout<msghdr>.size + 8)
+        XCTAssertEqual(MemoryLayout<CBulwarkLinux_in6_pktinfo>.size, 20)
     }
 
     // MARK: UDP
