@@ -13,7 +13,7 @@ import Yams
 /// The complete, checked configuration: the DNS server's settings and those of the
 /// control plane's API and of operations, each the settings type of its module.
 public struct Configuration: Sendable, Equatable {
-    public var server = ServerConfig()
+    public var server = ServerSettings()
     /// The control plane's HTTP API (Config+API.swift).
     public var api = APISettings()
     /// Operations: the ops HTTP endpoint, counting, log limits (Config+Ops.swift).
@@ -82,7 +82,7 @@ extension Configuration {
             listen = try ConfigFileParser(path: configFile).parse(text, into: &config)
         }
         if !overrides.listen.isEmpty { listen = overrides.listen }
-        let listenTexts = listen ?? (overrides.example ? ServerConfig.exampleListen : ServerConfig.defaultListen)
+        let listenTexts = listen ?? (overrides.example ? ServerSettings.exampleListen : ServerSettings.defaultListen)
         config.server.listenIsDefault = listen == nil && !overrides.example
         config.server.listen = []
         for text in listenTexts {

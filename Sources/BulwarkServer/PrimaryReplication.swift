@@ -31,7 +31,7 @@ public final class PrimaryReplication: @unchecked Sendable {
     /// Observes `catalog` (register before the first zones are published) and answers
     /// transfers through `slowPath`.
     /// NOTIFY goes out on `group` (the server's event loops).
-    public init(config: ServerConfig, catalog: ZoneCatalog, slowPath: SlowPathRouter, logger: Logger,
+    public init(config: ServerSettings, catalog: ZoneCatalog, slowPath: SlowPathRouter, logger: Logger,
                 group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.catalog = catalog
         self.settings = config.transfer

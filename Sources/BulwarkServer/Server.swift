@@ -18,7 +18,7 @@ public struct StartupError: Error, CustomStringConvertible {
 }
 
 public final class DNSServer: @unchecked Sendable {
-    public let config: ServerConfig
+    public let config: ServerSettings
     public let store: ZoneStore
     /// Every served zone and where it comes from; publish changes through it.
     public let catalog: ZoneCatalog
@@ -41,7 +41,7 @@ public final class DNSServer: @unchecked Sendable {
     public private(set) var boundAddresses: [ListenAddress] = []
 
     /// `sources` lists the zones to serve; it is evaluated at startup and on every reload.
-    public init(config: ServerConfig, logger: Logger, sources: @escaping @Sendable () throws -> [ZoneSource]) {
+    public init(config: ServerSettings, logger: Logger, sources: @escaping @Sendable () throws -> [ZoneSource]) {
         self.config = config
         self.logger = logger
         self.store = ZoneStore(ZoneSet(zones: []))
@@ -86,7 +86,7 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     /// Convenience: the zones of `config` (its zones-dir re-scanned on each reload).
-    public convenience init(config: ServerConfig, logger: Logger) {
+    public convenience init(config: ServerSettings, logger: Logger) {
         self.init(config: config, logger: logger, sources: { try config.zoneSources() })
     }
 

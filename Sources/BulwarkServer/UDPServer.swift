@@ -356,7 +356,7 @@ public final class UDPServer: @unchecked Sendable {
     }
 
     /// The policy state (RRL table, cookie secrets) is per worker; `defences` configures it.
-    public init(store: ZoneStore, workers: Int, maxUDPSize: Int, receiveBuffer: Int = ServerConfig.defaultUDPReceiveBuffer,
+    public init(store: ZoneStore, workers: Int, maxUDPSize: Int, receiveBuffer: Int = ServerSettings.defaultUDPReceiveBuffer,
                 queues: Int = 1, defences: DefenceSettings = DefenceSettings(),
                 slowPath: SlowPathRouter? = nil, logger: Logger, opsHub: OpsHub? = nil) {
         self.opsHub = opsHub

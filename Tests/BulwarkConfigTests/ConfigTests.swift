@@ -79,12 +79,12 @@ final class ConfigTests: XCTestCase {
 
     func testDefaults() throws {
         let config = try load("")
-        XCTAssertEqual(config.server.listen.map(\.description), ServerConfig.defaultListen)
+        XCTAssertEqual(config.server.listen.map(\.description), ServerSettings.defaultListen)
         XCTAssertEqual(config.server.maxUDPSize, 1232)
         XCTAssertEqual(config.server.udpReceiveBuffer, 4 << 20)
         XCTAssertEqual(config.server.udpQueues, 4)
         XCTAssertEqual(config.server.tcpIdleTimeout, 10)
-        XCTAssertEqual(config.server.workers, ServerConfig.defaultWorkers)
+        XCTAssertEqual(config.server.workers, ServerSettings.defaultWorkers)
         XCTAssertTrue(config.server.zones.isEmpty)
         var example = ConfigOverrides()
         example.example = true

@@ -100,7 +100,7 @@ final class SecondaryTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let path = dir + "/b.yaml"
-        func load(_ text: String, _ o: ConfigOverrides = ConfigOverrides()) throws -> ServerConfig {
+        func load(_ text: String, _ o: ConfigOverrides = ConfigOverrides()) throws -> ServerSettings {
             try text.write(toFile: path, atomically: true, encoding: .utf8)
             return try Configuration.load(configFile: path, overrides: o).server
         }

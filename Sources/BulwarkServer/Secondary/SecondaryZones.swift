@@ -545,7 +545,7 @@ final class ZoneWakeup: @unchecked Sendable {
 
 extension SecondaryZones {
     /// TSIG for transfers in: the configured keys (`keys:`) by the name a primary gives.
-    static func authenticator(for config: ServerConfig) -> @Sendable (String) -> (any TransferAuthenticator)? {
+    static func authenticator(for config: ServerSettings) -> @Sendable (String) -> (any TransferAuthenticator)? {
         let keyring = config.transfer.keyring
         return { name in
             guard let n = SecondaryPrimary.keyDNSName(name), let key = keyring.key(named: n) else { return nil }

@@ -10,7 +10,7 @@ import Musl
 #endif
 
 /// The DNS server's settings.
-public struct ServerConfig: Sendable, Equatable {
+public struct ServerSettings: Sendable, Equatable {
     public static let defaultListen = ["0.0.0.0:53", "[::]:53"]
     public static let exampleListen = ["127.0.0.1:5353"]
 
@@ -18,13 +18,13 @@ public struct ServerConfig: Sendable, Equatable {
     /// `listen` is the built-in default (an unavailable IPv6 is then not fatal).
     public var listenIsDefault = false
     /// UDP worker threads per listen address (SO_REUSEPORT sockets).
-    public var workers: Int = ServerConfig.defaultWorkers
+    public var workers: Int = ServerSettings.defaultWorkers
     /// Largest UDP response we send (RFC 6891 §6.2.5); 1232 per DNS Flag Day 2020.
     public var maxUDPSize: Int = 1232
     /// Bytes of queries the kernel may queue on each UDP socket (SO_RCVBUF; NSD's
     /// `so-rcvbuf`). Larger absorbs bursts; under a flood beyond what a worker answers it
     /// is only waiting time, since every queued query waits behind the whole queue.
-    public var udpReceiveBuffer: Int = ServerConfig.defaultUDPReceiveBuffer
+    public var udpReceiveBuffer: Int = ServerSettings.defaultUDPReceiveBuffer
     public static let defaultUDPReceiveBuffer = 4 << 20
     /// Sockets per UDP worker (fair queues, FairQueues.swift). With more than one, a
     /// saturated worker has the kernel spread queries over them by client prefix and
@@ -47,7 +47,7 @@ public struct ServerConfig: Sendable, Equatable {
     public var zones: [ZoneSource] = []
     /// Where the server keeps its state: transfer journals, secondary zones' copies,
     /// the control plane's SQLite database. Created on first use.
-    public var dataDir: String = ServerConfig.defaultDataDir
+    public var dataDir: String = ServerSettings.defaultDataDir
     public static let defaultDataDir = "bulwark-data"
     /// Access lists, DNS cookies, response rate limiting.
     public var defences = DefenceSettings()
