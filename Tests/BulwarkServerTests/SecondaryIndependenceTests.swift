@@ -35,22 +35,7 @@ final class SecondaryIndependenceTests: ServerTestCase {
 
     func startPrimary() async throws {
         try writeZone(serial: 1, www: "192.0.2.1")
-        try """
-        listen: ["127.0.0.1:0"]
-        workers: 1
-        data-dir: \(dir!)/data
-        keys:
-          - name: xfr-key
-            algorithm: hmac-sha256
-            secret: \(secret)
-        zones:
-          - name: test
-            file: \(dir!)/test.zone
-            allow-transfer:
-              - address: 127.0.0.0/8
-                key: xfr-key
-        """.write(toFile: dir + "/bulwark.yaml", atomically: true, encoding: .utf8)
-        try await start(configFile: dir + "/bulwark.yaml", overrides: ConfigOverrides())
+        try await startSignedPrimary(secret: secret)
     }
 
     /// A TCP port on 127.0.0.1 that completes the handshake (the kernel's backlog) and

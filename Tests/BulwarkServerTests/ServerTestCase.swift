@@ -56,4 +56,25 @@ class ServerTestCase: XCTestCase {
     func start(configFile: String? = nil, overrides: ConfigOverrides) async throws {
         try await start(DNSServer(config: try Configuration.load(configFile: configFile, overrides: overrides).server, logger: logger))
     }
+
+    /// `start` as a primary for `dir`/test.zone (written by the caller) that allows
+    /// transfers from 127.0.0.0/8 signed with the TSIG key xfr-key (hmac-sha256, `secret`).
+    func startSignedPrimary(secret: String) async throws {
+        try """
+        listen: ["127.0.0.1:0"]
+        workers: 1
+        data-dir: \(dir!)/data
+        keys:
+          - name: xfr-key
+            algorithm: hmac-sha256
+            secret: \(secret)
+        zones:
+          - name: test
+            file: \(dir!)/test.zone
+            allow-transfer:
+              - address: 127.0.0.0/8
+                key: xfr-key
+        """.write(toFile: dir + "/bulwark.yaml", atomically: true, encoding: .utf8)
+        try await start(configFile: dir + "/bulwark.yaml", overrides: ConfigOverrides())
+    }
 }

@@ -24,23 +24,7 @@ final class TransferServerTests: ServerTestCase {
 
     func start(serial: Int = 1, www: String = "192.0.2.1") async throws {
         try zoneText(serial: serial, hosts: 3000, www: www).write(toFile: dir + "/test.zone", atomically: true, encoding: .utf8)
-        let yaml = """
-        listen: ["127.0.0.1:0"]
-        workers: 1
-        data-dir: \(dir!)/data
-        keys:
-          - name: xfr-key
-            algorithm: hmac-sha256
-            secret: \(secret)
-        zones:
-          - name: test
-            file: \(dir!)/test.zone
-            allow-transfer:
-              - address: 127.0.0.0/8
-                key: xfr-key
-        """
-        try yaml.write(toFile: dir + "/bulwark.yaml", atomically: true, encoding: .utf8)
-        try await start(configFile: dir + "/bulwark.yaml", overrides: ConfigOverrides())
+        try await startSignedPrimary(secret: secret)
     }
 
     /// Sends `request` over a new connection and reads messages until the second SOA
