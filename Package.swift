@@ -79,7 +79,8 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
-        // Server: query pipeline, transports, configuration, reload.
+        // Server: the I/O. UDP workers and fair queues, TCP, zone loading and reload, transfers
+        // out, the journal and NOTIFY, secondary zones; DNSServer ties them together.
         .target(
             name: "BulwarkServer",
             dependencies: [
