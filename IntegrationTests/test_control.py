@@ -180,6 +180,25 @@ def test_api_zone_is_answered_over_dns_and_fast(started):
     assert median < 10, line
 
 
+def test_oversized_body_gets_413_without_hanging_the_client(started):
+    """urllib writes the whole body before it reads the answer: a body over `api.max-body`
+    (4 MiB by default) is read and dropped, so the 413 reaches it at once; one far larger
+    gets the 413 and the connection closed, so the client stops sending at once instead
+    of waiting out its own timeout."""
+    server = started(zones=[])
+    t0 = time.monotonic()
+    status, body, _ = call(server, "POST", "/v1/zones", "x" * (6 << 20))
+    assert status == 413 and body["error"]["code"] == "body_too_large", body
+    assert time.monotonic() - t0 < 5
+    t0 = time.monotonic()
+    with pytest.raises((urllib.error.URLError, ConnectionError)) as raised:
+        call(server, "POST", "/v1/zones", "x" * (80 << 20))
+    assert time.monotonic() - t0 < 5, "the client waited for its timeout"
+    assert "timed out" not in str(raised.value)
+    # The server goes on answering.
+    assert call(server, "GET", "/v1/health", token=None)[0] == 200
+
+
 def test_file_zone_names_are_refused_and_data_persists(started, workdir):
     zone_file = os.path.join(workdir, "file.test.zone")
     with open(zone_file, "w") as f:

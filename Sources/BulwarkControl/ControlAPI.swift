@@ -10,7 +10,7 @@ import Hummingbird
 import NIOCore
 
 public enum ControlAPI {
-    typealias Context = BasicRequestContext
+    typealias Context = ControlRequestContext
 
     /// A handler's answer before it becomes a Response.
     struct Reply {
@@ -23,8 +23,8 @@ public enum ControlAPI {
     static let apiKeyHeader = HTTPField.Name("X-API-Key")!
     static let zoneFileType = "text/dns"
 
-    public static func router(_ cp: ControlPlane) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public static func router(_ cp: ControlPlane) -> Router<ControlRequestContext> {
+        let router = Router(context: ControlRequestContext.self)
         router.add(middleware: UnknownRouteAsJSON())
         router.get("/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
@@ -233,14 +233,7 @@ public enum ControlAPI {
                 try caller.require(role)
                 var body: ByteBuffer? = nil
                 if wantsBody {
-                    if let length = request.headers[.contentLength].flatMap(Int.init), length > cp.maxBodyBytes {
-                        throw tooLarge(cp.maxBodyBytes)
-                    }
-                    do {
-                        body = try await request.body.collect(upTo: cp.maxBodyBytes)
-                    } catch is NIOTooManyBytesError {
-                        throw tooLarge(cp.maxBodyBytes)
-                    }
+                    body = try await readBody(request.body, limit: cp.maxBodyBytes, connection: context.channel)
                 }
                 return respond(try await handler(request, context, caller, body))
             } catch let e as APIError {
@@ -268,6 +261,34 @@ public enum ControlAPI {
                                               "\(what): \(request.method) \(request.uri.path)"))
             }
         }
+    }
+
+    /// Octets read and dropped past the body limit before the 413 is sent.
+    static let overflowDrained = 64 << 20
+
+    /// The request body, up to `limit` octets; beyond it, 413. What a client sends past
+    /// the limit is read and dropped (up to `overflowDrained` octets more) before the 413
+    /// goes out: a client that writes its whole body before it reads (Python's urllib
+    /// does) would otherwise wait on a full socket until its own timeout, and never see
+    /// the answer. A body longer still gets the 413 (with `Connection: close`) and then
+    /// `connection` is closed, so that such a client stops at once.
+    static func readBody(_ body: RequestBody, limit: Int, connection: any Channel) async throws -> ByteBuffer {
+        var collected = ByteBuffer()
+        var total = 0
+        for try await part in body {
+            total += part.readableBytes
+            if total <= limit {
+                collected.writeImmutableBuffer(part)
+            } else if total - limit > overflowDrained {
+                // The answer is written when the handler returns; the close comes after it.
+                connection.eventLoop.scheduleTask(in: .milliseconds(200)) { connection.close(promise: nil) }
+                var e = tooLarge(limit)
+                e.headers[.connection] = "close"
+                throw e
+            }
+        }
+        guard total <= limit else { throw tooLarge(limit) }
+        return collected
     }
 
     static func tooLarge(_ limit: Int) -> APIError {
@@ -447,5 +468,17 @@ public enum ControlAPI {
         let f = ISO8601DateFormatter()
         f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+}
+
+/// The API's request context: Hummingbird's, and the connection the request came on (to
+/// close it after a 413 whose client does not stop sending).
+public struct ControlRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    let channel: any Channel
+
+    public init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        channel = source.channel
     }
 }
