@@ -20,6 +20,7 @@ let package = Package(
                 .product(name: "BulwarkZoneFile", package: "Bulwark"),
                 .product(name: "BulwarkZone", package: "Bulwark"),
                 .product(name: "BulwarkAuthority", package: "Bulwark"),
+                .product(name: "BulwarkDefences", package: "Bulwark"),
                 .product(name: "BulwarkPipeline", package: "Bulwark"),
             ],
             path: "Benchmarks/QueryPath",

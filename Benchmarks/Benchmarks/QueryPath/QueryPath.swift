@@ -4,6 +4,7 @@
 // (Tests/BulwarkServerTests/AllocationTests.swift holds it in `swift test`).
 import Benchmark
 @_spi(Benchmarks) import BulwarkAuthority
+import BulwarkDefences
 import BulwarkPipeline
 import BulwarkWire
 import BulwarkZone
@@ -62,7 +63,7 @@ final class Fixture {
             "mx": make(1024) { r in ("h\(r.next(Self.names / 10) * 10).bench.test.", 15) },
         ]
         // Warm up: the scratch buffers and the compression table grow once.
-        for list in queries.values { for q in list { _ = responder.respond(to: q, transport: .udp, into: out) } }
+        for list in queries.values { for q in list { _ = responder.respond(to: q, transport: .udp, client: .unknown, into: out) } }
     }
 }
 
@@ -135,7 +136,7 @@ let benchmarks: @Sendable () -> Void = {
             let qs = f.queries[kind]!
             benchmark.startMeasurement()
             for i in benchmark.scaledIterations {
-                blackHole(f.responder.respond(to: qs[i & 1023], transport: .udp, into: f.out))
+                blackHole(f.responder.respond(to: qs[i & 1023], transport: .udp, client: .unknown, into: f.out))
             }
         }
     }
