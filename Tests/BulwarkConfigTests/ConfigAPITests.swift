@@ -7,25 +7,7 @@ import XCTest
 @testable import BulwarkConfig
 
 /// The `api:` section and --api-listen (the control plane).
-final class ConfigAPITests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bulwark-config-api-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    func load(_ yaml: String?, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> Configuration {
-        guard let yaml else { return try Configuration.load(configFile: nil, overrides: overrides) }
-        let path = dir + "/bulwark.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return try Configuration.load(configFile: path, overrides: overrides)
-    }
-
+final class ConfigAPITests: ConfigTestCase {
     func testDefaults() throws {
         let c = try load(nil)
         XCTAssertEqual(c.api.listen?.description, "127.0.0.1:8053")

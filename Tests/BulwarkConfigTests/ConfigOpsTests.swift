@@ -7,15 +7,7 @@ import Foundation
 import XCTest
 @testable import BulwarkConfig
 
-final class ConfigOpsTests: XCTestCase {
-    func load(_ yaml: String?, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> Configuration {
-        guard let yaml else { return try Configuration.load(configFile: nil, overrides: overrides) }
-        let path = NSTemporaryDirectory() + "bulwark-ops-\(UUID().uuidString).yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        return try Configuration.load(configFile: path, overrides: overrides)
-    }
-
+final class ConfigOpsTests: ConfigTestCase {
     func testDefaults() throws {
         let c = try load(nil)
         XCTAssertEqual(c.ops.listen?.description, "127.0.0.1:9153")

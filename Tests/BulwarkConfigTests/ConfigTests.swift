@@ -7,28 +7,7 @@ import Foundation
 import XCTest
 @testable import BulwarkConfig
 
-final class ConfigTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bulwark-config-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    func write(_ text: String, _ name: String = "bulwark.yaml") throws -> String {
-        let path = dir + "/" + name
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
-
-    func load(_ yaml: String, _ overrides: ConfigOverrides = ConfigOverrides()) throws -> Configuration {
-        try Configuration.load(configFile: try write(yaml), overrides: overrides)
-    }
-
+final class ConfigTests: ConfigTestCase {
     /// Loads and expects a ConfigError; returns it.
     func failure(_ yaml: String, file: StaticString = #filePath, line: UInt = #line) throws -> ConfigError {
         do {

@@ -10,24 +10,7 @@ import XCTest
 @testable import BulwarkConfig
 
 /// `keys:`, `journal-size:` and the zones' `notify:` / `allow-transfer:` (Config+Transfer.swift).
-final class ConfigTransferTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bulwark-config-xfr-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
-    func load(_ yaml: String) throws -> Configuration {
-        let path = dir + "/bulwark.yaml"
-        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
-        return try Configuration.load(configFile: path, overrides: ConfigOverrides())
-    }
-
+final class ConfigTransferTests: ConfigTestCase {
     func error(_ yaml: String) -> String {
         do {
             _ = try load(yaml)

@@ -52,18 +52,7 @@ final class TCPLimitConfigTests: XCTestCase {
     }
 }
 
-final class DefenceConfigTests: XCTestCase {
-    var dir: String!
-
-    override func setUpWithError() throws {
-        dir = NSTemporaryDirectory() + "bulwark-defconf-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() {
-        try? FileManager.default.removeItem(atPath: dir)
-    }
-
+final class DefenceConfigTests: ConfigTestCase {
     func testKeys() throws {
         let yaml = dir + "/bulwark.yaml"
         try """

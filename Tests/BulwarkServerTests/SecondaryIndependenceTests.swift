@@ -18,8 +18,6 @@ import Glibc
 /// answers. There are more stuck zones than the two refresh threads of old.
 final class SecondaryIndependenceTests: ServerTestCase {
     override class var directoryPrefix: String { "bulwark-secind" }
-    let secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
-    lazy var key = try! TSIGKey(name: "xfr-key", algorithm: "hmac-sha256", secret: secret)
 
     /// Zone `test.` with REFRESH and RETRY of one second.
     func writeZone(serial: Int, www: String) throws {
@@ -35,7 +33,7 @@ final class SecondaryIndependenceTests: ServerTestCase {
 
     func startPrimary() async throws {
         try writeZone(serial: 1, www: "192.0.2.1")
-        try await startSignedPrimary(secret: secret)
+        try await startSignedPrimary()
     }
 
     /// A TCP port on 127.0.0.1 that completes the handshake (the kernel's backlog) and

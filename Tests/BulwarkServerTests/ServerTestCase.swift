@@ -1,6 +1,7 @@
 // The fixture shared by the tests that run a DNSServer in-process on loopback: a
 // temporary directory of its own, a quiet logger, the server and its bound port.
 import BulwarkConfig
+import BulwarkTransfer
 import Foundation
 import Logging
 import XCTest
@@ -57,9 +58,13 @@ class ServerTestCase: XCTestCase {
         try await start(DNSServer(config: try Configuration.load(configFile: configFile, overrides: overrides).server, logger: logger))
     }
 
+    /// The secret of the TSIG key `xfr-key` (hmac-sha256) of `startSignedPrimary`.
+    let secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+    lazy var key = try! TSIGKey(name: "xfr-key", algorithm: "hmac-sha256", secret: secret)
+
     /// `start` as a primary for `dir`/test.zone (written by the caller) that allows
-    /// transfers from 127.0.0.0/8 signed with the TSIG key xfr-key (hmac-sha256, `secret`).
-    func startSignedPrimary(secret: String) async throws {
+    /// transfers from 127.0.0.0/8 signed with `key`.
+    func startSignedPrimary() async throws {
         try """
         listen: ["127.0.0.1:0"]
         workers: 1

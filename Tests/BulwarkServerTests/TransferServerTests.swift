@@ -14,8 +14,6 @@ import Glibc
 /// journal written on reload, refusals; over real sockets on 127.0.0.1.
 final class TransferServerTests: ServerTestCase {
     override class var directoryPrefix: String { "bulwark-xfr" }
-    let secret = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
-    lazy var key = try! TSIGKey(name: "xfr-key", algorithm: "hmac-sha256", secret: secret)
 
     func zoneText(serial: Int, hosts: Int, www: String) -> String {
         Self.zoneText(serial: serial, www: www,
@@ -24,7 +22,7 @@ final class TransferServerTests: ServerTestCase {
 
     func start(serial: Int = 1, www: String = "192.0.2.1") async throws {
         try zoneText(serial: serial, hosts: 3000, www: www).write(toFile: dir + "/test.zone", atomically: true, encoding: .utf8)
-        try await startSignedPrimary(secret: secret)
+        try await startSignedPrimary()
     }
 
     /// Sends `request` over a new connection and reads messages until the second SOA
