@@ -50,7 +50,7 @@ let package = Package(
         // Authority: the RFC 1034 §4.3.2 lookup over a zone set and the response encoder. Pure.
         .target(name: "BulwarkAuthority", dependencies: ["BulwarkWire", "BulwarkZone"]),
         // Defences: response rate limiting, DNS cookies, access lists. Pure logic, no I/O.
-        .target(name: "BulwarkDefences"),
+        .target(name: "BulwarkDefences", dependencies: ["BulwarkWire"]),
         // Transfers: AXFR/IXFR (RFC 5936, RFC 1995), NOTIFY (RFC 1996), TSIG (RFC 8945),
         // the per-zone journal and zone differences. No sockets.
         .target(
@@ -159,7 +159,7 @@ let package = Package(
             dependencies: ["BulwarkAuthority", "BulwarkZone", "BulwarkZoneFile", "BulwarkWire"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "BulwarkDefencesTests", dependencies: ["BulwarkDefences"]),
+        .testTarget(name: "BulwarkDefencesTests", dependencies: ["BulwarkDefences", "BulwarkWire"]),
         // Vectors/: the dnspython script that wrote TSIGVectors.swift.
         .testTarget(
             name: "BulwarkTransferTests",

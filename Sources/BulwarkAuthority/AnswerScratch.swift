@@ -142,6 +142,8 @@ public struct AnswerScratch {
     /// A canonical key (for the NSEC search) of the current name or its wildcard.
     var canon: [UInt8] = []
     var suffixHashes: [UInt32] = []
+    /// The key zone names are hashed with (read once: the query path hashes every suffix).
+    let hashKey = NameHashKey.process
     /// Packet offset where chain name k can be pointed at.
     var chainOffsets: [Int] = []
 

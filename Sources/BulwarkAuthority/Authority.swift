@@ -41,15 +41,15 @@ extension AnswerScratch {
                 }
             }
         }
+        let hashKey = self.hashKey
         key.withUnsafeBufferPointer { dst in
             labelOffsets.withUnsafeBufferPointer { offs in
                 suffixHashes.withUnsafeMutableBufferPointer { hashes in
-                    var h = nameHashSeed
-                    var i = len - 1
+                    var h: UInt32 = 0
                     var j = labels
                     while j >= 0 {
-                        let stop = offs[j]
-                        while i >= stop { h = nameHashStep(h, dst[i]); i -= 1 }
+                        let o = offs[j]
+                        h = labelHash(hashKey, parent: h, dst.baseAddress! + o, 1 + Int(dst[o]))
                         hashes[j] = h
                         j -= 1
                     }
@@ -70,9 +70,7 @@ extension AnswerScratch {
         let from = Int(chain[index].start)
         var i = 0
         while i < prefix { chainBytes.append(chainBytes[from + i]); i += 1 }
-        zone.caseBytes.withUnsafeBytes { cb in
-            chainBytes.append(UnsafeRawBufferPointer(rebasing: cb[Int(e.offset)..<(Int(e.offset) + Int(e.length))]))
-        }
+        chainBytes.append(UnsafeRawBufferPointer(start: zone.caseAddress(e), count: Int(e.length)))
         chain.append(ChainName(start: Int32(start), length: Int32(prefix + Int(e.length)),
                                literalPrefix: prefix > 0 ? Int32(prefix) : nil, tail: (zoneIndex, tail)))
         return true
@@ -216,8 +214,9 @@ extension ZoneSet {
             // RFC 1034 §4.3.2 step 3b: a cut (or a DNAME, RFC 6672 §2.3) above the name wins.
             var cut: NameIndex? = nil
             var dname: NameIndex? = nil
-            if !e.occluder.isNone {
-                if zone[name: e.occluder].has(.delegation) { cut = e.occluder } else { dname = e.occluder }
+            let occluder = zone.occluder(of: encloser)
+            if !occluder.isNone {
+                if zone[name: occluder].has(.delegation) { cut = occluder } else { dname = occluder }
             } else if !exact {
                 if e.has(.delegation) { cut = encloser } else if e.has(.hasDNAME) { dname = encloser }
             } else if e.has(.delegation) && !ds {
@@ -427,7 +426,7 @@ extension ZoneSet {
             let te = zone[name: target]
             guard te.has(.exists) else { continue }
             // Addresses below other cuts are glue too (sibling glue): NSD and Knot add them.
-            addAddresses(zone: zone, zoneIndex, name: target, required: target == cut || te.occluder == cut,
+            addAddresses(zone: zone, zoneIndex, name: target, required: target == cut || zone.occluder(of: target) == cut,
                          dnssec: dnssec, scratch: &scratch)
         }
     }

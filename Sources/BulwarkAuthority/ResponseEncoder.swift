@@ -38,29 +38,25 @@ struct ResponseWriter {
     mutating func writeName(_ zone: Zone, base: Int, _ name: NameIndex) -> Int {
         let start = pos
         var cur = name.value
-        return zone.names.withUnsafeBufferPointer { names in
-            zone.caseBytes.withUnsafeBytes { bytes in
-                while true {
-                    let e = names[cur]
-                    if e.length == 1 {
-                        byte(0)
-                        return start
-                    }
-                    let g = base + cur
-                    if stamps[g] == generation {
-                        let target = Int(offsets[g])
-                        pointer(to: target)
-                        return pos - 2 == start ? target : start
-                    }
-                    if pos < 0x4000 {
-                        stamps[g] = generation
-                        offsets[g] = UInt16(pos)
-                    }
-                    let o = Int(e.offset)
-                    copy(bytes.baseAddress! + o, 1 + Int(bytes[o]))
-                    cur = e.parent.value
-                }
+        while true {
+            let e = zone.names[cur]
+            if e.length == 1 {
+                byte(0)
+                return start
             }
+            let g = base + cur
+            if stamps[g] == generation {
+                let target = Int(offsets[g])
+                pointer(to: target)
+                return pos - 2 == start ? target : start
+            }
+            if pos < 0x4000 {
+                stamps[g] = generation
+                offsets[g] = UInt16(pos)
+            }
+            let label = zone.caseAddress(e)
+            copy(label, 1 + Int(label[0]))
+            cur = e.parent.value
         }
     }
 
@@ -236,7 +232,7 @@ extension ZoneSet {
         var ownerRef = -1
         var i = Int(set.recordStart)
         let last = i + Int(set.recordCount)
-        if entry.kind == .synthesizedCNAME { i = last - 1 }  // one CNAME, from the DNAME'scratch TTL
+        if entry.kind == .synthesizedCNAME { i = last - 1 }  // one CNAME, from the DNAME's TTL
         while i < last {
             let rec = z.recordEntries[i]
             i += 1
@@ -252,7 +248,7 @@ extension ZoneSet {
                 }
             }
             if entry.kind == .synthesizedCNAME, let defines = entry.defines {
-                // RFC 6672 §3.1: CNAME, class IN, the DNAME'scratch TTL, the substituted name.
+                // RFC 6672 §3.1: CNAME, class IN, the DNAME's TTL, the substituted name.
                 writer.out.storeU16(RRType.cname.rawValue, at: writer.pos)
                 writer.out.storeU16(RRClass.in.rawValue, at: writer.pos + 2)
                 writer.out.storeU32(rec.ttl, at: writer.pos + 4)
@@ -264,32 +260,30 @@ extension ZoneSet {
                 writer.out.storeU16(UInt16(writer.pos - start), at: lengthAt)
                 return 1
             }
-            z.recordBytes.withUnsafeBytes { bytes in
-                let src = bytes.baseAddress! + Int(rec.offset)
-                if rec.namesCount == 0 {
-                    writer.copy(src, Int(rec.length))
-                    return
-                }
-                writer.copy(src, 8)
-                let lengthAt = writer.pos
-                writer.pos += 2
-                let rdataStart = writer.pos
-                var cursor = 0
-                var k = Int(rec.namesStart)
-                let namesEnd = k + Int(rec.namesCount)
-                while k < namesEnd {
-                    let rn = z.rdataNames[k]
-                    k += 1
-                    let at = Int(rn.rdataOffset)
-                    if at > cursor { writer.copy(src + 10 + cursor, at - cursor) }
-                    let ref = writer.writeName(z, base: base, rn.name)
-                    if let defines = entry.defines { writer.chainOffsets[defines] = ref }
-                    cursor = at + Int(rn.length)
-                }
-                let rdlength = Int(rec.length) - 10
-                if rdlength > cursor { writer.copy(src + 10 + cursor, rdlength - cursor) }
-                writer.out.storeU16(UInt16(writer.pos - rdataStart), at: lengthAt)
+            let src = UnsafeRawPointer(z.recordAddress(rec))
+            if rec.namesCount == 0 {
+                writer.copy(src, Int(rec.length))
+                continue
             }
+            writer.copy(src, 8)
+            let lengthAt = writer.pos
+            writer.pos += 2
+            let rdataStart = writer.pos
+            var cursor = 0
+            var k = Int(rec.namesStart)
+            let namesEnd = k + Int(rec.namesCount)
+            while k < namesEnd {
+                let rn = z.rdataNames[k]
+                k += 1
+                let at = Int(rn.rdataOffset)
+                if at > cursor { writer.copy(src + 10 + cursor, at - cursor) }
+                let ref = writer.writeName(z, base: base, rn.name)
+                if let defines = entry.defines { writer.chainOffsets[defines] = ref }
+                cursor = at + Int(rn.length)
+            }
+            let rdlength = Int(rec.length) - 10
+            if rdlength > cursor { writer.copy(src + 10 + cursor, rdlength - cursor) }
+            writer.out.storeU16(UInt16(writer.pos - rdataStart), at: lengthAt)
         }
         return Int(set.recordCount)
     }

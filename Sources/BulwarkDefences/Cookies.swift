@@ -4,6 +4,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import BulwarkWire
 
 /// A 16-octet server secret (RFC 9018 §4.4: the SipHash-2-4 key).
 public struct CookieSecret: Sendable, Hashable {

@@ -1,6 +1,7 @@
-// The in-memory zone: built once from records, immutable afterwards, laid out for the
-// query path like NSD's namedb and Knot's zone contents (per-name flags precomputed at
-// load, as NSD's `struct domain` and Knot's adjust.c pass do).
+// The in-memory zone: built from records, or edited from the previous version (sharing
+// the pages of its tables that the change did not touch); each version immutable, laid
+// out for the query path like NSD's namedb and Knot's zone contents (per-name flags
+// precomputed, as NSD's `struct domain` and Knot's adjust.c pass do).
 import BulwarkWire
 
 /// Why a set of records could not be built into a zone.
@@ -49,8 +50,8 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
 /// One distinct name of the zone: an owner, an empty non-terminal, an ancestor, or a
 /// name that only appears inside record data (for compression and additional records).
 @usableFromInline package struct NameEntry {
-    /// Offset of the lower-cased wire name in `Zone.keyBytes`; the same offset in
-    /// `Zone.caseBytes` holds the name as first written (its case is kept in answers).
+    /// Offset in `Zone.nameBytes` of the lower-cased wire name, followed by the name as
+    /// first written (its case is kept in answers).
     @usableFromInline package var offset: Int32
     @usableFromInline package var length: Int16
     @usableFromInline package var labelCount: Int16
@@ -58,9 +59,9 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
     @usableFromInline package var hash: UInt32
     /// The name with its first label removed; `.none` for the root.
     @usableFromInline package var parent: NameIndex
-    /// The highest strict ancestor (below the apex) that is a zone cut or owns a DNAME:
-    /// the name is occluded by it (RFC 1034 §4.3.2 step 3b, RFC 6672 §2.3). `.none` if none.
-    @usableFromInline package var occluder: NameIndex
+    /// How many of the names one label below exist: a name without records exists while
+    /// this is not zero (an empty non-terminal, RFC 8020).
+    @usableFromInline package var existingChildren: Int32
     /// The `*` child (RFC 4592 source of synthesis), `.none` if none.
     @usableFromInline package var wildcardChild: NameIndex
     /// The name's RRsets: `Zone.rrsets[rrsetStart ..< +rrsetCount]`, sorted by type.
@@ -71,6 +72,8 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
     @usableFromInline package var sigCount: Int32 = 0
 
     @inlinable @inline(__always) package func has(_ flag: NameFlags) -> Bool { flags.contains(flag) }
+    /// Where the name as first written starts in `Zone.nameBytes`.
+    @inlinable @inline(__always) package var caseOffset: Int { Int(offset) + Int(length) }
 }
 
 /// One RRset: records of one owner and type, in `Zone.recordEntries[recordStart ..< +recordCount]`.
@@ -110,7 +113,8 @@ public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
 }
 
 public final class Zone: @unchecked Sendable {
-    // @unchecked: every stored property is a `let` set in init and never mutated.
+    // @unchecked: every stored property is a `let` set in init and never mutated; the
+    // pages of its tables are shared with other versions but written by none of them.
 
     public let origin: DNSName
     public let serial: UInt32
@@ -119,17 +123,25 @@ public final class Zone: @unchecked Sendable {
     /// A secondary zone past its SOA expire time (RFC 1034 §4.3.5): kept in the set so
     /// that queries for it get SERVFAIL (as Knot and BIND) instead of REFUSED.
     public let isExpired: Bool
+    /// What this version changed, when it was made by editing another one.
+    public let edit: ZoneEditRecord?
+    /// An order-independent digest of the records (XOR of one keyed hash per record),
+    /// kept up to date by edits: equal records give equal digests.
+    let contentDigest: UInt64
+    /// Records edits left unreferenced in the tables (compaction rebuilds the zone).
+    let staleRecords: Int
 
+    /// The key names are hashed with (the process's, `NameHashKey.process`).
+    @usableFromInline package let hashKey: NameHashKey
     // Name table: open addressing (linear probing) over `slots`, keyed by lower-cased wire name.
-    @usableFromInline package let names: ContiguousArray<NameEntry>
-    @usableFromInline package let keyBytes: ContiguousArray<UInt8>
-    @usableFromInline package let caseBytes: ContiguousArray<UInt8>
-    @usableFromInline package let slots: ContiguousArray<NameIndex>
+    @usableFromInline package let names: PagedTable<NameEntry>
+    @usableFromInline package let nameBytes: PagedBytes
+    @usableFromInline package let slots: PagedTable<NameIndex>
     @usableFromInline package let slotMask: Int
-    @usableFromInline package let rrsets: ContiguousArray<RRSetEntry>
-    @usableFromInline package let recordEntries: ContiguousArray<RecordEntry>
-    @usableFromInline package let recordBytes: ContiguousArray<UInt8>
-    @usableFromInline package let rdataNames: ContiguousArray<RDataName>
+    @usableFromInline package let rrsets: PagedTable<RRSetEntry>
+    @usableFromInline package let recordEntries: PagedTable<RecordEntry>
+    @usableFromInline package let recordBytes: PagedBytes
+    @usableFromInline package let rdataNames: PagedTable<RDataName>
     /// Index of the apex in `names`.
     @usableFromInline package let apex: NameIndex
     @usableFromInline package let soaRRSet: RRSetIndex
@@ -139,7 +151,7 @@ public final class Zone: @unchecked Sendable {
     /// The SOA's RRSIGs with the negative TTL, or `.none`.
     @usableFromInline package let negativeSOASignature: RRSetIndex
     @usableFromInline package let originLabelCount: Int
-    @usableFromInline package let signatures: ContiguousArray<SignatureRef>
+    @usableFromInline package let signatures: PagedTable<SignatureRef>
     /// Names owning NSEC records in canonical order (RFC 4034 §6.1), with their names as
     /// canonical keys (labels right to left, lower-cased, each followed by a zero octet)
     /// so that ordering is a byte comparison.
@@ -154,7 +166,7 @@ public final class Zone: @unchecked Sendable {
         var b = ZoneBuilder(origin: origin)
         var shared = input
         try b.build(&shared, releasing: false)
-        self.init(origin: origin, builder: b)
+        self.init(builder: b)
     }
 
     /// As `init(origin:records:)`, but takes the records: `records` must be the only
@@ -164,7 +176,7 @@ public final class Zone: @unchecked Sendable {
         var b = ZoneBuilder(origin: origin)
         defer { records = [] }
         try b.build(&records, releasing: true)
-        self.init(origin: origin, builder: b)
+        self.init(builder: b)
     }
 
     /// A stand-in for `zone` once it has expired on a secondary: only its SOA, answered
@@ -173,29 +185,34 @@ public final class Zone: @unchecked Sendable {
         var b = ZoneBuilder(origin: zone.origin)
         var soa = zone.resourceRecords(zone.soaRRSet, owner: zone.origin)
         try! b.build(&soa, releasing: false)  // a zone's own SOA always builds
-        self.init(origin: zone.origin, builder: b, expired: true)
+        self.init(builder: b, expired: true)
     }
 
-    private init(origin: DNSName, builder b: ZoneBuilder, expired: Bool = false) {
-        self.origin = origin
+    init(builder: ZoneBuilder, expired: Bool = false, edit: ZoneEditRecord? = nil) {
+        var b = builder
+        b.shrinkToFit()
+        self.origin = b.origin
         self.isExpired = expired
+        self.edit = edit
         self.recordCount = b.recordCount
+        self.contentDigest = b.contentDigest
+        self.staleRecords = b.staleRecords
         self.serial = b.serial
-        self.names = exactCapacity(b.names)  // exact capacity
-        self.keyBytes = exactCapacity(b.keyBytes)  // exact capacity
-        self.caseBytes = exactCapacity(b.caseBytes)  // exact capacity
+        self.hashKey = b.hashKey
+        self.names = b.names
+        self.nameBytes = b.nameBytes
         self.slots = b.slots
         self.slotMask = b.slots.count - 1
-        self.rrsets = exactCapacity(b.rrsets)  // exact capacity
+        self.rrsets = b.rrsets
         self.recordEntries = b.recordEntries
-        self.recordBytes = exactCapacity(b.recordBytes)  // exact capacity
-        self.rdataNames = exactCapacity(b.rdataNames)  // exact capacity
+        self.recordBytes = b.recordBytes
+        self.rdataNames = b.rdataNames
         self.apex = b.apex
         self.soaRRSet = b.soaRRSet
         self.negativeSOARRSet = b.negativeSOARRSet
         self.negativeSOASignature = b.negativeSOASignature
-        self.originLabelCount = origin.labelCount
-        self.signatures = exactCapacity(b.signatures)  // exact capacity
+        self.originLabelCount = b.origin.labelCount
+        self.signatures = b.signatures
         self.nsecNodes = b.nsecNodes
         self.nsecKeyOffsets = b.nsecKeyOffsets
         self.nsecKeys = b.nsecKeys
@@ -209,6 +226,18 @@ public final class Zone: @unchecked Sendable {
     @inlinable @inline(__always)
     package subscript(rrset index: RRSetIndex) -> RRSetEntry { rrsets[index.value] }
 
+    /// The lower-cased wire form of a name.
+    @inlinable @inline(__always)
+    package func keyAddress(_ entry: NameEntry) -> UnsafePointer<UInt8> { nameBytes.address(Int(entry.offset)) }
+
+    /// The wire form of a name as first written.
+    @inlinable @inline(__always)
+    package func caseAddress(_ entry: NameEntry) -> UnsafePointer<UInt8> { nameBytes.address(entry.caseOffset) }
+
+    /// A record's `TYPE CLASS TTL RDLENGTH RDATA`.
+    @inlinable @inline(__always)
+    package func recordAddress(_ record: RecordEntry) -> UnsafePointer<UInt8> { recordBytes.address(Int(record.offset)) }
+
     /// The RRSIG RRset at `name` covering `type`, if any.
     @inlinable @inline(__always)
     package func signature(at name: NameIndex, covering type: UInt16) -> RRSetIndex? {
@@ -221,6 +250,23 @@ public final class Zone: @unchecked Sendable {
             i += 1
         }
         return nil
+    }
+
+    /// The highest strict ancestor of `name`, the apex included, that is a zone cut or
+    /// owns a DNAME: `name` is occluded by it (RFC 1034 §4.3.2 step 3b, RFC 6672 §2.3).
+    /// `.none` if none, and for names outside the zone.
+    @inlinable @inline(__always)
+    package func occluder(of name: NameIndex) -> NameIndex {
+        var found = NameIndex.none
+        guard name != apex, names[name.value].has(.inZone) else { return found }
+        var n = names[name.value].parent
+        while !n.isNone {
+            let e = names[n.value]
+            if e.has(.delegation) || e.has(.hasDNAME) { found = n }
+            if n == apex { break }
+            n = e.parent
+        }
+        return found
     }
 
     /// The name whose NSEC covers or matches the name with canonical key `key`: the
@@ -250,27 +296,27 @@ public final class Zone: @unchecked Sendable {
     /// The number of entries in the name table (owners, empty non-terminals, ancestors, rdata names).
     public var nameCount: Int { names.count }
 
+    /// The bytes the zone's tables take (its pages, some shared with other versions).
+    public var allocatedBytes: Int {
+        names.allocatedBytes + nameBytes.allocatedBytes + slots.allocatedBytes + rrsets.allocatedBytes
+            + recordEntries.allocatedBytes + recordBytes.allocatedBytes + rdataNames.allocatedBytes
+            + signatures.allocatedBytes
+    }
+
     // MARK: Lookup (allocation-free)
 
     /// The name whose lower-cased uncompressed wire form is `key`, if the zone has it.
     @inlinable @inline(__always)
     package func find(_ key: UnsafeRawBufferPointer, hash: UInt32) -> NameIndex? {
         var i = Int(hash) & slotMask
-        return slots.withUnsafeBufferPointer { slots in
-            names.withUnsafeBufferPointer { names in
-                keyBytes.withUnsafeBytes { keys in
-                    while true {
-                        let s = slots[i]
-                        if s.isNone { return nil }
-                        let e = names[s.value]
-                        if e.hash == hash && Int(e.length) == key.count
-                            && memEqual(keys.baseAddress! + Int(e.offset), key.baseAddress!, key.count) {
-                            return s
-                        }
-                        i = (i + 1) & slotMask
-                    }
-                }
+        while true {
+            let s = slots[i]
+            if s.isNone { return nil }
+            let e = names[s.value]
+            if e.hash == hash && Int(e.length) == key.count && memEqual(keyAddress(e), key.baseAddress!, key.count) {
+                return s
             }
+            i = (i + 1) & slotMask
         }
     }
 
@@ -294,21 +340,16 @@ public final class Zone: @unchecked Sendable {
     /// A name as stored (case as first written).
     package func name(_ index: NameIndex) -> DNSName {
         let e = names[index.value]
-        return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
+        return DNSName(uncheckedWire: nameBytes.bytes(at: e.caseOffset, count: Int(e.length)))
     }
 
     /// All records (duplicates removed), for zone transfers and tools, rebuilt from the
-    /// packed arrays: per owner in order of first appearance, by type, then as given.
+    /// packed tables: per owner in order of first appearance, by type, then as given.
     public var records: [ResourceRecord] {
         var out: [ResourceRecord] = []
         out.reserveCapacity(recordCount)
-        for n in names.indices where names[n].rrsetCount > 0 {
-            let owner = name(NameIndex(n))
-            let e = names[n]
-            for r in e.rrsetStart.raw..<(e.rrsetStart.raw + e.rrsetCount) {
-                out.append(contentsOf: resourceRecords(RRSetIndex(r), owner: owner))
-            }
-        }
+        var cursor = ZoneRecordCursor(self)
+        while let r = cursor.next() { out.append(r) }
         return out
     }
 
@@ -318,12 +359,16 @@ public final class Zone: @unchecked Sendable {
         let ownerName = owner ?? name(set.owner)
         var out: [ResourceRecord] = []
         for i in set.recordStart..<(set.recordStart + set.recordCount) {
-            let rec = recordEntries[Int(i)]
-            let o = Int(rec.offset)
-            let rdata = Array(recordBytes[(o + 10)..<(o + Int(rec.length))])
-            out.append(ResourceRecord(owner: ownerName, type: RRType(set.type), ttl: rec.ttl, rdata: rdata))
+            out.append(resourceRecord(Int(i), type: set.type, owner: ownerName))
         }
         return out
+    }
+
+    /// Record `index` of `recordEntries` as a resource record.
+    package func resourceRecord(_ index: Int, type: UInt16, owner: DNSName) -> ResourceRecord {
+        let rec = recordEntries[index]
+        let rdata = recordBytes.bytes(at: Int(rec.offset) + 10, count: Int(rec.length) - 10)
+        return ResourceRecord(owner: owner, type: RRType(type), ttl: rec.ttl, rdata: rdata)
     }
 }
 
@@ -363,17 +408,49 @@ package func memCompare(_ lhs: UnsafeRawPointer, _ rhs: UnsafeRawPointer, _ coun
     return 0
 }
 
-/// The name hash: FNV-1a over the lower-cased wire bytes taken from the last to the
-/// first, so one backward pass over a name yields the hash of every suffix.
-@inlinable @inline(__always)
-package func nameHashStep(_ hash: UInt32, _ byte: UInt8) -> UInt32 { (hash ^ UInt32(byte)) &* 16_777_619 }
-@usableFromInline package let nameHashSeed: UInt32 = 2_166_136_261
+/// The key of the name hash: random for each process, so that names chosen to collide
+/// (a tenant's zone, the names of a query flood) cannot be worked out in advance.
+public struct NameHashKey: Sendable, Equatable {
+    @usableFromInline package let k0: UInt64
+    @usableFromInline package let k1: UInt64
 
-package func nameHash(_ key: UnsafeRawBufferPointer) -> UInt32 {
-    var h = nameHashSeed
-    var i = key.count - 1
-    while i >= 0 { h = nameHashStep(h, key[i]); i -= 1 }
+    package init(k0: UInt64, k1: UInt64) {
+        self.k0 = k0
+        self.k1 = k1
+    }
+
+    public static let process: NameHashKey = {
+        var g = SystemRandomNumberGenerator()
+        return NameHashKey(k0: g.next(), k1: g.next())
+    }()
+}
+
+/// The hash of a name from the hash of its parent and its first label (the length octet
+/// and the lower-cased octets): SipHash-1-3 over both, keyed. One pass from the root
+/// yields the hash of every suffix; the root's parent hash is 0.
+@inlinable @inline(__always)
+package func labelHash(_ key: NameHashKey, parent: UInt32, _ label: UnsafeRawPointer, _ count: Int) -> UInt32 {
+    var s = SipState(k0: key.k0, k1: key.k1)
+    s.compress(UInt64(parent), rounds: 1)
+    let h = s.hash(label, count, prefixLength: 8, compression: 1, finalization: 3)
+    return UInt32(truncatingIfNeeded: h ^ (h >> 32))
+}
+
+/// The hash of a lower-cased uncompressed wire name.
+package func nameHash(_ key: NameHashKey, _ wire: UnsafeRawBufferPointer) -> UInt32 {
+    var starts: [Int] = []
+    var p = 0
+    while true {
+        starts.append(p)
+        let n = Int(wire[p])
+        if n == 0 { break }
+        p += 1 + n
+    }
+    var h: UInt32 = 0
+    for s in starts.reversed() {
+        h = labelHash(key, parent: h, wire.baseAddress! + s, 1 + Int(wire[s]))
+    }
     return h
 }
 
-package func nameHash(_ key: [UInt8]) -> UInt32 { key.withUnsafeBytes { nameHash($0) } }
+package func nameHash(_ key: NameHashKey, _ wire: [UInt8]) -> UInt32 { wire.withUnsafeBytes { nameHash(key, $0) } }

@@ -1,44 +1,94 @@
-// Builds a Zone's lookup structures from records. Runs at load, off the query path:
-// Dictionaries and Arrays are fine here.
+// Builds a Zone's lookup structures from records, or edits a zone into its next version
+// (ZoneEdit.swift). Runs off the query path: Dictionaries and Arrays are fine here.
 import BulwarkWire
 
 struct ZoneBuilder {
     let origin: DNSName
     let originKey: [UInt8]
+    let hashKey = NameHashKey.process
     var serial: UInt32 = 0
     /// Records kept (duplicates removed).
     var recordCount = 0
+    var contentDigest: UInt64 = 0
+    var staleRecords = 0
 
-    var names = ContiguousArray<NameEntry>()
-    var keyBytes = ContiguousArray<UInt8>()
-    var caseBytes = ContiguousArray<UInt8>()
-    var slots = ContiguousArray<NameIndex>()
-    var rrsets = ContiguousArray<RRSetEntry>()
-    var recordEntries = ContiguousArray<RecordEntry>()
-    var recordBytes = ContiguousArray<UInt8>()
-    var rdataNames = ContiguousArray<RDataName>()
+    var names: PagedTable<NameEntry>
+    var nameBytes: PagedBytes
+    var slots: PagedTable<NameIndex>
+    var rrsets: PagedTable<RRSetEntry>
+    var recordEntries: PagedTable<RecordEntry>
+    var recordBytes: PagedBytes
+    var rdataNames: PagedTable<RDataName>
     var apex = NameIndex.none
     var soaRRSet = RRSetIndex.none
     var negativeSOARRSet = RRSetIndex.none
     var negativeSOASignature = RRSetIndex.none
-    var signatures = ContiguousArray<SignatureRef>()
+    var signatures: PagedTable<SignatureRef>
     var nsecNodes = ContiguousArray<NameIndex>()
     var nsecKeyOffsets = ContiguousArray<Int32>()
     var nsecKeys = ContiguousArray<UInt8>()
 
     /// The name table's own open-addressing index (the one `Zone.find` probes), grown
-    /// while interning: no per-name key arrays.
+    /// while interning.
     private var slotMask = 0
 
     init(origin: DNSName) {
         self.origin = origin
         self.originKey = origin.wire.map(asciiLower)
+        let epoch = EditEpoch.next()
+        names = PagedTable(epoch: epoch)
+        nameBytes = PagedBytes(epoch: epoch)
+        slots = PagedTable(epoch: epoch)
+        rrsets = PagedTable(epoch: epoch)
+        recordEntries = PagedTable(epoch: epoch)
+        recordBytes = PagedBytes(epoch: epoch)
+        rdataNames = PagedTable(epoch: epoch)
+        signatures = PagedTable(epoch: epoch)
+    }
+
+    /// Starts the next version of `zone`: its tables, shared until written.
+    init(editing zone: Zone) {
+        origin = zone.origin
+        originKey = origin.wire.map(asciiLower)
+        precondition(zone.hashKey == hashKey, "a zone built under another hash key")
+        serial = zone.serial
+        recordCount = zone.recordCount
+        contentDigest = zone.contentDigest
+        staleRecords = zone.staleRecords
+        let epoch = EditEpoch.next()
+        names = zone.names; names.epoch = epoch
+        nameBytes = zone.nameBytes; nameBytes.epoch = epoch
+        slots = zone.slots; slots.epoch = epoch
+        slotMask = zone.slotMask
+        rrsets = zone.rrsets; rrsets.epoch = epoch
+        recordEntries = zone.recordEntries; recordEntries.epoch = epoch
+        recordBytes = zone.recordBytes; recordBytes.epoch = epoch
+        rdataNames = zone.rdataNames; rdataNames.epoch = epoch
+        signatures = zone.signatures; signatures.epoch = epoch
+        apex = zone.apex
+        soaRRSet = zone.soaRRSet
+        negativeSOARRSet = zone.negativeSOARRSet
+        negativeSOASignature = zone.negativeSOASignature
+        nsecNodes = zone.nsecNodes
+        nsecKeyOffsets = zone.nsecKeyOffsets
+        nsecKeys = zone.nsecKeys
+    }
+
+    /// Gives back the room the tables' last pages do not use.
+    mutating func shrinkToFit() {
+        names.shrinkToFit()
+        nameBytes.shrinkToFit()
+        rrsets.shrinkToFit()
+        recordEntries.shrinkToFit()
+        recordBytes.shrinkToFit()
+        rdataNames.shrinkToFit()
+        signatures.shrinkToFit()
     }
 
     private mutating func growSlots(_ size: Int) {
-        slots = ContiguousArray(repeating: .none, count: size)
+        slots = PagedTable(repeating: .none, count: size, epoch: slots.epoch)
         slotMask = size - 1
-        for i in names.indices {
+        for i in 0..<names.count {
             var s = Int(names[i].hash) & slotMask
             while !slots[s].isNone { s = (s + 1) & slotMask }
             slots[s] = NameIndex(i)
@@ -49,52 +99,72 @@ struct ZoneBuilder {
     /// lower index than their children.
     @discardableResult
     mutating func intern(_ wire: ArraySlice<UInt8>) -> NameIndex {
-        if slots.isEmpty { growSlots(16) }
-        var h = nameHashSeed
-        var i = wire.endIndex - 1
-        while i >= wire.startIndex { h = nameHashStep(h, asciiLower(wire[i])); i -= 1 }
+        if slots.count == 0 { growSlots(16) }
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 256) { lower in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 128) { hashes in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 128) { starts in
+                    var i = 0
+                    for b in wire { lower[i] = asciiLower(b); i += 1 }
+                    var labels = 0
+                    var p = 0
+                    while true {
+                        starts[labels] = p
+                        labels += 1
+                        let n = Int(lower[p])
+                        if n == 0 { break }
+                        p += 1 + n
+                    }
+                    var h: UInt32 = 0
+                    var j = labels - 1
+                    while j >= 0 {
+                        h = labelHash(hashKey, parent: h, lower.baseAddress! + starts[j], 1 + Int(lower[starts[j]]))
+                        hashes[j] = h
+                        j -= 1
+                    }
+                    return intern(wire, lower: UnsafeBufferPointer(lower), hashes: UnsafeBufferPointer(hashes),
+                                  starts: UnsafeBufferPointer(starts), label: 0, labels: labels)
+                }
+            }
+        }
+    }
+
+    /// Interns the suffix of `wire` that starts at label `label` of `labels`.
+    private mutating func intern(_ wire: ArraySlice<UInt8>, lower: UnsafeBufferPointer<UInt8>,
+                                 hashes: UnsafeBufferPointer<UInt32>, starts: UnsafeBufferPointer<Int>,
+                                 label: Int, labels: Int) -> NameIndex {
+        let from = starts[label]
+        let length = wire.count - from
+        let h = hashes[label]
+        let key = lower.baseAddress! + from
         var s = Int(h) & slotMask
         while true {
             let n = slots[s]
             if n.isNone { break }
             let e = names[n.value]
-            if e.hash == h && Int(e.length) == wire.count {
-                var k = Int(e.offset), same = true
-                for b in wire {
-                    if keyBytes[k] != asciiLower(b) { same = false; break }
-                    k += 1
-                }
-                if same { return n }
+            if e.hash == h && Int(e.length) == length && memEqual(nameBytes.address(Int(e.offset)), key, length) {
+                return n
             }
             s = (s + 1) & slotMask
         }
         var parent = NameIndex.none
-        if wire.count > 1 {
-            let first = Int(wire[wire.startIndex])
-            parent = intern(wire[(wire.startIndex + 1 + first)...])
+        if label + 1 < labels {
+            parent = intern(wire, lower: lower, hashes: hashes, starts: starts, label: label + 1, labels: labels)
         }
         let index = NameIndex(names.count)
-        let offset = Int32(keyBytes.count)
-        for b in wire { keyBytes.append(asciiLower(b)) }
-        caseBytes.append(contentsOf: wire)
+        let (offset, address) = nameBytes.reserve(2 * length)
+        address.update(from: key, count: length)
+        var k = length
+        for b in wire[(wire.startIndex + from)...] { address[k] = b; k += 1 }
         var flags: NameFlags = []
         if !parent.isNone && names[parent.value].has(.inZone) {
             flags.insert(.inZone)
-        } else if wire.count == originKey.count {
-            var same = true
-            var k = 0
-            for b in wire {
-                if asciiLower(b) != originKey[k] { same = false; break }
-                k += 1
-            }
-            if same { flags.insert(.inZone) }
+        } else if length == originKey.count && originKey.withUnsafeBytes({ memEqual($0.baseAddress!, key, length) }) {
+            flags.insert(.inZone)
         }
-        if wire.count >= 2 && wire[wire.startIndex] == 1 && wire[wire.startIndex + 1] == UInt8(ascii: "*") {
-            flags.insert(.wildcard)
-        }
-        let labels = parent.isNone ? 0 : Int16(names[parent.value].labelCount + 1)
-        names.append(NameEntry(offset: offset, length: Int16(wire.count), labelCount: labels, flags: flags,
-                               hash: h, parent: parent, occluder: .none, wildcardChild: .none,
+        if length >= 2 && key[0] == 1 && key[1] == UInt8(ascii: "*") { flags.insert(.wildcard) }
+        let labelCount = parent.isNone ? 0 : Int16(names[parent.value].labelCount + 1)
+        names.append(NameEntry(offset: Int32(offset), length: Int16(length), labelCount: labelCount, flags: flags,
+                               hash: h, parent: parent, existingChildren: 0, wildcardChild: .none,
                                rrsetStart: RRSetIndex(0 as Int32), rrsetCount: 0))
         if names.count * 2 > slots.count {
             growSlots(slots.count * 2)
@@ -116,7 +186,6 @@ struct ZoneBuilder {
         var size = 16
         while size < input.count { size <<= 1 }
         growSlots(size)
-        names.reserveCapacity(input.count / 2 + 16)
         apex = intern(origin.wire[...])
 
         // Owners: intern, check, rank by first appearance.
@@ -124,8 +193,7 @@ struct ZoneBuilder {
         var ownerOrder = ContiguousArray<NameIndex>()
         var recordRank = ContiguousArray<Int32>()
         recordRank.reserveCapacity(input.count)
-        var totalBytes = 0, sigBytes = 0, sigCount = 0
-        // Records of one owner usually follow each other and share the owner's storage
+                // Records of one owner usually follow each other and share the owner's storage
         // (the reader reuses the previous owner): intern it once per run. `input` keeps
         // every storage alive, so an address seen again is the same name.
         var previousWire: UnsafeRawPointer? = nil
@@ -154,8 +222,6 @@ struct ZoneBuilder {
                 ownerOrder.append(owner)
             }
             recordRank.append(ownerRank[owner.value])
-            totalBytes += 10 + rr.rdata.count
-            if rr.type == .rrsig { sigBytes += 10 + rr.rdata.count; sigCount += 1 }
         }
         ownerRank = []
 
@@ -277,35 +343,18 @@ struct ZoneBuilder {
 
         // RRsets and pre-encoded records, grouped per owner, sorted by type; names in
         // record data interned as we go (for compression, additional records, DNAME).
-        recordBytes.reserveCapacity(totalBytes + sigBytes + 512)
-        recordEntries.reserveCapacity(kept + sigCount + 2)
         var released = 0
         for g in 0..<ownerOrder.count {
             let owner = ownerOrder[g]
             names[owner.value].rrsetStart = RRSetIndex(rrsets.count)
             try runs(g) { t, s, e throws(ZoneError) in
                 names[owner.value].rrsetCount += 1
-                if t == RRType.ns.rawValue && owner != apex { names[owner.value].flags.insert(.delegation) }
-                if t == RRType.dname.rawValue { names[owner.value].flags.insert(.hasDNAME) }
-                if t == RRType.cname.rawValue { names[owner.value].flags.insert(.hasCNAME) }
                 if owner == apex && t == RRType.soa.rawValue { soaRRSet = RRSetIndex(rrsets.count) }
                 rrsets.append(RRSetEntry(type: t, owner: owner, recordStart: Int32(recordEntries.count),
                                          recordCount: Int32(e - s)))
                 for k in s..<e {
                     let rr = input[Int(sorted[k])]
-                    let namesStart = Int32(rdataNames.count)
-                    var target = NameIndex.none
-                    if rdataMayHoldNames(t) {
-                        let found = try rdataNameLayout(rr)
-                        for n in found.names {
-                            let index = intern(rr.rdata[n.offset..<(n.offset + n.length)])
-                            if n.compress {
-                                rdataNames.append(RDataName(rdataOffset: Int32(n.offset), length: Int32(n.length), name: index))
-                            }
-                            if n.isTarget { target = index }
-                        }
-                    }
-                    appendRecord(rr, ttl: rr.ttl, namesStart: namesStart, target: target)
+                    try appendZoneRecord(rr, owner: owner)
                     if releasing && t != RRType.soa.rawValue && t != RRType.rrsig.rawValue {
                         input[Int(sorted[k])] = ResourceRecord(owner: .root, type: rr.type, ttl: 0, rdata: [])
                         released += 1
@@ -313,6 +362,7 @@ struct ZoneBuilder {
                     }
                 }
             }
+            setTypeFlags(owner)
         }
 
         // Existence: owners and every ancestor up to the apex (empty non-terminals).
@@ -325,21 +375,76 @@ struct ZoneBuilder {
             }
         }
         names[apex.value].flags.formUnion([.apex, .exists])
-        // Wildcard children and occlusion, parents before children (a parent's index is
-        // always lower than its children's).
-        for i in names.indices where i != apex.value && names[i].has(.exists) {
+        // Wildcard children and the count of existing children.
+        for i in 0..<names.count where i != apex.value && names[i].has(.exists) {
             let p = names[i].parent.value
             if names[i].has(.wildcard) { names[p].wildcardChild = NameIndex(i) }
-            let pe = names[p]
-            if !pe.occluder.isNone {
-                names[i].occluder = pe.occluder
-            } else if pe.has(.delegation) || pe.has(.hasDNAME) {
-                names[i].occluder = NameIndex(p)
-            }
+            names[p].existingChildren += 1
         }
 
-        // RFC 2308 §3: the SOA in negative answers carries min(SOA TTL, SOA MINIMUM).
-        let soa = input[Int(sorted[soaRun.lowerBound])]
+        try setNegativeSOA(input[Int(sorted[soaRun.lowerBound])])
+
+        // DNSSEC: the RRSIGs at each name split by covered type, and the NSEC owners in
+        // canonical order.
+        var apexSigs: [ResourceRecord] = []
+        for g in 0..<ownerOrder.count {
+            guard let sigRun = run(g, .rrsig) else { continue }
+            let owner = ownerOrder[g]
+            let sigs = sigRun.map { input[Int(sorted[$0])] }
+            if owner == apex { apexSigs = sigs }
+            addSignatures(owner, sigs)
+        }
+        setNegativeSOASignature(apexSigs)
+        var nsecOwners: [NameIndex] = []
+        for g in 0..<ownerOrder.count where run(g, .nsec) != nil { nsecOwners.append(ownerOrder[g]) }
+        rebuildNSECIndex(nsecOwners)
+        guard recordBytes.end < Int(Int32.max) else { throw ZoneError(.tooLarge, origin, "zone too large") }
+    }
+
+    /// Packs one record of the zone at `owner` (after its RRset's entry), interning the
+    /// names in its data; counts it in the content digest.
+    mutating func appendZoneRecord(_ rr: ResourceRecord, owner: NameIndex) throws(ZoneError) {
+        let t = rr.type.rawValue
+        let namesStart = Int32(rdataNames.count)
+        var target = NameIndex.none
+        if rdataMayHoldNames(t) {
+            let found = try rdataNameLayout(rr)
+            for n in found.names {
+                let index = intern(rr.rdata[n.offset..<(n.offset + n.length)])
+                if n.compress {
+                    rdataNames.append(RDataName(rdataOffset: Int32(n.offset), length: Int32(n.length), name: index))
+                }
+                if n.isTarget { target = index }
+            }
+        }
+        appendRecord(rr, ttl: rr.ttl, namesStart: namesStart, target: target)
+        contentDigest ^= recordDigest(owner: owner, type: t, ttl: rr.ttl, rr.rdata)
+    }
+
+    /// A keyed hash of one record, for the content digest.
+    func recordDigest(owner: NameIndex, type: UInt16, ttl: UInt32, _ rdata: [UInt8]) -> UInt64 {
+        var s = SipState(k0: hashKey.k0 ^ UInt64(names[owner.value].hash), k1: hashKey.k1 ^ (UInt64(type) << 32 | UInt64(ttl)))
+        return rdata.withUnsafeBytes { s.hash($0.baseAddress, $0.count, prefixLength: 0, compression: 1, finalization: 3) }
+    }
+
+    /// The flags that follow from the types at `owner`.
+    mutating func setTypeFlags(_ owner: NameIndex) {
+        let e = names[owner.value]
+        var flags = e.flags.subtracting([.delegation, .hasDNAME, .hasCNAME])
+        for r in e.rrsetStart.value..<(e.rrsetStart.value + Int(e.rrsetCount)) {
+            switch rrsets[r].type {
+            case RRType.ns.rawValue where owner != apex: flags.insert(.delegation)  // RFC 1034 §4.2.1: a cut
+            case RRType.dname.rawValue: flags.insert(.hasDNAME)
+            case RRType.cname.rawValue: flags.insert(.hasCNAME)
+            default: break
+            }
+        }
+        names[owner.value].flags = flags
+    }
+
+    /// The SOA at the apex: the serial, and the SOA as it goes in negative answers, with
+    /// TTL = min(SOA TTL, SOA MINIMUM) (RFC 2308 §3), a one-record RRset of its own.
+    mutating func setNegativeSOA(_ soa: ResourceRecord) throws(ZoneError) {
         guard soa.rdata.count >= 22 else { throw ZoneError(.badRData, origin, "SOA rdata too short") }
         let tail = soa.rdata.count - 20
         serial = readU32(soa.rdata, tail)
@@ -351,88 +456,89 @@ struct ZoneBuilder {
         let soaRecord = recordEntries[Int(soaSet.recordStart)]
         appendRecord(soa, ttl: min(soa.ttl, minimum), namesStart: soaRecord.namesStart, target: .none,
                      namesCount: soaRecord.namesCount)
+    }
 
-        // DNSSEC: the RRSIGs at each name split by covered type (RFC 4035 §3.1.1 puts the
-        // signatures of an RRset beside it), and the NSEC owners in canonical order.
-        func covered(_ rr: ResourceRecord) -> UInt16 { UInt16(rr.rdata[0]) << 8 | UInt16(rr.rdata[1]) }
-        var apexSigs: [ResourceRecord] = []
-        for g in 0..<ownerOrder.count {
-            guard let sigRun = run(g, .rrsig) else { continue }
-            let owner = ownerOrder[g]
-            var sigs = sigRun.map { input[Int(sorted[$0])] }.filter { $0.rdata.count >= 2 }
-            if owner == apex { apexSigs = sigs }
-            // Stable: by covered type, then input order.
-            sigs = sigs.enumerated().sorted {
-                let a = covered($0.element), b = covered($1.element)
-                return a != b ? a < b : $0.offset < $1.offset
-            }.map(\.element)
-            names[owner.value].sigStart = Int32(signatures.count)
-            var i = 0
-            while i < sigs.count {
-                let t = covered(sigs[i])
-                var j = i + 1
-                while j < sigs.count && covered(sigs[j]) == t { j += 1 }
-                signatures.append(SignatureRef(covered: t, rrset: RRSetIndex(rrsets.count)))
-                rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: owner,
-                                         recordStart: Int32(recordEntries.count), recordCount: Int32(j - i)))
-                for rr in sigs[i..<j] {
-                    appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: .none, namesCount: 0)
-                }
-                i = j
+    /// The RRSIGs at `owner` split by covered type, each group an RRset of its own
+    /// (RFC 4035 §3.1.1 puts the signatures of an RRset beside it): by covered type,
+    /// then as given. No RRSIGs: none.
+    mutating func addSignatures(_ owner: NameIndex, _ all: [ResourceRecord]) {
+        let sigs = all.filter { $0.rdata.count >= 2 }.enumerated().sorted {
+            let a = coveredType($0.element), b = coveredType($1.element)
+            return a != b ? a < b : $0.offset < $1.offset
+        }.map(\.element)
+        names[owner.value].sigStart = Int32(signatures.count)
+        var i = 0
+        while i < sigs.count {
+            let t = coveredType(sigs[i])
+            var j = i + 1
+            while j < sigs.count && coveredType(sigs[j]) == t { j += 1 }
+            signatures.append(SignatureRef(covered: t, rrset: RRSetIndex(rrsets.count)))
+            rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: owner,
+                                     recordStart: Int32(recordEntries.count), recordCount: Int32(j - i)))
+            for rr in sigs[i..<j] {
+                appendRecord(rr, ttl: rr.ttl, namesStart: Int32(rdataNames.count), target: .none, namesCount: 0)
             }
-            names[owner.value].sigCount = Int32(signatures.count) - names[owner.value].sigStart
+            i = j
         }
-        // In negative answers the SOA's signatures carry the SOA's negative TTL too (NSD and Knot).
-        let soaSigs = apexSigs.filter { covered($0) == RRType.soa.rawValue }
-        if !soaSigs.isEmpty {
-            let ttl = recordEntries[Int(rrsets[negativeSOARRSet.value].recordStart)].ttl
-            negativeSOASignature = RRSetIndex(rrsets.count)
-            rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
-                                     recordCount: Int32(soaSigs.count)))
-            for rr in soaSigs {
-                appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: .none, namesCount: 0)
-            }
+        names[owner.value].sigCount = Int32(signatures.count) - names[owner.value].sigStart
+    }
+
+    /// In negative answers the SOA's signatures carry the SOA's negative TTL too (NSD and Knot).
+    mutating func setNegativeSOASignature(_ apexSigs: [ResourceRecord]) {
+        negativeSOASignature = .none
+        let soaSigs = apexSigs.filter { $0.rdata.count >= 2 && coveredType($0) == RRType.soa.rawValue }
+        guard !soaSigs.isEmpty else { return }
+        let ttl = recordEntries[Int(rrsets[negativeSOARRSet.value].recordStart)].ttl
+        negativeSOASignature = RRSetIndex(rrsets.count)
+        rrsets.append(RRSetEntry(type: RRType.rrsig.rawValue, owner: apex, recordStart: Int32(recordEntries.count),
+                                 recordCount: Int32(soaSigs.count)))
+        for rr in soaSigs {
+            appendRecord(rr, ttl: min(rr.ttl, ttl), namesStart: Int32(rdataNames.count), target: .none, namesCount: 0)
         }
+    }
+
+    /// The NSEC owners in canonical order (RFC 4034 §6.1).
+    mutating func rebuildNSECIndex<S: Sequence>(_ owners: S) where S.Element == NameIndex {
         var nsecOwners: [(NameIndex, [UInt8])] = []
-        for g in 0..<ownerOrder.count where run(g, .nsec) != nil {
-            nsecOwners.append((ownerOrder[g], canonicalKey(nameOf(ownerOrder[g]))))
-        }
+        for n in owners { nsecOwners.append((n, canonicalKey(nameOf(n)))) }
         nsecOwners.sort { $0.1.lexicographicallyPrecedes($1.1) }
-        nsecKeyOffsets.append(0)
+        nsecNodes = []
+        nsecKeys = []
+        nsecKeyOffsets = [0]
         for (n, key) in nsecOwners {
             nsecNodes.append(n)
             nsecKeys.append(contentsOf: key)
             nsecKeyOffsets.append(Int32(nsecKeys.count))
         }
-
-        // The hash table: at most half full (kept so by `intern`).
-        guard recordBytes.count < Int(Int32.max) else { throw ZoneError(.tooLarge, origin, "zone too large") }
     }
 
-    private mutating func appendRecord(_ rr: ResourceRecord, ttl: UInt32, namesStart: Int32, target: NameIndex,
-                                       namesCount: Int32? = nil) {
-        let offset = Int32(recordBytes.count)
+    mutating func appendRecord(_ rr: ResourceRecord, ttl: UInt32, namesStart: Int32, target: NameIndex,
+                               namesCount: Int32? = nil) {
+        let (offset, p) = recordBytes.reserve(10 + rr.rdata.count)
         let t = rr.type.rawValue, c = rr.rrClass.rawValue, n = UInt16(truncatingIfNeeded: rr.rdata.count)
-        recordBytes.append(UInt8(t >> 8)); recordBytes.append(UInt8(t & 0xFF))
-        recordBytes.append(UInt8(c >> 8)); recordBytes.append(UInt8(c & 0xFF))
-        recordBytes.append(UInt8(ttl >> 24)); recordBytes.append(UInt8((ttl >> 16) & 0xFF))
-        recordBytes.append(UInt8((ttl >> 8) & 0xFF)); recordBytes.append(UInt8(ttl & 0xFF))
-        recordBytes.append(UInt8(n >> 8)); recordBytes.append(UInt8(n & 0xFF))
-        recordBytes.append(contentsOf: rr.rdata)
-        recordEntries.append(RecordEntry(offset: offset, length: Int32(10 + rr.rdata.count), namesStart: namesStart,
+        p[0] = UInt8(t >> 8); p[1] = UInt8(t & 0xFF)
+        p[2] = UInt8(c >> 8); p[3] = UInt8(c & 0xFF)
+        p[4] = UInt8(ttl >> 24); p[5] = UInt8((ttl >> 16) & 0xFF)
+        p[6] = UInt8((ttl >> 8) & 0xFF); p[7] = UInt8(ttl & 0xFF)
+        p[8] = UInt8(n >> 8); p[9] = UInt8(n & 0xFF)
+        rr.rdata.withUnsafeBufferPointer { (p + 10).update(from: $0.baseAddress!, count: $0.count) }
+        recordEntries.append(RecordEntry(offset: Int32(offset), length: Int32(10 + rr.rdata.count), namesStart: namesStart,
                                          namesCount: namesCount ?? (Int32(rdataNames.count) - namesStart),
                                          target: target, ttl: ttl))
     }
 
-    private func nameOf(_ name: NameIndex) -> DNSName {
+    func nameOf(_ name: NameIndex) -> DNSName {
         let e = names[name.value]
-        return DNSName(uncheckedWire: Array(caseBytes[Int(e.offset)..<Int(e.offset) + Int(e.length)]))
+        return DNSName(uncheckedWire: nameBytes.bytes(at: e.caseOffset, count: Int(e.length)))
     }
 
-    private func readU32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
+    func readU32(_ bytes: [UInt8], _ offset: Int) -> UInt32 {
         UInt32(bytes[offset]) << 24 | UInt32(bytes[offset + 1]) << 16 | UInt32(bytes[offset + 2]) << 8 | UInt32(bytes[offset + 3])
     }
 }
+
+/// The type an RRSIG covers (RFC 4034 §3.1.1).
+func coveredType(_ rr: ResourceRecord) -> UInt16 { UInt16(rr.rdata[0]) << 8 | UInt16(rr.rdata[1]) }
 
 /// The types `rdataNameLayout` finds names in.
 @inline(__always)

@@ -34,20 +34,17 @@ public struct ZoneRecordCursor: IteratorProtocol, Sendable {
             rrsetEnd = e.rrsetStart.raw + e.rrsetCount
             nameIndex += 1
         }
-        let entry = zone.recordEntries[Int(record)]
         let type = zone.rrsets[Int(rrset - 1)].type
         record += 1
-        let o = Int(entry.offset)
-        return ResourceRecord(owner: owner, type: RRType(type), ttl: entry.ttl,
-                              rdata: Array(zone.recordBytes[(o + 10)..<(o + Int(entry.length))]))
+        return zone.resourceRecord(Int(record - 1), type: type, owner: owner)
     }
 }
 
 extension Zone {
     /// The same records as `other`, as stored (a reload that re-read an unchanged file).
     public func hasSameContent(as other: Zone) -> Bool {
-        self === other || (recordCount == other.recordCount && recordBytes == other.recordBytes
-            && caseBytes == other.caseBytes && origin == other.origin)
+        self === other || (recordCount == other.recordCount && serial == other.serial
+            && contentDigest == other.contentDigest && origin == other.origin)
     }
 
     /// The SOA record at the apex.

@@ -65,8 +65,7 @@ public final class ZoneSet: @unchecked Sendable {
             let z = zoneArray[s.value]
             let e = z[name: z.apex]
             if e.hash == hash && Int(e.length) == key.count {
-                let equal = z.keyBytes.withUnsafeBytes { memEqual($0.baseAddress! + Int(e.offset), key.baseAddress!, key.count) }
-                if equal { return s }
+                if memEqual(z.keyAddress(e), key.baseAddress!, key.count) { return s }
             }
             i = (i + 1) & originMask
         }

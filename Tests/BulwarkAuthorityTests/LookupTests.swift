@@ -250,7 +250,7 @@ final class LookupTests: XCTestCase {
             XCTAssertTrue(taken.isEmpty)
             XCTAssertEqual(zone.records, copied.records, origin)
             XCTAssertEqual(zone.recordCount, parsed.records.count, origin)
-            XCTAssertEqual(Array(zone.recordBytes), Array(copied.recordBytes), origin)
+            XCTAssertTrue(zone.hasSameContent(as: copied), origin)
             XCTAssertEqual(zone.rrsets.count, copied.rrsets.count, origin)
             XCTAssertEqual(zone.nameCount, copied.nameCount, origin)
             XCTAssertEqual(zone.signatures.count, copied.signatures.count, origin)

@@ -1,3 +1,4 @@
+import BulwarkWire
 import XCTest
 @testable import BulwarkDefences
 
