@@ -121,6 +121,11 @@ package enum EditEpoch {
 
     /// The bytes the pages take.
     package var allocatedBytes: Int { pages.reduce(0) { $0 + $1.capacity } * MemoryLayout<Element>.stride }
+
+    /// The bytes of the pages this table shares with `other` (the same page at the same place).
+    package func sharedBytes(with other: PagedTable<Element>) -> Int {
+        sharedCapacity(pages, other.pages) * MemoryLayout<Element>.stride
+    }
 }
 
 /// Bytes in pages of up to 128 KiB, appended only: an item (a name, a record of at most
@@ -197,4 +202,14 @@ package enum EditEpoch {
     }
 
     package var allocatedBytes: Int { pages.reduce(0) { $0 + $1.capacity } }
+
+    /// The bytes of the pages this table shares with `other`.
+    package func sharedBytes(with other: PagedBytes) -> Int { sharedCapacity(pages, other.pages) }
+}
+
+/// The capacity of the pages two page lists have in common, place by place.
+private func sharedCapacity<Element>(_ a: ContiguousArray<TablePage<Element>>, _ b: ContiguousArray<TablePage<Element>>) -> Int {
+    var total = 0
+    for i in 0..<min(a.count, b.count) where a[i] === b[i] { total += a[i].capacity }
+    return total
 }

@@ -7,7 +7,8 @@ import BulwarkWire
 /// Why a set of records could not be built into a zone.
 public struct ZoneError: Error, Sendable, Equatable, CustomStringConvertible {
     package enum Code: Sendable, Equatable {
-        case noSOA, multipleSOA, outOfZone, wrongClass, cnameAndOtherData, multipleCNAME, badRData, tooLarge
+        case noSOA, multipleSOA, noApexNS, outOfZone, wrongClass, cnameAndOtherData, multipleCNAME, multipleDNAME,
+             misplacedDS, badRData, tooLarge
     }
     package let code: Code
     /// The owner of the offending record, when there is one.
@@ -302,6 +303,17 @@ public final class Zone: @unchecked Sendable {
             + recordEntries.allocatedBytes + recordBytes.allocatedBytes + rdataNames.allocatedBytes
             + signatures.allocatedBytes
     }
+
+    /// The bytes of this version's pages shared with `other` (another version of the zone).
+    public func sharedBytes(with other: Zone) -> Int {
+        names.sharedBytes(with: other.names) + nameBytes.sharedBytes(with: other.nameBytes)
+            + slots.sharedBytes(with: other.slots) + rrsets.sharedBytes(with: other.rrsets)
+            + recordEntries.sharedBytes(with: other.recordEntries) + recordBytes.sharedBytes(with: other.recordBytes)
+            + rdataNames.sharedBytes(with: other.rdataNames) + signatures.sharedBytes(with: other.signatures)
+    }
+
+    /// The bytes this version holds that `other` does not share.
+    public func ownBytes(apartFrom other: Zone) -> Int { allocatedBytes - sharedBytes(with: other) }
 
     // MARK: Lookup (allocation-free)
 

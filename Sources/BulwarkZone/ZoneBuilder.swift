@@ -193,7 +193,7 @@ struct ZoneBuilder {
         var ownerOrder = ContiguousArray<NameIndex>()
         var recordRank = ContiguousArray<Int32>()
         recordRank.reserveCapacity(input.count)
-                // Records of one owner usually follow each other and share the owner's storage
+        // Records of one owner usually follow each other and share the owner's storage
         // (the reader reuses the previous owner): intern it once per run. `input` keeps
         // every storage alive, so an address seen again is the same name.
         var previousWire: UnsafeRawPointer? = nil
