@@ -96,7 +96,8 @@ public enum ControlAPI {
             let outcome: ControlPlane.Outcome
             if let text = try o.optionalString("zonefile") {
                 let rrsets = try parseZoneFile(text, origin: origin, field: "zonefile")
-                outcome = try await cp.change(zone: origin, caller: caller, ifMatch: nil, action: "import", create: true, mustCreate: true) { _ in
+                outcome = try await cp.change(zone: origin, caller: caller, ifMatch: nil, action: "import", create: true, mustCreate: true,
+                                          scope: .wholeZone) { _ in
                     importEdit(rrsets, field: "zonefile")
                 }
             } else {
@@ -108,7 +109,8 @@ public enum ControlAPI {
                 let ttl = try o.optionalInt("ttl") ?? 3600
                 guard (0...2_147_483_647).contains(ttl) else { throw APIError.invalid("ttl", "TTL must be between 0 and 2147483647 (RFC 2181 §8)") }
                 let skeleton = ControlPlane.skeleton(origin: origin, nameservers: ns, hostmaster: hostmaster, ttl: UInt32(ttl))
-                outcome = try await cp.change(zone: origin, caller: caller, ifMatch: nil, action: "create", create: true, mustCreate: true) { _ in
+                outcome = try await cp.change(zone: origin, caller: caller, ifMatch: nil, action: "create", create: true, mustCreate: true,
+                                          scope: .wholeZone) { _ in
                     importEdit(skeleton, field: "nameservers")
                 }
             }
@@ -134,7 +136,8 @@ public enum ControlAPI {
             let origin = try zoneParam(ctx)
             let text = String(buffer: body!)
             let rrsets = try parseZoneFile(text, origin: origin, field: "zonefile")
-            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "import", create: true) { _ in
+            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "import", create: true,
+                                              scope: .wholeZone) { _ in
                 importEdit(rrsets, field: "zonefile")
             }
             return zoneReply(outcome, status: outcome.zone.version == 1 ? .created : .ok, full: false)
@@ -171,7 +174,8 @@ public enum ControlAPI {
             guard !objects.isEmpty else { throw APIError.invalid("changes", "at least one change is required") }
             guard objects.count <= 10_000 else { throw APIError.invalid("changes", "at most 10000 changes per batch") }
             let changes = try objects.map { (c) throws(APIError) in try parseChange(c, origin: origin) }
-            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "update") { rrsets in
+            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "update",
+                                              scope: .rrsets(changes.map(\.key))) { rrsets in
                 try batchEdit(rrsets, changes, origin: origin)
             }
             return zoneReply(outcome, status: .ok, full: false)
@@ -194,7 +198,8 @@ public enum ControlAPI {
             let rrset = try ZoneEditing.parseRRset(name: try DNSName(key.name), type: RRType(mnemonic: key.type)!, ttl: ttl,
                                                    records: try o.strings("records") ?? [], origin: origin, field: "")
             let change = RRsetChange(action: .replace, key: key, rrset: rrset, field: "records")
-            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "update") { rrsets in
+            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "update",
+                                              scope: .rrsets([key])) { rrsets in
                 try batchEdit(rrsets, [change], origin: origin)
             }
             var reply = zoneReply(outcome, status: .ok, full: false)
@@ -205,7 +210,8 @@ public enum ControlAPI {
             let origin = try zoneParam(ctx)
             let key = try rrsetParams(ctx, origin: origin)
             let change = RRsetChange(action: .delete, key: key, rrset: nil, field: "type")
-            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "update") { rrsets in
+            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "update",
+                                              scope: .rrsets([key])) { rrsets in
                 guard rrsets[key] != nil else { throw APIError.notFound("RRset \(key.name) \(key.type)") }
                 return try batchEdit(rrsets, [change], origin: origin)
             }

@@ -151,13 +151,15 @@ public final class ControlPlane: Sendable {
     /// The outcome of a zone change.
     public struct Outcome: Sendable {
         public var zone: StoredZone
+        /// The RRsets the change read and wrote, sorted (all of them for a whole-zone change).
         public var rrsets: [StoredRRset]
         public var snapshot: Zone?
         public var warnings: [String]
     }
 
-    /// What an edit produces from the current RRsets: the new full set, the RRsets it
-    /// touched with the request field each came from, and an audit description.
+    /// What an edit produces from the RRsets it was given: their new state (absent:
+    /// deleted), the RRsets it touched with the request field each came from, and an
+    /// audit description.
     public struct Edit: Sendable {
         public var rrsets: [RRsetKey: StoredRRset]
         public var touched: [RRsetKey: String]
@@ -166,22 +168,64 @@ public final class ControlPlane: Sendable {
         public var requestedSerial: UInt32?
     }
 
-    /// Runs one zone change: `edit` sees the committed RRsets (empty when the zone does
-    /// not exist yet and `create` is set) in the store's transaction.
+    /// What a change is about.
+    public enum Scope: Sendable {
+        /// These RRsets (and the SOA, whose serial moves): the edit sees them only, and the
+        /// change costs what it touches.
+        case rrsets([RRsetKey])
+        /// The whole zone (creation, imports): the edit sees nothing and returns every
+        /// RRset; checked as a zone file is, written in bulk.
+        case wholeZone
+    }
+
+    /// The served snapshot was not the version stored: the change is redone on the whole zone.
+    struct StaleSnapshot: Error {}
+
+    /// Runs one zone change: `edit` sees the committed RRsets `scope` names (none when
+    /// the zone does not exist yet and `create` is set) in the store's transaction. A change of some RRsets is applied to the snapshot being
+    /// served (`Zone.applying`): only the names it touches are checked, only its rows
+    /// written, and the new version shares everything else with the old one.
     public func change(
         zone origin: DNSName, caller: Caller, ifMatch: String?, action: String, create: Bool = false,
-        mustCreate: Bool = false, edit: @escaping @Sendable ([RRsetKey: StoredRRset]) throws -> Edit
+        mustCreate: Bool = false, scope: Scope, edit: @escaping @Sendable ([RRsetKey: StoredRRset]) throws -> Edit
     ) async throws -> Outcome {
         try caller.require(.write)
         if let existing = catalog.entry(named: origin), existing.provenance != .api {
             // A name belongs to one provenance: a zone file or secondary serves it already.
             throw APIError.conflict("zone \(origin) is served from a \(existing.provenance == .file ? "zone file" : "primary (secondary zone)"); it cannot be managed through the API")
         }
+        guard case .rrsets(let keys) = scope else {
+            return try await change(origin, caller: caller, ifMatch: ifMatch, action: action, create: create,
+                                    mustCreate: mustCreate, reading: .only([]), base: nil, replacing: true, edit: edit)
+        }
+        if let served = catalog.entry(named: origin), served.provenance == .api {
+            do {
+                return try await change(origin, caller: caller, ifMatch: ifMatch, action: action, create: create,
+                                        mustCreate: mustCreate, reading: .only(keys + [Self.soaKey(origin)]),
+                                        base: served.zone, replacing: false, edit: edit)
+            } catch is StaleSnapshot {
+                logger.notice("zone \(origin): the served version is not the stored one; the change is applied to the whole zone")
+            }
+        }
+        return try await change(origin, caller: caller, ifMatch: ifMatch, action: action, create: create,
+                                mustCreate: mustCreate, reading: .all, base: nil, replacing: false, edit: edit)
+    }
+
+    static func soaKey(_ origin: DNSName) -> RRsetKey { RRsetKey(name: origin.description, type: "SOA") }
+
+    /// One change in one transaction: with `base`, applied to it (the RRsets read are
+    /// those the change touches); without, built whole from the RRsets read (all of them)
+    /// or, `replacing`, from those the edit returns.
+    private func change(
+        _ origin: DNSName, caller: Caller, ifMatch: String?, action: String, create: Bool, mustCreate: Bool,
+        reading: RRsetSelection, base: Zone?, replacing: Bool,
+        edit: @escaping @Sendable ([RRsetKey: StoredRRset]) throws -> Edit
+    ) async throws -> Outcome {
         let tenantID = caller.key.tenantID
         let key = caller.key
         let catalog = self.catalog
         let logger = self.logger
-        return try await store.writeZone(named: origin.description, decide: { (current, stored) throws -> (ZoneWrite, Outcome) in
+        return try await store.writeZone(named: origin.description, reading: reading, decide: { (current, stored) throws -> (ZoneWrite, Outcome) in
             if let current {
                 guard current.tenantID == tenantID else {
                     if mustCreate { throw APIError.conflict("zone \(origin) exists") }
@@ -195,11 +239,14 @@ public final class ControlPlane: Sendable {
                 throw current.map { APIError.preconditionFailed(Self.etag($0)) }
                     ?? APIError(.preconditionFailed, "precondition_failed", "If-Match given but zone \(origin) does not exist")
             }
+            // The snapshot edited must be the version stored (another API node on the same
+            // PostgreSQL may have moved the zone on since this node published it).
+            if let base, base.serial != current?.serial { throw StaleSnapshot() }
             var before: [RRsetKey: StoredRRset] = [:]
             for r in stored { before[r.key] = r }
             var e = try edit(before)
             // The SOA serial moves forward on every change (RFC 1982 arithmetic).
-            let soaKey = RRsetKey(name: origin.description, type: "SOA")
+            let soaKey = Self.soaKey(origin)
             guard var soa = e.rrsets[soaKey], let soaText = soa.records.first else {
                 throw APIError.invalid(e.touched[soaKey] ?? "zone", "the zone needs an SOA record at its apex (RFC 1035 §5.2)")
             }
@@ -213,23 +260,32 @@ public final class ControlPlane: Sendable {
             }
             soa.records = [ZoneEditing.settingSerial(serial, inSOA: soaText)]
             e.rrsets[soaKey] = soa
-            let (snapshot, issues) = try ZoneEditing.build(origin: origin, rrsets: Array(e.rrsets.values),
-                                                          fieldOf: { e.touched[$0] })
+            var upserts: [StoredRRset] = []
+            for (k, r) in e.rrsets where replacing || before[k] != r { upserts.append(r) }
+            let deletes = replacing ? [] : before.keys.filter { e.rrsets[$0] == nil }
+            let snapshot: Zone
+            let warnings: [String]
+            if let base {
+                (snapshot, warnings) = try ZoneEditing.apply(upserts: upserts, deletes: deletes, to: base,
+                                                             fieldOf: { e.touched[$0] })
+            } else {
+                let (built, issues) = try ZoneEditing.build(origin: origin, rrsets: Array(e.rrsets.values),
+                                                            fieldOf: { e.touched[$0] })
+                (snapshot, warnings) = (built, issues.filter { !$0.isError }.map(\.message))
+            }
             let now = Clock.nowMillis()
             let zone = StoredZone(id: current?.id ?? KeyTokens.newID(), tenantID: tenantID, name: origin.description,
                                   version: (current?.version ?? 0) + 1, serial: serial,
                                   createdMillis: current?.createdMillis ?? now, updatedMillis: now)
-            var upserts: [StoredRRset] = []
-            for (k, r) in e.rrsets where before[k] != r { upserts.append(r) }
-            let deletes = before.keys.filter { e.rrsets[$0] == nil }
             let detailJSON = (try? JSONSerialization.data(withJSONObject: e.detail, options: [.sortedKeys]))
                 .map { String(decoding: $0, as: UTF8.self) } ?? "[]"
             let change = ChangeRecord(zoneID: zone.id, zoneName: zone.name, tenantID: tenantID, version: zone.version,
                                       serial: serial, keyID: key.id, keyName: key.name, atMillis: now,
                                       action: current == nil ? "create" : action, detail: detailJSON)
             let outcome = Outcome(zone: zone, rrsets: e.rrsets.values.sorted { $0.key < $1.key }, snapshot: snapshot,
-                                  warnings: issues.filter { !$0.isError }.map(\.message))
-            return (.put(zone: zone, upserts: upserts, deletes: deletes, change: change), outcome)
+                                  warnings: warnings)
+            return (.put(zone: zone, upserts: upserts, deletes: deletes, change: change, replacingAll: replacing && current != nil),
+                    outcome)
         }, afterCommit: { outcome in
             guard let snapshot = outcome.snapshot else { return }
             do {
@@ -245,7 +301,7 @@ public final class ControlPlane: Sendable {
         let tenantID = caller.key.tenantID
         let key = caller.key
         let catalog = self.catalog
-        let _: Bool = try await store.writeZone(named: origin.description, decide: { current, _ in
+        let _: Bool = try await store.writeZone(named: origin.description, reading: .only([]), decide: { current, _ in
             guard let current, current.tenantID == tenantID else { throw APIError.notFound("zone \(origin)") }
             guard Self.matches(ifMatch, current) else { throw APIError.preconditionFailed(Self.etag(current)) }
             let change = ChangeRecord(zoneID: current.id, zoneName: current.name, tenantID: tenantID,

@@ -134,9 +134,19 @@ public enum ZoneWrite: Sendable {
     /// Nothing (the transaction rolls back cleanly).
     case none
     /// Creates or updates the zone row, upserts and deletes RRsets, appends to history.
-    case put(zone: StoredZone, upserts: [StoredRRset], deletes: [RRsetKey], change: ChangeRecord)
+    /// With `replacingAll`, every RRset of the zone is deleted first and `upserts` are
+    /// all of them (an import): written in bulk.
+    case put(zone: StoredZone, upserts: [StoredRRset], deletes: [RRsetKey], change: ChangeRecord, replacingAll: Bool = false)
     /// Deletes the zone and its RRsets; the history row stays.
     case delete(zoneID: String, change: ChangeRecord)
+}
+
+/// Which RRsets a zone transaction reads.
+public enum RRsetSelection: Sendable {
+    /// Every RRset of the zone.
+    case all
+    /// Only these (those absent from the zone are left out): a change reads what it touches.
+    case only([RRsetKey])
 }
 
 public enum StoreError: Error, Sendable, Equatable {
@@ -168,12 +178,13 @@ public protocol ControlStore: Sendable {
     func history(zoneName: String, tenantID: String, limit: Int) async throws -> [ChangeRecord]
 
     /// Read-modify-write of one zone in one transaction: `decide` sees the zone (nil when
-    /// absent) and all its RRsets as committed, and returns the write plus a result.
-    /// All or nothing; concurrent calls are serialized. `afterCommit` runs once the
-    /// transaction is durable, before another write to the store can commit (so
+    /// absent) and the RRsets `reading` selects as committed, and returns the write plus
+    /// a result. All or nothing; concurrent calls are serialized. `afterCommit` runs once
+    /// the transaction is durable, before another write to the store can commit (so
     /// versions are published in order).
     func writeZone<T: Sendable>(
         named name: String,
+        reading: RRsetSelection,
         decide: @Sendable (StoredZone?, [StoredRRset]) throws -> (ZoneWrite, T),
         afterCommit: @Sendable (T) -> Void
     ) async throws -> T

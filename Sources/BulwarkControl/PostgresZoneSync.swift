@@ -69,7 +69,7 @@ public final class PostgresZoneSync: Sendable {
     func noteLocalWrite(_ write: ZoneWrite) {
         switch write {
         case .none: break
-        case .put(let zone, _, _, _): served.withLockedValue { $0[zone.name] = ZoneStamp(id: zone.id, version: zone.version) }
+        case .put(let zone, _, _, _, _): served.withLockedValue { $0[zone.name] = ZoneStamp(id: zone.id, version: zone.version) }
         case .delete(_, let change): served.withLockedValue { $0[change.zoneName] = nil }
         }
     }
@@ -238,11 +238,12 @@ struct TrackingStore: ControlStore {
 
     func writeZone<T: Sendable>(
         named name: String,
+        reading: RRsetSelection,
         decide: @Sendable (StoredZone?, [StoredRRset]) throws -> (ZoneWrite, T),
         afterCommit: @Sendable (T) -> Void
     ) async throws -> T {
         let sync = self.sync
-        let pair = try await inner.writeZone(named: name, decide: { zone, rrsets -> (ZoneWrite, Pair<T>) in
+        let pair = try await inner.writeZone(named: name, reading: reading, decide: { zone, rrsets -> (ZoneWrite, Pair<T>) in
             let (write, result) = try decide(zone, rrsets)
             return (write, Pair(write: write, result: result))
         }, afterCommit: { pair in

@@ -141,10 +141,24 @@ public final class SQLControlStore: ControlStore {
     }
 
     static func rrsets(zoneID: String, in s: any SQLSession) async throws -> [StoredRRset] {
-        try await s.query("SELECT name, type, ttl, rdata FROM rrsets WHERE zone_id = ? ORDER BY name, type", [.text(zoneID)]).map { r in
-            StoredRRset(name: r.text("name"), type: r.text("type"), ttl: UInt32(truncatingIfNeeded: r.int("ttl")),
-                        records: r.text("rdata").split(separator: "\n", omittingEmptySubsequences: true).map(String.init))
+        try await s.query("SELECT name, type, ttl, rdata FROM rrsets WHERE zone_id = ? ORDER BY name, type", [.text(zoneID)])
+            .map(rrset)
+    }
+
+    /// The RRsets of `keys` the zone has (by primary key: one indexed read each).
+    static func rrsets(zoneID: String, keys: [RRsetKey], in s: any SQLSession) async throws -> [StoredRRset] {
+        var out: [StoredRRset] = []
+        for key in Set(keys) {
+            let rows = try await s.query("SELECT name, type, ttl, rdata FROM rrsets WHERE zone_id = ? AND name = ? AND type = ?",
+                                         [.text(zoneID), .text(key.name), .text(key.type)])
+            out += rows.map(rrset)
         }
+        return out
+    }
+
+    static func rrset(_ r: SQLRow) -> StoredRRset {
+        StoredRRset(name: r.text("name"), type: r.text("type"), ttl: UInt32(truncatingIfNeeded: r.int("ttl")),
+                    records: r.text("rdata").split(separator: "\n", omittingEmptySubsequences: true).map(String.init))
     }
 
     static func zone(_ r: SQLRow) -> StoredZone {
@@ -169,13 +183,19 @@ public final class SQLControlStore: ControlStore {
 
     public func writeZone<T: Sendable>(
         named name: String,
+        reading: RRsetSelection,
         decide: @Sendable (StoredZone?, [StoredRRset]) throws -> (ZoneWrite, T),
         afterCommit: @Sendable (T) -> Void
     ) async throws -> T {
         let (_, result) = try await backend.withTransaction({ s -> (ZoneWrite, T) in
             let zone = try await Self.zone(named: name, in: s)
             var rrsets: [StoredRRset] = []
-            if let zone { rrsets = try await Self.rrsets(zoneID: zone.id, in: s) }
+            if let zone {
+                switch reading {
+                case .all: rrsets = try await Self.rrsets(zoneID: zone.id, in: s)
+                case .only(let keys): rrsets = try await Self.rrsets(zoneID: zone.id, keys: keys, in: s)
+                }
+            }
             let (write, result) = try decide(zone, rrsets)
             try await Self.apply(write, existing: zone, in: s)
             return (write, result)
@@ -187,7 +207,7 @@ public final class SQLControlStore: ControlStore {
         switch write {
         case .none:
             return
-        case .put(let z, let upserts, let deletes, let change):
+        case .put(let z, let upserts, let deletes, let change, let replacingAll):
             do {
                 if existing == nil {
                     try await s.execute("INSERT INTO zones (id, tenant_id, name, version, serial, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -199,6 +219,12 @@ public final class SQLControlStore: ControlStore {
                 }
             } catch is SQLConstraintViolation {
                 throw StoreError.conflict("zone \(z.name) exists")
+            }
+            if replacingAll || existing == nil {
+                if existing != nil { try await s.execute("DELETE FROM rrsets WHERE zone_id = ?", [.text(z.id)]) }
+                try await insert(upserts, zoneID: z.id, in: s)
+                try await insert(change, in: s)
+                return
             }
             for key in deletes {
                 try await s.execute("DELETE FROM rrsets WHERE zone_id = ? AND name = ? AND type = ?",
@@ -216,6 +242,25 @@ public final class SQLControlStore: ControlStore {
             try await s.execute("DELETE FROM rrsets WHERE zone_id = ?", [.text(zoneID)])
             try await s.execute("DELETE FROM zones WHERE id = ?", [.text(zoneID)])
             try await insert(change, in: s)
+        }
+    }
+
+    /// Inserts RRsets many rows to a statement (an import of a million names is a few
+    /// thousand statements, not a million).
+    static func insert(_ rrsets: [StoredRRset], zoneID: String, in s: any SQLSession) async throws {
+        let perStatement = 500  // 2,500 parameters: within SQLite's and PostgreSQL's limits
+        var start = 0
+        while start < rrsets.count {
+            let chunk = rrsets[start..<min(start + perStatement, rrsets.count)]
+            var sql = "INSERT INTO rrsets (zone_id, name, type, ttl, rdata) VALUES "
+            var binds: [SQLValue] = []
+            binds.reserveCapacity(chunk.count * 5)
+            for (i, r) in chunk.enumerated() {
+                sql += i == 0 ? "(?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?)"
+                binds += [.text(zoneID), .text(r.name), .text(r.type), .int(Int64(r.ttl)), .text(r.records.joined(separator: "\n"))]
+            }
+            try await s.execute(sql, binds)
+            start += chunk.count
         }
     }
 

@@ -176,6 +176,58 @@ public enum ZoneEditing {
         }
     }
 
+    /// Applies RRsets replaced and deleted to `base`, the version being served: only the
+    /// names they touch are checked (`Zone.applying`), and the new version shares the
+    /// rest with `base`. Returns it with the warnings at those names.
+    public static func apply(upserts: [StoredRRset], deletes: [RRsetKey], to base: Zone,
+                             fieldOf: (RRsetKey) -> String?) throws(APIError) -> (Zone, [String]) {
+        let origin = base.origin
+        // One read of every new record's text.
+        var text = ""
+        for r in upserts {
+            for data in r.records { text += "\(r.name) \(r.ttl) IN \(r.type) \(data)\n" }
+        }
+        let read: ParsedZone
+        do {
+            read = try ZoneFileReader(origin: origin, allowInclude: false).read(text: text, fileName: "zone")
+        } catch {
+            throw .invalid("zone", "stored zone data cannot be read: \(error)")
+        }
+        var records: [RRsetKey: [ResourceRecord]] = [:]
+        for rec in read.records {
+            records[RRsetKey(name: rec.owner.lowercased().description, type: rec.type.description), default: []].append(rec)
+        }
+        var edit = ZoneEdit()
+        do {
+            for r in upserts {
+                guard let type = RRType(mnemonic: r.type) else { throw APIError.invalid(fieldOf(r.key) ?? "zone", "unknown type \(r.type)") }
+                let owner = try DNSName(r.name)
+                edit.replace(owner, type, with: (records[r.key] ?? []).map {
+                    ResourceRecord(owner: owner, type: type, ttl: $0.ttl, rdata: $0.rdata)
+                })
+            }
+            for k in deletes {
+                guard let type = RRType(mnemonic: k.type) else { continue }
+                edit.replace(try DNSName(k.name), type, with: [])
+            }
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw .invalid("zone", "\(error)")
+        }
+        do {
+            let zone = try base.applying(edit)
+            return (zone, zone.edit?.warnings ?? [])
+        } catch {
+            // The field of an RRset the change touched at the name that broke the rule.
+            let owner = error.owner?.lowercased().description
+            let keys = upserts.map(\.key) + deletes
+            let field = keys.filter { $0.name == owner }.compactMap(fieldOf).min()
+                ?? keys.compactMap(fieldOf).min() ?? "zone"
+            throw .invalid(field, error.message)
+        }
+    }
+
     /// The SOA serial in stored presentation text (RFC 1035 §3.3.13: the third field).
     public static func serial(ofSOA text: String) -> UInt32? {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })

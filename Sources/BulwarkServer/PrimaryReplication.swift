@@ -144,9 +144,15 @@ public final class PrimaryReplication: @unchecked Sendable {
                 logger.warning("zone \(new.origin): serial went back from \(old.serial) to \(new.serial); journal discarded")
                 try? j?.discard()
             } else if let j {
-                let diff = ZoneDiff.between(old, new)
-                // The comparison held both versions' records in sets: give the pages back.
-                if old.recordCount > 10_000 { trimMallocHeap() }
+                let diff: ZoneDiff
+                if let edit = new.edit, edit.isEdit(of: old) {
+                    // An edit knows what it changed: no comparison of the two versions.
+                    diff = ZoneDiff(edit, from: old, to: new)
+                } else {
+                    diff = ZoneDiff.between(old, new)
+                    // The comparison held both versions' records in sets: give the pages back.
+                    if old.recordCount > 10_000 { trimMallocHeap() }
+                }
                 do {
                     try j.append(diff)
                     logger.info("journal of \(new.origin): \(old.serial) → \(new.serial), \(diff.removed.count) removed, \(diff.added.count) added")

@@ -21,6 +21,13 @@ public struct ZoneDiff: Sendable, Equatable {
     public var fromSerial: UInt32 { SerialNumber.of(soaRData: oldSOA.rdata) ?? 0 }
     public var toSerial: UInt32 { SerialNumber.of(soaRData: newSOA.rdata) ?? 0 }
 
+    /// What `edit` changed, the edit that made `new` from `old` (its apex SOAs aside).
+    public init(_ edit: ZoneEditRecord, from old: Zone, to new: Zone) {
+        func notApexSOA(_ r: ResourceRecord) -> Bool { !(r.type == .soa && r.owner.lowercased() == new.origin.lowercased()) }
+        self.init(oldSOA: old.soaRecord, newSOA: new.soaRecord, removed: edit.removed.filter(notApexSOA),
+                  added: edit.added.filter(notApexSOA))
+    }
+
     /// What changed from `old` to `new` (records compared as DNSSEC does: owner and the
     /// names in well-known rdata case-insensitively, TTL included, RFC 4034 §6.2).
     public static func between(_ old: Zone, _ new: Zone) -> ZoneDiff {

@@ -14,8 +14,12 @@ public struct ZoneEdit: Sendable {
     }
 
     public private(set) var replacements: [Replacement] = []
+    /// Whether the zone-file check's rules beyond what any zone must satisfy apply (NS at
+    /// the apex, one DNAME, DS only at a cut): on for changes made here, off for changes
+    /// transferred in, which a whole transfer would take as they are.
+    public var checksZoneFileRules: Bool
 
-    public init() {}
+    public init(checksZoneFileRules: Bool = true) { self.checksZoneFileRules = checksZoneFileRules }
 
     /// Makes the RRset of `type` at `owner` exactly `records` (none: deletes it). A later
     /// replacement of the same RRset wins.
@@ -82,6 +86,7 @@ extension ZoneBuilder {
         // Per owner, in order of first mention; per type, the last replacement.
         var order: [DNSName] = []
         var byOwner: [DNSName: [UInt16: [ResourceRecord]]] = [:]
+        var written: [DNSName: DNSName] = [:]  // each owner as first written (its case is kept)
         for r in edit.replacements {
             guard r.owner.isSubdomain(of: origin) else {
                 throw ZoneError(.outOfZone, r.owner, "record outside the zone \(origin)")
@@ -93,7 +98,10 @@ extension ZoneBuilder {
                 precondition(rr.type == r.type && rr.owner == r.owner, "a replacement's records have its owner and type")
             }
             let key = r.owner.lowercased()
-            if byOwner[key] == nil { order.append(key) }
+            if byOwner[key] == nil {
+                order.append(key)
+                written[key] = r.owner
+            }
             byOwner[key, default: [:]][r.type.rawValue] = r.records
         }
         var removed: [ResourceRecord] = [], added: [ResourceRecord] = []
@@ -101,7 +109,7 @@ extension ZoneBuilder {
         var apexTouched = false, soaTouched = false, apexSignaturesTouched = false, nsecTouched = false
         for key in order {
             let types = byOwner[key]!
-            let owner = intern(key.wire[...])
+            let owner = intern(written[key]!.wire[...])
             touchedOwners.append(owner)
             guard names[owner.value].has(.inZone) else {
                 throw ZoneError(.outOfZone, key, "record outside the zone \(origin)")
@@ -138,7 +146,7 @@ extension ZoneBuilder {
                     .map { ResourceRecord(owner: ownerName, type: $0.type, ttl: $0.ttl, rdata: $0.rdata) }
             }
             sets.sort { $0.type < $1.type }
-            try checkTypes(sets, at: owner, name: ownerName, touched: types)
+            try checkTypes(sets, at: owner, name: ownerName, touched: types, zoneFileRules: edit.checksZoneFileRules)
             names[owner.value].rrsetStart = RRSetIndex(rrsets.count)
             names[owner.value].rrsetCount = Int32(sets.count)
             for set in sets { rrsets.append(set) }
@@ -194,9 +202,9 @@ extension ZoneBuilder {
     }
 
     /// The rules a zone file's check applies at a name (ZoneChecker's errors), for the
-    /// RRsets now at one name.
+    /// RRsets now at one name; without `zoneFileRules`, those a whole build applies.
     private func checkTypes(_ sets: [RRSetEntry], at owner: NameIndex, name: DNSName,
-                            touched: [UInt16: [ResourceRecord]]) throws(ZoneError) {
+                            touched: [UInt16: [ResourceRecord]], zoneFileRules: Bool) throws(ZoneError) {
         func count(_ type: RRType) -> Int32 { sets.first { $0.type == type.rawValue }?.recordCount ?? 0 }
         func has(_ type: RRType) -> Bool { count(type) > 0 }
         if owner == apex {
@@ -204,7 +212,7 @@ extension ZoneBuilder {
                 throw ZoneError(.multipleSOA, origin, "more than one SOA record at the apex (RFC 1035 §5.2)")
             }
             // RFC 1034 §4.2.1: the apex holds the zone's NS RRset.
-            if touched[RRType.ns.rawValue] != nil && !has(.ns) {
+            if zoneFileRules && touched[RRType.ns.rawValue] != nil && !has(.ns) {
                 throw ZoneError(.noApexNS, origin, "no NS records at the zone apex \(origin)")
             }
         }
@@ -218,6 +226,7 @@ extension ZoneBuilder {
                                 "\(name) has a CNAME and other data (\(RRType(set.type))) (RFC 1034 §3.6.2)")
             }
         }
+        guard zoneFileRules else { return }
         if count(.dname) > 1 {
             throw ZoneError(.multipleDNAME, name, "\(name) has more than one DNAME record (RFC 6672 §2.4)")
         }

@@ -94,8 +94,7 @@ final class InboundTransferTests: XCTestCase {
         XCTAssertEqual(deltas[1].deleted, [a("old", 9)])
 
         let zone = try Zone(origin: origin, records: [soa(1), ns(), a("www", 1), a("old", 9), a("keep", 5)])
-        let records = try ZoneDeltaApplier.apply(deltas, to: zone)
-        let next = try Zone(origin: origin, records: records)
+        let next = try ZoneDeltaApplier.apply(deltas, to: zone)
         XCTAssertEqual(next.serial, 3)
         XCTAssertEqual(Set(next.records), Set([soa(3), ns(), a("www", 2), a("keep", 5), a("new", 3)]))
     }
@@ -130,8 +129,8 @@ final class InboundTransferTests: XCTestCase {
         var upper = a("WWW", 1, ttl: 99)
         upper.owner = try DNSName("WWW.Example.")
         let ok = ZoneDelta(fromSOA: soa(1), toSOA: soa(2), deleted: [upper], added: [])
-        let records = try ZoneDeltaApplier.apply([ok], to: zone)
-        XCTAssertEqual(Set(records), Set([soa(2), ns()]))
+        let next = try ZoneDeltaApplier.apply([ok], to: zone)
+        XCTAssertEqual(Set(next.records), Set([soa(2), ns()]))
     }
 
     // MARK: Messages

@@ -60,6 +60,27 @@ final class TransferTests: XCTestCase {
         XCTAssertEqual(ZoneDiff.between(v1, v1).added, [])
     }
 
+    /// The difference an edit records is the one a comparison of the versions finds.
+    func testDiffOfAnEditIsTheComparisonOfItsVersions() throws {
+        let origin = try DNSName("example.")
+        func records(_ text: String) throws -> [ResourceRecord] {
+            try ZoneFileReader(origin: origin).read(text: "$ORIGIN example.\n" + text).records
+        }
+        let v1 = try Self.zone(serial: 1, body: "a IN A 192.0.2.1\na IN A 192.0.2.9\nb IN A 192.0.2.2\nm IN MX 10 a.example.")
+        var edit = ZoneEdit()
+        edit.replace(try DNSName("a.example."), .a, with: try records("a 300 IN A 192.0.2.1\na 300 IN A 192.0.2.5"))
+        edit.replace(try DNSName("b.example."), .a, with: [])
+        edit.replace(try DNSName("c.example."), .txt, with: try records("c 60 IN TXT new"))
+        edit.replace(origin, .soa, with: try records("@ 300 IN SOA ns1.example. admin.example. 2 3600 600 86400 300"))
+        let v2 = try v1.applying(edit)
+        let fromEdit = ZoneDiff(try XCTUnwrap(v2.edit), from: v1, to: v2), compared = ZoneDiff.between(v1, v2)
+        XCTAssertEqual(fromEdit.fromSerial, 1)
+        XCTAssertEqual(fromEdit.toSerial, 2)
+        XCTAssertEqual(Set(fromEdit.removed), Set(compared.removed))
+        XCTAssertEqual(Set(fromEdit.added), Set(compared.added))
+        XCTAssertEqual(Set(fromEdit.removed.map { "\($0.owner) \($0.rdata)" }), ["a.example. [192, 0, 2, 9]", "b.example. [192, 0, 2, 2]"])
+    }
+
     func tempDir() throws -> String {
         let d = NSTemporaryDirectory() + "bulwark-journal-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)

@@ -466,8 +466,7 @@ public final class SecondaryZones: @unchecked Sendable {
                 case .upToDate:
                     return .upToDate(heldSOA, primarySerial: primarySOA.serial)
                 case .incremental(let soa, let deltas):
-                    var records = try ZoneDeltaApplier.apply(deltas, to: held)
-                    let zone = try Self.build(config.name, &records)
+                    let zone = try ZoneDeltaApplier.apply(deltas, to: held)
                     return .transferred(zone, try SOAFields(record: soa),
                                         how: "IXFR serial \(held.serial) -> \(zone.serial) (\(deltas.count) change sequence(s), -\(deltas.reduce(0) { $0 + $1.deleted.count }) +\(deltas.reduce(0) { $0 + $1.added.count }) records)")
                 case .full(let soa, var records):
