@@ -14,6 +14,13 @@
 #   --micro      only the micro-benchmarks (Benchmarks/, ordo-one/benchmark): parse,
 #                lookup, encode, with malloc counts; nothing else runs
 #   --no-build   use the release binary already built
+#   --changes [OPTIONS]  only the change-latency benchmark (scripts/bench_changes.py):
+#                one zone (default 1,000,000 names) loaded into Knot, PowerDNS (gsqlite3 +
+#                API) and Bulwark (API import), then 100 one-RRset changes each, timed to
+#                the reply and to the new data answered over UDP; builds (unless
+#                --no-build) and runs it with the release binary; every later option
+#                goes to it (--names N, --servers knot,pdns,bulwark, --count, ...; see
+#                scripts/bench_changes.py --help); its ports: PORT_BASE (default 5421)..+5
 # Env: BULWARK_ARGS (extra `bulwark serve` flags), SECS (seconds per measurement, default 8), REPEAT (measurements per row, the
 #   median by us_per_query is kept; default 1), NAMES (default 100000), KEEP=1 keeps
 #   the work directory, PORT_BASE (default 5401: NSD on it, Knot on +1, Bulwark on +2;
@@ -31,9 +38,15 @@ REPEAT=${REPEAT:-1}
 NAMES=${NAMES:-100000}
 PORT_BASE=${PORT_BASE:-5401}
 NPORT=$PORT_BASE KPORT=$((PORT_BASE + 1)) BPORT=$((PORT_BASE + 2))
-udp_only=0 large=0 workers2=0 micro=0 build=1
+udp_only=0 large=0 workers2=0 micro=0 build=1 changes=0
+changes_args=()
 for a in "$@"; do
+  if [ $changes = 1 ]; then  # after --changes: bench_changes.py's options (--no-build stays ours)
+    if [ "$a" = --no-build ]; then build=0; else changes_args+=("$a"); fi
+    continue
+  fi
   case $a in
+    --changes) changes=1 ;;
     --udp-only) udp_only=1 ;;
     --large) large=1 ;;
     --workers2) workers2=1 ;;
@@ -50,6 +63,19 @@ if [ $micro = 1 ]; then
   cd "$ROOT/Benchmarks"
   log "micro-benchmarks (first run builds the benchmark package, a few minutes)"
   exec swift package --disable-sandbox benchmark --grouping metric
+fi
+
+if [ $changes = 1 ]; then
+  cd "$ROOT"
+  if [ $build = 1 ]; then
+    log "swift build -c release"
+    blog=$(mktemp /tmp/bulwark-build.XXXXXX.log)
+    swift build -c release --product bulwark >"$blog" 2>&1 || { tail -30 "$blog"; exit 1; }
+    rm -f "$blog"
+  fi
+  BIN=$(swift build -c release --show-bin-path)/bulwark
+  [ -x "$BIN" ] || { echo "bench.sh: $BIN not built" >&2; exit 1; }
+  exec python3 "$ROOT/scripts/bench_changes.py" --bulwark-bin "$BIN" "${changes_args[@]}"
 fi
 
 [ -x "$KIT/cost.sh" ] || { echo "bench.sh: $KIT/cost.sh not found (set SHARED)" >&2; exit 2; }
