@@ -89,17 +89,27 @@ public enum ControlAPI {
         route(router, .get, "/v1/zones", cp) { _, _, caller, _ in
             Reply(json: ["zones": try await cp.store.zones(tenantID: caller.key.tenantID).map(zoneJSON)])
         }
-        route(router, .post, "/v1/zones", cp, body: true, role: .write) { _, _, caller, body in
-            let o = try JSONObject.parse(body!)
+        route(router, .post, "/v1/zones", cp, role: .write) { req, ctx, caller, _ in
+            if isZoneText(req.headers[.contentType]) {
+                // Zone-file text (RFC 4027's text/dns), the zone named by `?name=`: read as it arrives.
+                guard let name = req.uri.queryParameters["name"] else {
+                    throw APIError.invalid("name", "a zone-file body needs the zone's name in ?name=")
+                }
+                let origin = try ZoneEditing.zoneName(String(name), field: "name")
+                let prepared = try await ZoneImport.prepare(req.body, origin: origin, limit: cp.maxBodyBytes,
+                                                            connection: ctx.channel, field: "zonefile")
+                return zoneReply(try await cp.importZone(prepared, caller: caller, ifMatch: nil, mustCreate: true),
+                                 status: .created, full: true)
+            }
+            let body = try await readBody(req.body, limit: cp.maxBodyBytes, connection: ctx.channel)
+            let o = try JSONObject.parse(body)
             try o.only(["name", "nameservers", "hostmaster", "ttl", "zonefile"])
             let origin = try ZoneEditing.zoneName(try o.string("name"), field: "name")
             let outcome: ControlPlane.Outcome
             if let text = try o.optionalString("zonefile") {
-                let rrsets = try parseZoneFile(text, origin: origin, field: "zonefile")
-                outcome = try await cp.change(zone: origin, caller: caller, ifMatch: nil, action: "import", create: true, mustCreate: true,
-                                          scope: .wholeZone) { _ in
-                    importEdit(rrsets, field: "zonefile")
-                }
+                let prepared = try ZoneImport.prepare(try ZoneImport.read(text: text, origin: origin, field: "zonefile"),
+                                                      origin: origin, field: "zonefile")
+                outcome = try await cp.importZone(prepared, caller: caller, ifMatch: nil, mustCreate: true)
             } else {
                 let ns = try (o.strings("nameservers", required: true) ?? []).enumerated().map { (i, n) throws(APIError) in
                     try nameserver(n, origin: origin, field: "nameservers[\(i)]")
@@ -132,14 +142,12 @@ public enum ControlAPI {
             let text = ZoneEditing.zoneText(origin: origin, rrsets: try await cp.store.rrsets(zoneID: z.id))
             return Reply(text: text, headers: [.eTag: ControlPlane.etag(z)])
         }
-        route(router, .put, "/v1/zones/:zone/zonefile", cp, body: true, role: .write) { req, ctx, caller, body in
+        route(router, .put, "/v1/zones/:zone/zonefile", cp, role: .write) { req, ctx, caller, _ in
             let origin = try zoneParam(ctx)
-            let text = String(buffer: body!)
-            let rrsets = try parseZoneFile(text, origin: origin, field: "zonefile")
-            let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "import", create: true,
-                                              scope: .wholeZone) { _ in
-                importEdit(rrsets, field: "zonefile")
-            }
+            // Read as it arrives: the text is parsed entry by entry, never held whole.
+            let prepared = try await ZoneImport.prepare(req.body, origin: origin, limit: cp.maxBodyBytes,
+                                                        connection: ctx.channel, field: "zonefile")
+            let outcome = try await cp.importZone(prepared, caller: caller, ifMatch: req.headers[.ifMatch], mustCreate: false)
             return zoneReply(outcome, status: outcome.zone.version == 1 ? .created : .ok, full: false)
         }
         route(router, .get, "/v1/zones/:zone/history", cp) { req, ctx, caller, _ in
@@ -280,11 +288,19 @@ public enum ControlAPI {
     /// `connection` is closed, so that such a client stops at once.
     static func readBody(_ body: RequestBody, limit: Int, connection: any Channel) async throws -> ByteBuffer {
         var collected = ByteBuffer()
+        try await readBody(body, limit: limit, connection: connection) { collected.writeImmutableBuffer($0) }
+        return collected
+    }
+
+    /// As `readBody(_:limit:connection:)`, handing each part to `consume` as it arrives
+    /// instead of collecting them.
+    static func readBody(_ body: RequestBody, limit: Int, connection: any Channel,
+                         _ consume: (ByteBuffer) throws -> Void) async throws {
         var total = 0
         for try await part in body {
             total += part.readableBytes
             if total <= limit {
-                collected.writeImmutableBuffer(part)
+                try consume(part)
             } else if total - limit > overflowDrained {
                 // The answer is written when the handler returns; the close comes after it.
                 connection.eventLoop.scheduleTask(in: .milliseconds(200)) { connection.close(promise: nil) }
@@ -294,7 +310,14 @@ public enum ControlAPI {
             }
         }
         guard total <= limit else { throw tooLarge(limit) }
-        return collected
+    }
+
+    /// Whether a Content-Type names zone-file text: text/dns (RFC 4027) or text/plain.
+    static func isZoneText(_ contentType: String?) -> Bool {
+        guard let type = contentType?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased() else {
+            return false
+        }
+        return type == "text/dns" || type == "text/plain"
     }
 
     static func tooLarge(_ limit: Int) -> APIError {
@@ -352,31 +375,6 @@ public enum ControlAPI {
         } catch {
             throw .invalid(field, "'\(text)' is not a valid domain name")
         }
-    }
-
-    /// A zone file from a request: read and checked as the server reads zone files
-    /// (no $INCLUDE), grouped into RRsets.
-    static func parseZoneFile(_ text: String, origin: DNSName, field: String) throws(APIError) -> [StoredRRset] {
-        let parsed: ParsedZone
-        do {
-            parsed = try ZoneFileReader(origin: origin, allowInclude: false).readChecked(text: text, fileName: "zonefile")
-        } catch {
-            let first = error.errors.first
-            throw APIError.invalid(field, first.map { ($0.location.map { "line \($0.line): " } ?? "") + $0.message } ?? error.description)
-        }
-        var sets: [RRsetKey: StoredRRset] = [:]
-        var order: [RRsetKey] = []
-        for r in parsed.records {
-            let key = RRsetKey(name: r.owner.lowercased().description, type: r.type.description)
-            let data = RDataText.format(type: r.type, rdata: r.rdata)
-            if sets[key] == nil {
-                sets[key] = StoredRRset(name: key.name, type: key.type, ttl: r.ttl, records: [])
-                order.append(key)
-            }
-            sets[key]!.ttl = min(sets[key]!.ttl, r.ttl)  // RFC 2181 §5.2: one TTL per RRset
-            if !sets[key]!.records.contains(data) { sets[key]!.records.append(data) }
-        }
-        return order.map { sets[$0]! }
     }
 
     static func importEdit(_ rrsets: [StoredRRset], field: String) -> ControlPlane.Edit {
@@ -440,8 +438,8 @@ public enum ControlAPI {
 
     static func zoneReply(_ o: ControlPlane.Outcome, status: HTTPResponse.Status, full: Bool) -> Reply {
         var j = zoneJSON(o.zone)
-        if full { j["rrsets"] = o.rrsets.map(rrsetJSON) }
-        if !o.warnings.isEmpty { j["warnings"] = o.warnings }
+        if full && o.listsAllRRsets { j["rrsets"] = o.rrsets.map(rrsetJSON) }
+        if !o.warnings.isEmpty { j["warnings"] = Array(o.warnings.prefix(100)) }
         return Reply(status: status, json: j, headers: [.eTag: ControlPlane.etag(o.zone)])
     }
 

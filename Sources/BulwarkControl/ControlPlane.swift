@@ -155,6 +155,8 @@ public final class ControlPlane: Sendable {
         public var rrsets: [StoredRRset]
         public var snapshot: Zone?
         public var warnings: [String]
+        /// `rrsets` is every RRset of the zone (a whole-zone change small enough to list).
+        public var listsAllRRsets = true
     }
 
     /// What an edit produces from the RRsets it was given: their new state (absent:
@@ -295,6 +297,76 @@ public final class ControlPlane: Sendable {
             }
         })
     }
+
+    /// Imports a whole zone (creating it, or replacing every RRset of it) from text read
+    /// and built beforehand (`ZoneImport`): one transaction writing the RRsets in bulk.
+    /// The serial is the text's when it moves forward (or, for a new zone, is not 0),
+    /// else the stored one plus one (RFC 1982).
+    public func importZone(_ prepared: PreparedZone, caller: Caller, ifMatch: String?, mustCreate: Bool) async throws -> Outcome {
+        try caller.require(.write)
+        let origin = prepared.zone.origin
+        if let existing = catalog.entry(named: origin), existing.provenance != .api {
+            throw APIError.conflict("zone \(origin) is served from a \(existing.provenance == .file ? "zone file" : "primary (secondary zone)"); it cannot be managed through the API")
+        }
+        let tenantID = caller.key.tenantID
+        let key = caller.key
+        let catalog = self.catalog
+        let logger = self.logger
+        return try await store.writeZone(named: origin.description, reading: .only([]), decide: { (current, _) throws -> (ZoneWrite, Outcome) in
+            if let current {
+                guard current.tenantID == tenantID, !mustCreate else {
+                    if mustCreate { throw APIError.conflict("zone \(origin) exists") }
+                    throw APIError.notFound("zone \(origin)")
+                }
+            }
+            guard Self.matches(ifMatch, current) else {
+                throw current.map { APIError.preconditionFailed(Self.etag($0)) }
+                    ?? APIError(.preconditionFailed, "precondition_failed", "If-Match given but zone \(origin) does not exist")
+            }
+            let textSerial = prepared.zone.serial
+            let serial = current.map { ZoneEditing.nextSerial(old: $0.serial, requested: textSerial) }
+                ?? (textSerial == 0 ? Self.initialSerial() : textSerial)
+            var snapshot = prepared.zone
+            var rrsets = prepared.rrsets
+            if serial != textSerial {
+                // The serial moves on from the stored one: the SOA changes, nothing else.
+                let soaKey = Self.soaKey(origin)
+                guard let i = rrsets.firstIndex(where: { $0.key == soaKey }), let text = rrsets[i].records.first else {
+                    throw APIError.invalid("zonefile", "the zone needs an SOA record at its apex (RFC 1035 §5.2)")
+                }
+                rrsets[i].records = [ZoneEditing.settingSerial(serial, inSOA: text)]
+                var soa = snapshot.soaRecord
+                soa.rdata.replaceSubrange((soa.rdata.count - 20)..<(soa.rdata.count - 16),
+                                          with: withUnsafeBytes(of: serial.bigEndian, Array.init))
+                var edit = ZoneEdit()
+                edit.replace(origin, .soa, with: [ResourceRecord(owner: origin, type: .soa, ttl: soa.ttl, rdata: soa.rdata)])
+                do { snapshot = try snapshot.applying(edit) } catch let error as ZoneError { throw APIError.invalid("zonefile", error.description) }
+            }
+            let now = Clock.nowMillis()
+            let zone = StoredZone(id: current?.id ?? KeyTokens.newID(), tenantID: tenantID, name: origin.description,
+                                  version: (current?.version ?? 0) + 1, serial: serial,
+                                  createdMillis: current?.createdMillis ?? now, updatedMillis: now)
+            let change = ChangeRecord(zoneID: zone.id, zoneName: zone.name, tenantID: tenantID, version: zone.version,
+                                      serial: serial, keyID: key.id, keyName: key.name, atMillis: now,
+                                      action: current == nil ? "create" : "import",
+                                      detail: "[{\"action\":\"import\",\"rrsets\":\"\(rrsets.count)\"}]")
+            // A large zone's RRsets are not listed back (GET .../rrsets lists them).
+            let listed = rrsets.count <= Self.listedRRsets
+            let outcome = Outcome(zone: zone, rrsets: listed ? rrsets.sorted { $0.key < $1.key } : [], snapshot: snapshot,
+                                  warnings: prepared.warnings, listsAllRRsets: listed)
+            return (.put(zone: zone, upserts: rrsets, deletes: [], change: change, replacingAll: current != nil), outcome)
+        }, afterCommit: { outcome in
+            guard let snapshot = outcome.snapshot else { return }
+            do {
+                try catalog.publish(snapshot, from: .api)
+            } catch {
+                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
+            }
+        })
+    }
+
+    /// Replies list at most this many RRsets of an imported zone.
+    static let listedRRsets = 1000
 
     public func deleteZone(_ origin: DNSName, caller: Caller, ifMatch: String?) async throws {
         try caller.require(.write)

@@ -52,3 +52,18 @@ extension Zone {
         resourceRecords(soaRRSet, owner: origin)[0]
     }
 }
+
+extension Zone {
+    /// Calls `body` with every RRset owned by a name in `range` of the name table: per
+    /// name in table order, by type (what storing a whole zone walks).
+    public func forEachRRset(names range: Range<Int>, _ body: (DNSName, RRType, [ResourceRecord]) -> Void) {
+        for i in range {
+            let e = names[i]
+            guard e.rrsetCount > 0 else { continue }
+            let owner = name(NameIndex(i))
+            for r in e.rrsetStart.value..<(e.rrsetStart.value + Int(e.rrsetCount)) {
+                body(owner, RRType(rrsets[r].type), resourceRecords(RRSetIndex(r), owner: owner))
+            }
+        }
+    }
+}
