@@ -153,10 +153,10 @@ let package = Package(
             name: "BulwarkZoneFileTests", dependencies: ["BulwarkZoneFile", "BulwarkWire", "BulwarkTestSupport"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "BulwarkZoneTests", dependencies: ["BulwarkZone", "BulwarkZoneFile", "BulwarkWire"]),
+        .testTarget(name: "BulwarkZoneTests", dependencies: ["BulwarkZone", "BulwarkZoneFile", "BulwarkWire", "BulwarkTestSupport"]),
         .testTarget(
             name: "BulwarkAuthorityTests",
-            dependencies: ["BulwarkAuthority", "BulwarkZone", "BulwarkZoneFile", "BulwarkWire"],
+            dependencies: ["BulwarkAuthority", "BulwarkZone", "BulwarkZoneFile", "BulwarkWire", "BulwarkTestSupport"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "BulwarkDefencesTests", dependencies: ["BulwarkDefences", "BulwarkWire"]),

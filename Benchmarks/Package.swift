@@ -1,8 +1,12 @@
 // swift-tools-version:6.1
 // Micro-benchmarks of the query path (parse, lookup, encode, the whole responder), with
-// malloc counts. A separate package so that the main build and CI never compile the
-// benchmark framework. Run: scripts/bench.sh --micro, or here: swift package benchmark
+// malloc counts, and figures for many zones in one catalog (ZoneSetFigures). A separate
+// package so that the main build and CI never compile the benchmark framework.
+// Run: scripts/bench.sh --micro, or here: swift package benchmark
 import PackageDescription
+
+/// The products of this repository's package, by name.
+func bulwark(_ names: String...) -> [Target.Dependency] { names.map { .product(name: $0, package: "Bulwark") } }
 
 let package = Package(
     name: "BulwarkBenchmarks",
@@ -14,18 +18,21 @@ let package = Package(
     targets: [
         .executableTarget(
             name: "QueryPath",
-            dependencies: [
-                .product(name: "Benchmark", package: "benchmark"),
-                .product(name: "BulwarkWire", package: "Bulwark"),
-                .product(name: "BulwarkZoneFile", package: "Bulwark"),
-                .product(name: "BulwarkZone", package: "Bulwark"),
-                .product(name: "BulwarkAuthority", package: "Bulwark"),
-                .product(name: "BulwarkDefences", package: "Bulwark"),
-                .product(name: "BulwarkPipeline", package: "Bulwark"),
-            ],
+            dependencies: [.product(name: "Benchmark", package: "benchmark")] + bulwark(
+                "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences", "BulwarkPipeline"
+            ),
             path: "Benchmarks/QueryPath",
             swiftSettings: [.swiftLanguageMode(.v5)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+        // Figures for a catalog of many small zones (the zone modules only): the time to
+        // build them and publish them at once, memory per zone, one more publish beside
+        // them, and a lookup's and a whole answer's cost with them all held.
+        // Run: swift run -c release ZoneSetFigures [zones]
+        .executableTarget(
+            name: "ZoneSetFigures",
+            dependencies: bulwark("BulwarkWire", "BulwarkZone", "BulwarkAuthority"),
+            path: "Benchmarks/ZoneSetFigures"
         ),
     ]
 )

@@ -124,8 +124,8 @@ struct Plan {
     }
 }
 
-/// Per-worker buffers for answering, allocated once and reused (nothing is allocated
-/// per query once the compression table has grown to the zone set's size).
+/// Per-worker buffers for answering, allocated once and reused: nothing is allocated
+/// per query, and nothing here grows with the zones served.
 public struct AnswerScratch {
     static let maxEntries = 64
     /// RFC 1034 §3.6.2 leaves the chain length open; NSD and Knot stop loops and long chains.
@@ -147,11 +147,10 @@ public struct AnswerScratch {
     /// Packet offset where chain name k can be pointed at.
     var chainOffsets: [Int] = []
 
-    /// Per-response name compression (NSD's per-answer offset table): the offset of a name
-    /// written in this response, valid when its stamp equals `generation`.
-    var compOffset: [UInt16] = []
-    var compStamp: [UInt32] = []
-    var generation: UInt32 = 0
+    /// Per-response name compression (CompressionTable): where names were written, valid
+    /// when an entry's stamp is the response's.
+    var compression = [CompressionEntry](repeating: .unused, count: CompressionTable.capacity)
+    var compressionStamp: UInt32 = 0
 
     public init() {
         key = [UInt8](repeating: 0, count: 256)
@@ -184,18 +183,15 @@ public struct AnswerScratch {
     /// none did (REFUSED). For per-zone counters (operations).
     public var answeringZone: ZoneIndex? { plan.firstZone }
 
-    /// Grows the compression table to `count` names (once per zone-set size).
+    /// The stamp of a new response's compression entries: every older entry is unused.
     @inline(__always)
-    mutating func prepareCompression(names count: Int) {
-        if compStamp.count < count {
-            compStamp = [UInt32](repeating: 0, count: count)
-            compOffset = [UInt16](repeating: 0, count: count)
-            generation = 0
+    mutating func nextCompressionStamp() -> UInt32 {
+        compressionStamp &+= 1
+        if compressionStamp == 0 {
+            // Wrapped: entries of 2^32 responses ago would look current.
+            for i in compression.indices { compression[i] = .unused }
+            compressionStamp = 1
         }
-        generation &+= 1
-        if generation == 0 {
-            for i in compStamp.indices { compStamp[i] = 0 }
-            generation = 1
-        }
+        return compressionStamp
     }
 }

@@ -1,6 +1,6 @@
 // Writes a planned answer into the caller's buffer: header, question copied from the
-// query, answer, authority, additional, OPT. Name compression (RFC 1035 §4.1.4) uses an
-// offset per name of the zone set (NSD's per-answer table), stamped per response.
+// query, answer, authority, additional, OPT. Name compression (RFC 1035 §4.1.4) keeps
+// where each name of a zone was written in a small per-response table (CompressionTable).
 // Truncation (RFC 2181 §9, RFC 1035 §4.2.1) as NSD and Knot: when the answer or
 // authority section does not fit, both are dropped and TC is set; additional RRsets
 // that do not fit are left out, except glue a referral needs (RFC 9471: TC).
@@ -12,9 +12,7 @@ import BulwarkZone
 struct ResponseWriter {
     let out: UnsafeMutableRawBufferPointer
     var pos: Int
-    let offsets: UnsafeMutablePointer<UInt16>
-    let stamps: UnsafeMutablePointer<UInt32>
-    let generation: UInt32
+    var names: CompressionTable
     let chainOffsets: UnsafeMutablePointer<Int>
 
     @inline(__always)
@@ -32,10 +30,10 @@ struct ResponseWriter {
         pos += 2
     }
 
-    /// Writes `name` of `zone`, compressed against the names already written.
-    /// Returns an offset where the whole name can be pointed at.
+    /// Writes `name` of `zone` (index `zoneIndex`), compressed against the names already
+    /// written. Returns an offset where the whole name can be pointed at.
     @inline(__always)
-    mutating func writeName(_ zone: Zone, base: Int, _ name: NameIndex) -> Int {
+    mutating func writeName(_ zone: Zone, _ zoneIndex: ZoneIndex, _ name: NameIndex) -> Int {
         let start = pos
         var cur = name.value
         while true {
@@ -44,16 +42,13 @@ struct ResponseWriter {
                 byte(0)
                 return start
             }
-            let g = base + cur
-            if stamps[g] == generation {
-                let target = Int(offsets[g])
+            let key = CompressionTable.key(zoneIndex, cur)
+            let (written, free) = names.find(key)
+            if let target = written {
                 pointer(to: target)
                 return pos - 2 == start ? target : start
             }
-            if pos < 0x4000 {
-                stamps[g] = generation
-                offsets[g] = UInt16(pos)
-            }
+            if pos < 0x4000 { names.record(key, offset: pos, at: free) }
             let label = zone.caseAddress(e)
             copy(label, 1 + Int(label[0]))
             cur = e.parent.value
@@ -62,7 +57,7 @@ struct ResponseWriter {
 
     /// Records that `name` of `zone` (and its ancestors) appears at `offset`, skipping
     /// `skip` labels first. The name at `offset` is one we wrote (trusted).
-    mutating func register(_ zone: Zone, base: Int, _ name: NameIndex, at offset: Int, skip: Int) {
+    mutating func register(_ zone: Zone, _ zoneIndex: ZoneIndex, _ name: NameIndex, at offset: Int, skip: Int) {
         var p = offset
         var toSkip = skip
         var cur = name.value
@@ -81,11 +76,9 @@ struct ResponseWriter {
             } else {
                 let e = zone.names[cur]
                 if e.length == 1 { return }
-                let g = base + cur
-                if stamps[g] != generation {
-                    stamps[g] = generation
-                    offsets[g] = UInt16(p)
-                }
+                let key = CompressionTable.key(zoneIndex, cur)
+                let (written, free) = names.find(key)
+                if written == nil { names.record(key, offset: p, at: free) }
                 cur = e.parent.value
             }
             p += 1 + len
@@ -132,7 +125,7 @@ extension ZoneSet {
 
     func encode(query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                 maxSize: Int, ourPayloadSize: UInt16, scratch: inout AnswerScratch) -> Int {
-        scratch.prepareCompression(names: totalNames)
+        let stamp = scratch.nextCompressionStamp()
         let questionEnd = query.questionEnd
         out.baseAddress!.advanced(by: 12).copyMemory(from: message.baseAddress!.advanced(by: 12),
                                                      byteCount: questionEnd - 12)
@@ -140,72 +133,67 @@ extension ZoneSet {
         let limit = min(maxSize, out.count) - optSize
 
         // Borrow the scratch arrays as raw pointers for the whole response.
-        var offsets: [UInt16] = []
-        var stamps: [UInt32] = []
+        var written: [CompressionEntry] = []
         var chainOffsets: [Int] = []
-        swap(&offsets, &scratch.compOffset)
-        swap(&stamps, &scratch.compStamp)
+        swap(&written, &scratch.compression)
         swap(&chainOffsets, &scratch.chainOffsets)
         defer {
-            swap(&offsets, &scratch.compOffset)
-            swap(&stamps, &scratch.compStamp)
+            swap(&written, &scratch.compression)
             swap(&chainOffsets, &scratch.chainOffsets)
         }
         var an = 0, ns = 0, ar = 0
         var tc = false
         var end = questionEnd
-        offsets.withUnsafeMutableBufferPointer { offsetsBuf in
-            stamps.withUnsafeMutableBufferPointer { stampsBuf in
-                chainOffsets.withUnsafeMutableBufferPointer { chainBuf in
-                    var w = ResponseWriter(out: out, pos: questionEnd, offsets: offsetsBuf.baseAddress!,
-                                           stamps: stampsBuf.baseAddress!, generation: scratch.generation,
-                                           chainOffsets: chainBuf.baseAddress!)
-                    for i in 0..<chainBuf.count { chainBuf[i] = -1 }
-                    chainBuf[0] = 12
-                    // The question name: its closest encloser and ancestors can be pointed at.
-                    if let first = scratch.plan.firstZone {
-                        let zone = self[zone: first]
-                        let encloser = zone[name: scratch.plan.firstEncloser]
-                        w.register(zone, base: Int(nameBase[first.value]), scratch.plan.firstEncloser,
-                                   at: 12 + query.qnameLength - Int(encloser.length), skip: 0)
-                    }
-                    // Index loops: an unoptimized build runs `for e in array` through the
-                    // generic IndexingIterator, whose read coroutine allocates its frame.
-                    var ok = true
-                    var i = 0
-                    while i < scratch.plan.answer.count {
-                        guard let c = writeRRSet(scratch.plan.answer[i], &w, scratch: &scratch), w.pos <= limit else { ok = false; break }
-                        an += c
-                        i += 1
-                    }
-                    i = 0
-                    while ok && i < scratch.plan.authority.count {
-                        guard let c = writeRRSet(scratch.plan.authority[i], &w, scratch: &scratch), w.pos <= limit else { ok = false; break }
-                        ns += c
-                        i += 1
-                    }
-                    if !ok {
-                        // RFC 2181 §9: never a partial RRset; like NSD and Knot, an empty answer with TC.
-                        tc = true
-                        an = 0
-                        ns = 0
-                        end = questionEnd
-                        return
-                    }
-                    i = 0
-                    while i < scratch.plan.additional.count {
-                        let e = scratch.plan.additional[i]
-                        i += 1
-                        let save = w.pos
-                        guard let c = writeRRSet(e, &w, scratch: &scratch), w.pos <= limit else {
-                            w.pos = save
-                            if e.required { tc = true }  // RFC 9471 §3: glue that did not fit.
-                            break
-                        }
-                        ar += c
-                    }
-                    end = w.pos
+        written.withUnsafeMutableBufferPointer { writtenBuf in
+            chainOffsets.withUnsafeMutableBufferPointer { chainBuf in
+                var w = ResponseWriter(out: out, pos: questionEnd,
+                                       names: CompressionTable(entries: writtenBuf.baseAddress!, stamp: stamp),
+                                       chainOffsets: chainBuf.baseAddress!)
+                for i in 0..<chainBuf.count { chainBuf[i] = -1 }
+                chainBuf[0] = 12
+                // The question name: its closest encloser and ancestors can be pointed at.
+                if let first = scratch.plan.firstZone {
+                    let zone = self[zone: first]
+                    let encloser = zone[name: scratch.plan.firstEncloser]
+                    w.register(zone, first, scratch.plan.firstEncloser,
+                               at: 12 + query.qnameLength - Int(encloser.length), skip: 0)
                 }
+                // Index loops: an unoptimized build runs `for e in array` through the
+                // generic IndexingIterator, whose read coroutine allocates its frame.
+                var ok = true
+                var i = 0
+                while i < scratch.plan.answer.count {
+                    guard let c = writeRRSet(scratch.plan.answer[i], &w, scratch: &scratch), w.pos <= limit else { ok = false; break }
+                    an += c
+                    i += 1
+                }
+                i = 0
+                while ok && i < scratch.plan.authority.count {
+                    guard let c = writeRRSet(scratch.plan.authority[i], &w, scratch: &scratch), w.pos <= limit else { ok = false; break }
+                    ns += c
+                    i += 1
+                }
+                if !ok {
+                    // RFC 2181 §9: never a partial RRset; like NSD and Knot, an empty answer with TC.
+                    tc = true
+                    an = 0
+                    ns = 0
+                    end = questionEnd
+                    return
+                }
+                i = 0
+                while i < scratch.plan.additional.count {
+                    let e = scratch.plan.additional[i]
+                    i += 1
+                    let save = w.pos
+                    guard let c = writeRRSet(e, &w, scratch: &scratch), w.pos <= limit else {
+                        w.pos = save
+                        if e.required { tc = true }  // RFC 9471 §3: glue that did not fit.
+                        break
+                    }
+                    ar += c
+                }
+                end = w.pos
             }
         }
         if let edns = query.edns {
@@ -227,7 +215,6 @@ extension ZoneSet {
     @inline(__always)
     func writeRRSet(_ entry: PlanEntry, _ writer: inout ResponseWriter, scratch: inout AnswerScratch) -> Int? {
         let z = self[zone: entry.zone]
-        let base = Int(nameBase[entry.zone.value])
         let set = z[rrset: entry.rrset]
         var ownerRef = -1
         var i = Int(set.recordStart)
@@ -243,7 +230,7 @@ extension ZoneSet {
                 writer.pointer(to: ownerRef)
             } else {
                 switch entry.owner {
-                case .name(let name): ownerRef = writer.writeName(z, base: base, name)
+                case .name(let name): ownerRef = writer.writeName(z, entry.zone, name)
                 case .chain(let link): ownerRef = writeChainName(link, &writer, scratch: &scratch)
                 }
             }
@@ -277,7 +264,7 @@ extension ZoneSet {
                 k += 1
                 let at = Int(rn.rdataOffset)
                 if at > cursor { writer.copy(src + 10 + cursor, at - cursor) }
-                let ref = writer.writeName(z, base: base, rn.name)
+                let ref = writer.writeName(z, entry.zone, rn.name)
                 if let defines = entry.defines { writer.chainOffsets[defines] = ref }
                 cursor = at + Int(rn.length)
             }
@@ -302,7 +289,7 @@ extension ZoneSet {
         let start = writer.pos
         if let prefix = c.literalPrefix, let tail = c.tail {
             scratch.chainBytes.storage.withUnsafeBytes { b in writer.copy(b.baseAddress! + Int(c.start), Int(prefix)) }
-            _ = writer.writeName(self[zone: tail.zone], base: Int(nameBase[tail.zone.value]), tail.name)
+            _ = writer.writeName(self[zone: tail.zone], tail.zone, tail.name)
         } else {
             scratch.chainBytes.storage.withUnsafeBytes { b in writer.copy(b.baseAddress! + Int(c.start), Int(c.length)) }
         }

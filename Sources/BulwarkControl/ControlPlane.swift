@@ -51,22 +51,27 @@ public final class ControlPlane: Sendable {
         return token
     }
 
-    /// Publishes every zone in the database; returns how many are served. A zone that
-    /// cannot be built or whose name a zone file serves is logged and skipped.
+    /// Publishes every zone in the database, all in one publish; returns how many are
+    /// served. A zone that cannot be built or whose name a zone file serves is logged and
+    /// skipped.
     @discardableResult
     public func loadZones() async throws -> Int {
-        var served = 0
+        var zones: [Zone] = []
         for z in try await store.zones(tenantID: nil) {
             do {
                 let origin = try DNSName(z.name)
                 let (zone, _) = try ZoneEditing.build(origin: origin, rrsets: try await store.rrsets(zoneID: z.id))
-                try catalog.publish(zone, from: .api)
-                served += 1
+                zones.append(zone)
             } catch {
                 logger.error("API zone \(z.name) is not served: \(error)")
             }
         }
-        return served
+        let (changes, conflicts) = catalog.publish(zones, from: .api)
+        for name in conflicts {
+            let owner = catalog.entry(named: name).map { "\($0.provenance)" } ?? "another source"
+            logger.error("API zone \(name) is not served: zone \(name) is already served from \(owner)")
+        }
+        return changes.count
     }
 
     // MARK: Authentication

@@ -397,8 +397,8 @@ public final class QueryResponder {
         let more = suppressed > 0 ? " (\(suppressed) similar lines suppressed)" : ""
         // Structured: the client prefix and, when known, the zone.
         var metadata: Logger.Metadata = ["client": "\(rrl.prefix(of: client))/\(length)", "class": "\(kind)"]
-        if let zone, zone.value < zones.zones.count {
-            metadata["zone"] = "\(zones.zones[zone.value].origin)"
+        if let zone, zone.value < zones.count {
+            metadata["zone"] = "\(zones[zone: zone].origin)"
         }
         logger.info("rate limiting of \(kind) to \(rrl.prefix(of: client))/\(length) \(started ? "started" : "stopped")\(more)",
                     metadata: metadata)

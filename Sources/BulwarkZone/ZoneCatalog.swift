@@ -1,7 +1,8 @@
 // The catalog of served zones: every source of zones (zone files, transfers in as a
 // secondary, the control plane's API) publishes through it, and everything that must
 // follow a change (the transfer journal, NOTIFY, metrics) observes it. Each publish
-// builds a new ZoneSet and swaps it into the ZoneStore, so queries never see a mix.
+// makes the next ZoneSet from the one served (sharing every page it does not write) and
+// swaps it into the ZoneStore, so queries never see a mix.
 import BulwarkWire
 import Foundation
 
@@ -38,10 +39,12 @@ public struct CatalogError: Error, Sendable, CustomStringConvertible {
 }
 
 public final class ZoneCatalog: @unchecked Sendable {
-    // @unchecked: `entries` and `observers` are only touched under `lock`.
+    // @unchecked: `entries`, `served` and `observers` are only touched under `lock`.
     public let store: ZoneStore
     private let lock = NSLock()
     private var entries: [DNSName: CatalogEntry] = [:]
+    /// The set made by the last publish: the next one is made from it.
+    private var served = ZoneSet(zones: [])
     private var observers: [@Sendable ([ZoneChange]) -> Void] = []
 
     public init(store: ZoneStore) {
@@ -57,9 +60,9 @@ public final class ZoneCatalog: @unchecked Sendable {
         lock.withLock { entries[name] }
     }
 
-    /// Every served zone, sorted by name.
+    /// Every served zone, sorted by name (sorted on each call: for listing).
     public var all: [CatalogEntry] {
-        lock.withLock { entries.keys.sorted().map { entries[$0]! } }
+        lock.withLock { Array(entries.values) }.sorted { $0.name < $1.name }
     }
 
     /// Calls `observer` after every change, in order, with the zones that changed.
@@ -81,6 +84,19 @@ public final class ZoneCatalog: @unchecked Sendable {
         }.first!
     }
 
+    /// Serves `zones` at once (start-up: one new set and one call of each observer for all
+    /// of them), adding or replacing each. A zone whose name is served from another
+    /// provenance is skipped and returned in `conflicts`; of two with one name, the first
+    /// is kept.
+    @discardableResult
+    public func publish(_ zones: [Zone], from provenance: ZoneProvenance) -> (changes: [ZoneChange], conflicts: [DNSName]) {
+        var conflicts: [DNSName] = []
+        let changes = (try? apply(provenance) { current in
+            Self.updates(serving: zones, from: provenance, over: current, conflicts: &conflicts)
+        }) ?? []
+        return (changes, conflicts)
+    }
+
     /// Stops serving `name` if it belongs to `provenance`; nil when it was not served so.
     @discardableResult
     public func remove(_ name: DNSName, from provenance: ZoneProvenance) -> ZoneChange? {
@@ -97,21 +113,30 @@ public final class ZoneCatalog: @unchecked Sendable {
     public func replaceAll(from provenance: ZoneProvenance, with zones: [Zone]) -> (changes: [ZoneChange], conflicts: [DNSName]) {
         var conflicts: [DNSName] = []
         let changes = (try? apply(provenance) { current in
-            var updates: [(DNSName, Zone?)] = []
-            var given = Set<DNSName>()
-            for z in zones {
-                if let e = current[z.origin], e.provenance != provenance {
-                    conflicts.append(z.origin)
-                    continue
-                }
-                if given.insert(z.origin).inserted { updates.append((z.origin, z)) }
-            }
+            var updates = Self.updates(serving: zones, from: provenance, over: current, conflicts: &conflicts)
+            let given = Set(updates.map(\.0))
             for (name, e) in current where e.provenance == provenance && !given.contains(name) {
                 updates.append((name, nil))
             }
             return updates
         }) ?? []
         return (changes, conflicts)
+    }
+
+    /// The updates that serve `zones` from `provenance`: the first zone of each name, and
+    /// none whose name another provenance serves (those go to `conflicts`).
+    private static func updates(serving zones: [Zone], from provenance: ZoneProvenance,
+                                over current: [DNSName: CatalogEntry], conflicts: inout [DNSName]) -> [(DNSName, Zone?)] {
+        var updates: [(DNSName, Zone?)] = []
+        var given = Set<DNSName>()
+        for z in zones {
+            if let e = current[z.origin], e.provenance != provenance {
+                conflicts.append(z.origin)
+                continue
+            }
+            if given.insert(z.origin).inserted { updates.append((z.origin, z)) }
+        }
+        return updates
     }
 
     /// Applies the updates `plan` returns (nil removes), swaps the new set in and tells
@@ -134,7 +159,8 @@ public final class ZoneCatalog: @unchecked Sendable {
             }
             changes.append(ZoneChange(name: name, old: old, new: zone, provenance: provenance))
         }
-        store.replace(with: ZoneSet(zones: entries.keys.sorted().map { entries[$0]!.zone }))
+        served = served.applying(changes)
+        store.replace(with: served)
         for observer in observers { observer(changes) }
         return changes
     }

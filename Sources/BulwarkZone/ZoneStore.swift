@@ -1,8 +1,9 @@
 import BulwarkWire
 import Synchronization
 
-/// Holds the zone set every worker answers from. A reload builds a whole new
-/// `ZoneSet` beside the old one and swaps it in here (Knot's RCU idea, simplified):
+/// Holds the zone set every worker answers from. A publish makes the next `ZoneSet`
+/// beside the old one (sharing the pages it did not write) and swaps it in here (Knot's
+/// RCU idea, simplified):
 /// readers never take the lock in the steady state, they compare a generation number
 /// and fetch the new set only after a swap.
 public final class ZoneStore: Sendable {
