@@ -15,9 +15,9 @@ in turn (--servers, default knot,pdns,bulwark), all on 127.0.0.1 with ports of t
                (--pdns-import api: start, then POST the zone-file text to its API);
                packet and query caches off (cache-ttl, query-cache-ttl,
                negquery-cache-ttl = 0), everything else default;
-      bulwark  `bulwark serve` with no zone, then POST /v1/zones with the zone-file text:
-               from the request until the SOA answers (api.max-body raised to fit,
-               api.rate-limit 0);
+      bulwark  `bulwark serve` with no zone, then PUT /v1/zones/Z/zonefile with the zone
+               file as the body: from the request until the SOA answers (api.max-body
+               raised to fit, api.rate-limit 0);
   - make --count (default 100) one-RRset changes, one after the other: the A RRset of a
     different existing owner each time (the same owners for every server), given a new
     address (unique per change):
@@ -440,8 +440,8 @@ class Bulwark:
         return f"binary {digest} ({mtime})"
 
     def load(self, r):
-        with open(self.zonefile) as f:
-            body = json.dumps({"name": ZONE, "zonefile": f.read()}).encode()
+        with open(self.zonefile, "rb") as f:
+            body = f.read()
         max_body = min(1 << 30, max(4 << 20, len(body) + (1 << 20)))
         conf = os.path.join(self.dir, "bulwark.yaml")
         with open(conf, "w") as f:
@@ -456,15 +456,16 @@ class Bulwark:
         r["start_s"] = time.perf_counter() - t
         r["import_body_bytes"] = len(body)
         t0 = time.perf_counter()
-        st, out = request(self.api_port, "POST", "/v1/zones", body, {"Authorization": f"Bearer {ADMIN_KEY}"},
-                       timeout=self.a.import_timeout)
+        st, out = request(self.api_port, "PUT", f"/v1/zones/{ZONE.rstrip('.')}/zonefile", body,
+                          {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "text/dns"},
+                          timeout=self.a.import_timeout)
         t1 = time.perf_counter()
         if st != 201:
             raise RuntimeError(f"Bulwark import: HTTP {st}: {out[:2000]!r}")
         t2 = wait_soa(self.port, t0 + self.a.import_timeout, self.proc, "bulwark")
         r["import_s"] = t1 - t0
         r["load_s"] = t2 - t0
-        r["load_what"] = "POST /v1/zones (zone-file text) until the SOA answers"
+        r["load_what"] = "PUT /v1/zones/Z/zonefile (the zone file, streamed) until the SOA answers"
         return self.proc.pid
 
     def change(self, owner, addr):
