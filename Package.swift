@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "BulwarkDefences", targets: ["BulwarkDefences"]),
         .library(name: "BulwarkTransfer", targets: ["BulwarkTransfer"]),
         .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
+        .library(name: "BulwarkOps", targets: ["BulwarkOps"]),
         .library(name: "BulwarkServer", targets: ["BulwarkServer"]),
         .library(name: "BulwarkControl", targets: ["BulwarkControl"]),
         .library(name: "BulwarkConfig", targets: ["BulwarkConfig"]),

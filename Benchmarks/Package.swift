@@ -25,13 +25,14 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v5)],
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
-        // Figures for a catalog of many small zones (the zone modules only): the time to
-        // build them and publish them at once, memory per zone, one more publish beside
-        // them, and a lookup's and a whole answer's cost with them all held.
+        // Figures for a catalog of many small zones (the zone modules and the ops counters
+        // only): the time to build them and publish them at once, memory per zone, one more
+        // publish beside them and what a worker's counters do after it, and a lookup's and
+        // a whole answer's cost with them all held.
         // Run: swift run -c release ZoneSetFigures [zones]
         .executableTarget(
             name: "ZoneSetFigures",
-            dependencies: bulwark("BulwarkWire", "BulwarkZone", "BulwarkAuthority"),
+            dependencies: bulwark("BulwarkWire", "BulwarkZone", "BulwarkAuthority", "BulwarkOps"),
             path: "Benchmarks/ZoneSetFigures"
         ),
     ]

@@ -1,9 +1,11 @@
 // Figures for a catalog of many small zones (100,000 unless given): the time to build
 // them with Zone(origin:records:) and publish them at once, resident memory per zone,
-// one more publish, replace and remove beside them, and the cost of a lookup and of a
-// whole answer (parse, lookup, encode) with them all held. Release build of the zone
-// modules only: swift run -c release ZoneSetFigures [zones]
+// one more publish, replace and remove beside them, what a worker's per-zone counters
+// do after each, and the cost of a lookup and of a whole answer (parse, lookup, encode)
+// with them all held. Release build of the zone modules and the ops counters only:
+// swift run -c release ZoneSetFigures [zones]
 @_spi(Benchmarks) import BulwarkAuthority
+import BulwarkOps
 import BulwarkWire
 import BulwarkZone
 import Foundation
@@ -56,29 +58,42 @@ report("bulk publish", String(format: "%.3f s", published))
 report("resident memory per zone", "\((rss1 - rss0) / count) octets")
 report("Zone.allocatedBytes per zone", "\(zones.reduce(0) { $0 + $1.allocatedBytes } / count) octets")
 
-// One publish beside all the others, timed 20 times each (median).
-func median(_ body: (Int) -> Void) -> Double {
-    var times: [Double] = []
+// One publish beside all the others, timed 20 times each (median), and what one worker's
+// per-zone counters (QueryCounters, when the ops endpoint is on) then do on the worker's
+// first query after the swap.
+let hub = OpsHub()
+let counters = hub.makeWorker(.udp)
+t = seconds()
+counters.zonesChanged(store.current)
+let firstSwap = seconds() - t
+func median(_ body: (Int) -> Void) -> (publish: Double, counters: Double) {
+    var publish: [Double] = [], swap: [Double] = []
     for i in 0..<20 {
         let start = seconds()
         body(i)
-        times.append(seconds() - start)
+        let published = seconds()
+        counters.zonesChanged(store.current)
+        swap.append(seconds() - published)
+        publish.append(published - start)
     }
-    return times.sorted()[10]
+    _ = hub.snapshot(zones: false)  // a reader now and then, as /metrics and the insight view
+    return (publish.sorted()[10], swap.sorted()[10])
+}
+func report(_ what: String, _ times: (publish: Double, counters: Double)) {
+    report(what, ms(times.publish) + ", ops counters " + ms(times.counters))
 }
 let extra = (0..<20).map { smallZone(count + $0) }
 let replacements = (0..<20).map { smallZone($0 * 97 % count, serial: 2) }
-report("publish one more zone (median of 20)", ms(median { try! catalog.publish(extra[$0], from: .api) }))
-report("replace one zone (median of 20)", ms(median { try! catalog.publish(replacements[$0], from: .api) }))
-report("remove one zone (median of 20)", ms(median { catalog.remove(extra[$0].origin, from: .api) }))
+report("publish one more zone (median of 20)", median { try! catalog.publish(extra[$0], from: .api) })
+report("replace one zone (median of 20)", median { try! catalog.publish(replacements[$0], from: .api) })
+report("remove one zone (median of 20)", median { catalog.remove(extra[$0].origin, from: .api) })
+report("ops counters: the first set", ms(firstSwap))
+t = seconds()
+let snapshot = hub.snapshot()
+report("ops counters: a reader's sum (/metrics)", ms(seconds() - t) + " (\(snapshot.zones.count) zones)")
 
 // The query path with every zone held: lookups and whole answers for random names.
 let set = store.current
-// What each worker's per-zone counters (BulwarkOps QueryCounters.zonesChanged, when the
-// ops endpoint is on) do on its first query after every swap: every origin as text.
-t = seconds()
-let names = set.zones.map { $0.origin.description }
-report("ops counters: every origin as text, per swap", ms(seconds() - t) + " (\(names.count) names)")
 var random = SystemRandomNumberGenerator()
 func message(_ name: String) -> [UInt8] {
     [0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 1] + (try! DNSName(name)).wire + [0, 1, 0, 1]
