@@ -167,7 +167,7 @@ let package = Package(
             dependencies: ["BulwarkTransfer", "BulwarkZoneFile", "BulwarkZone", "BulwarkWire"],
             exclude: ["Vectors"]
         ),
-        .testTarget(name: "BulwarkOpsTests", dependencies: ["BulwarkOps"]),
+        .testTarget(name: "BulwarkOpsTests", dependencies: ["BulwarkOps", "BulwarkZone", "BulwarkWire", "BulwarkTestSupport"]),
         .testTarget(
             name: "BulwarkPipelineTests",
             dependencies: [

@@ -26,6 +26,12 @@ public struct CounterCells: @unchecked Sendable {
         a.store(a.load(ordering: .relaxed) &+ value, ordering: .relaxed)
     }
 
+    /// Sets `cell` to `value`. Only the owning thread may call this.
+    @inlinable @inline(__always)
+    public func store(_ cell: Int, _ value: UInt64) {
+        UnsafeAtomic<UInt64>(at: base + cell).store(value, ordering: .relaxed)
+    }
+
     /// `cell` as last stored (any thread).
     @inlinable @inline(__always)
     public func load(_ cell: Int) -> UInt64 {
@@ -34,7 +40,7 @@ public struct CounterCells: @unchecked Sendable {
 
     /// Sets every cell to 0 (owner only, or when no writer is left).
     public func reset() {
-        for i in 0..<count { UnsafeAtomic<UInt64>(at: base + i).store(0, ordering: .relaxed) }
+        for i in 0..<count { store(i, 0) }
     }
 
     /// Every cell, read once each.

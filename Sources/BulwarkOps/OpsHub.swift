@@ -1,5 +1,6 @@
 // Every worker's counters, and their sum. Workers register once (at thread start);
 // readers merge the per-worker cells off the query path.
+import BulwarkZone
 import Prometheus
 import Synchronization
 
@@ -66,8 +67,6 @@ public final class OpsHub: Sendable {
     public let settings: CountingSettings
     private struct State {
         var workers: [QueryCounters] = []
-        /// Final counts of zone tables no longer used, per worker index.
-        var retired: [[String: [UInt64]]] = []
         var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
     }
     private let state = Mutex(State())
@@ -101,7 +100,6 @@ public final class OpsHub: Sendable {
             let w = QueryCounters(transport: transport, sampleEvery: settings.sampleEvery,
                                   ringCapacity: settings.ringCapacity, seed: s.seed)
             s.workers.append(w)
-            s.retired.append([:])
             return w
         }
     }
@@ -112,46 +110,35 @@ public final class OpsHub: Sendable {
     /// O(zones), the rest is fixed).
     public func snapshot(zones withZones: Bool = true) -> CountersSnapshot {
         var snap = CountersSnapshot()
-        state.withLock { s in
-            for (wi, w) in s.workers.enumerated() {
-                let t = w.transport.rawValue
-                for i in 0..<w.table.count { snap.table[t][i] += w.table.load(i) }
-                for i in 0..<w.events.count { snap.events[t][i] += w.events.load(i) }
-                if w.transport == .udp {
-                    for i in 0..<w.latency.count { snap.latency[i] += w.latency.load(i) }
-                }
-                // Fold retired zone tables (final: the worker appended a newer one under
-                // this lock after its last write to them) into the worker's totals.
-                let live: ZoneCounterTable? = w.lock.withLock { tables in
-                    while tables.count > 1 {
-                        let old = tables.removeFirst()
-                        Self.add(old, into: &s.retired[wi])
-                    }
-                    return tables.first
-                }
-                guard withZones else { continue }
-                for (name, counts) in s.retired[wi] { Self.add(counts, to: name, into: &snap.zones) }
-                if let live { Self.add(live, into: &snap.zones) }
+        // The per-zone cells of the workers answering from the same set, summed by index;
+        // each set's origins are made text once.
+        var live: [ObjectIdentifier: (set: ZoneSet, counts: [UInt64])] = [:]
+        for w in workers {
+            let t = w.transport.rawValue
+            for i in 0..<w.table.count { snap.table[t][i] += w.table.load(i) }
+            for i in 0..<w.events.count { snap.events[t][i] += w.events.load(i) }
+            if w.transport == .udp {
+                for i in 0..<w.latency.count { snap.latency[i] += w.latency.load(i) }
+            }
+            guard withZones else { continue }
+            // Read under the worker's lock: a swap moves counts between indices.
+            let (set, departed, counts) = w.zoneCounts.withLock { z in
+                var counts: [UInt64] = []
+                z.cells.appendCounts(zones: z.zones?.count ?? 0, to: &counts)
+                return (z.zones, z.departed, counts)
+            }
+            for (name, c) in departed { snap.zones[name, default: ZoneCounts.zero].add(c) }
+            guard let set else { continue }
+            live[ObjectIdentifier(set), default: (set, [UInt64](repeating: 0, count: counts.count))].counts.add(counts)
+        }
+        for (set, counts) in live.values {
+            for i in 0..<set.count {
+                let b = i * ZoneBucket.count
+                snap.zones[set[zone: ZoneIndex(i)].origin.description, default: ZoneCounts.zero]
+                    .add(counts[b..<(b + ZoneBucket.count)])
             }
         }
         return snap
-    }
-
-    private static func add(_ t: ZoneCounterTable, into zones: inout [String: [UInt64]]) {
-        for (i, name) in t.names.enumerated() {
-            var counts = [UInt64](repeating: 0, count: ZoneBucket.count)
-            for b in 0..<ZoneBucket.count { counts[b] = t.cells.load(i * ZoneBucket.count + b) }
-            add(counts, to: name, into: &zones)
-        }
-    }
-
-    private static func add(_ counts: [UInt64], to name: String, into zones: inout [String: [UInt64]]) {
-        if var c = zones[name] {
-            for b in 0..<counts.count { c[b] += counts[b] }
-            zones[name] = c
-        } else {
-            zones[name] = counts
-        }
     }
 }
 

@@ -5,10 +5,6 @@ import BulwarkPipeline
 import BulwarkZone
 
 extension QueryCounters: QueryObserver {
-    public func zonesChanged(_ zones: ZoneSet) {
-        zonesChanged(names: zones.zones.map { $0.origin.description })
-    }
-
     @inline(__always)
     public func policyApplied(_ decision: PolicyDecision) {
         switch decision {

@@ -1,8 +1,9 @@
 // The counters of one worker (a UDP thread or a TCP event loop). The worker writes them
 // in plain worker-owned memory on every query: fixed tables indexed by query-type bucket,
-// rcode, zone index and latency bucket, with relaxed stores and no read-modify-write
-// (CounterCells). Readers (a /metrics scrape, the insight thread) load them off the
-// query path and merge the workers. Nothing here allocates per query.
+// rcode, zone index (ZoneCells) and latency bucket, with relaxed stores and no
+// read-modify-write (CounterCells). Readers (a /metrics scrape, the insight thread) load
+// them off the query path and merge the workers. Nothing here allocates per query.
+import BulwarkZone
 import Synchronization
 
 public enum CountedTransport: Int, Sendable, CaseIterable {
@@ -10,23 +11,9 @@ public enum CountedTransport: Int, Sendable, CaseIterable {
     public var name: String { self == .udp ? "udp" : "tcp" }
 }
 
-/// The per-zone counters of one worker for one zone set (one generation): the zone set's
-/// zones in order, `ZoneBucket.count` cells each.
-final class ZoneCounterTable: @unchecked Sendable {
-    let names: [String]
-    let cells: CounterCells
-
-    init(names: [String]) {
-        self.names = names
-        cells = .allocate(names.count * ZoneBucket.count)
-    }
-
-    deinit { cells.deallocate() }
-}
-
 public final class QueryCounters: @unchecked Sendable {
     // @unchecked: the cells are written by the owning worker only (see CounterCells);
-    // `tables` is guarded by `lock`, taken when the zone set changes and by readers.
+    // `zoneCounts` is guarded by its lock, taken when the zone set changes and by readers.
     public let transport: CountedTransport
     /// [qtype bucket][rcode bucket] → queries.
     let table: CounterCells
@@ -38,16 +25,14 @@ public final class QueryCounters: @unchecked Sendable {
     /// Mean distance between samples (1 in `sampleEvery` queries).
     public let sampleEvery: Int
 
-    // Owner-only state.
-    private var zoneCells: CounterCells
-    private let noZones: CounterCells
+    // Owner-only state: the per-zone cells as of the last swap, and the set's zone count.
+    private var zoneCells: ZoneCells
     private var zoneCount = 0
     private var countdown: Int
     private var random: UInt64
 
-    /// Every zone table this worker has used; the last is current. Older ones are final
-    /// and folded into `retired` by the next reader.
-    let lock = Mutex<[ZoneCounterTable]>([])
+    /// The per-zone counts, with the zone set their indices refer to.
+    let zoneCounts = Mutex(ZoneCounts())
 
     init(transport: CountedTransport, sampleEvery: Int, ringCapacity: Int, seed: UInt64) {
         self.transport = transport
@@ -56,8 +41,7 @@ public final class QueryCounters: @unchecked Sendable {
         events = .allocate(PolicyEvent.allCases.count)
         latency = .allocate(LatencyBucket.count + 2)
         ring = SampleRing(capacity: ringCapacity)
-        noZones = .allocate(0)
-        zoneCells = noZones
+        zoneCells = zoneCounts.withLock { $0.cells }
         random = seed | 1
         countdown = 1
     }
@@ -66,16 +50,18 @@ public final class QueryCounters: @unchecked Sendable {
         table.deallocate()
         events.deallocate()
         latency.deallocate()
-        noZones.deallocate()  // the zone tables free their own cells
+        zoneCounts.withLock { $0.cells.deallocate() }
     }
 
-    /// The worker switched to a new zone set: its zones' names in the set's order. Allocates
-    /// (once per zone-set swap, never per query).
-    public func zonesChanged(names: [String]) {
-        let t = ZoneCounterTable(names: names)
-        lock.withLock { $0.append(t) }
-        zoneCells = t.cells
-        zoneCount = names.count
+    /// The worker answers from `zones` from now on: the per-zone cells follow it. Once per
+    /// zone-set swap, never per query; costs what changed since the worker's last set
+    /// (`ZoneCounts.follow`) and may allocate.
+    public func zonesChanged(_ zones: ZoneSet) {
+        zoneCells = zoneCounts.withLock { counts in
+            counts.follow(zones)
+            return counts.cells
+        }
+        zoneCount = zones.count
     }
 
     /// Counts one query: its type (`qtype`, nil when unknown), the rcode sent
@@ -87,7 +73,7 @@ public final class QueryCounters: @unchecked Sendable {
         if let t = qtype { q = QTypeBucket.index(t) }
         table.add(q &* RCodeBucket.count &+ rcode)
         if zone >= 0 && Int(zone) < zoneCount {
-            zoneCells.add(Int(zone) &* ZoneBucket.count &+ ZoneBucket.of(rcode: zoneRCode >= 0 ? zoneRCode : rcode))
+            zoneCells.add(zone: Int(zone), bucket: ZoneBucket.of(rcode: zoneRCode >= 0 ? zoneRCode : rcode))
         }
     }
 

@@ -53,6 +53,13 @@
         bases[index &>> Self.shift][index & (Self.pageSize - 1)].unsafelyUnwrapped
     }
 
+    /// Whether the page holding `index` is the same page in `other` (one both versions
+    /// share: the same zones at the same indices).
+    package func sharesPage(of index: Int, with other: PagedZones) -> Bool {
+        let p = index >> Self.shift
+        return p < bases.count && p < other.bases.count && bases[p] == other.bases[p]
+    }
+
     /// The slot of `index` in a page this edit owns (copying the page first).
     private mutating func writable(_ index: Int) -> UnsafeMutablePointer<Zone?> {
         let p = index >> Self.shift

@@ -79,6 +79,11 @@ public final class ZoneSet: @unchecked Sendable {
         return ZoneIndex(origins[slot].zone)
     }
 
+    /// The index of the zone whose origin is `zone`'s, if the set has one.
+    package func index(ofOriginOf zone: Zone) -> ZoneIndex? {
+        origins.slot(ofOriginOf: zone, mask: originMask, zones: zoneTable).map { ZoneIndex(origins[$0].zone) }
+    }
+
     /// The index of the zone whose origin is `origin`, if the set has it (tests and tools).
     public func index(ofOrigin origin: DNSName) -> ZoneIndex? {
         origin.lowercased().wire.withUnsafeBytes { zoneIndex(origin: $0, hash: nameHash(NameHashKey.process, $0)) }
@@ -129,5 +134,12 @@ extension PagedTable where Element == OriginSlot {
             }
             i = (i + 1) & mask
         }
+    }
+
+    /// The slot of `zone`'s origin, if the table has it.
+    package func slot(ofOriginOf zone: Zone, mask: Int, zones: PagedZones) -> Int? {
+        let apex = zone[name: zone.apex]
+        let key = UnsafeRawBufferPointer(start: zone.keyAddress(apex), count: Int(apex.length))
+        return slot(of: key, hash: apex.hash, mask: mask, zones: zones)
     }
 }

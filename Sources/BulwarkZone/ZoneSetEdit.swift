@@ -35,9 +35,7 @@ struct ZoneSetEdit {
 
     /// The slot of `zone`'s origin in `origins`, if the set has that origin.
     private func slot(of zone: Zone) -> Int? {
-        let apex = zone[name: zone.apex]
-        let key = UnsafeRawBufferPointer(start: zone.keyAddress(apex), count: Int(apex.length))
-        return origins.slot(of: key, hash: apex.hash, mask: mask, zones: zones)
+        origins.slot(ofOriginOf: zone, mask: mask, zones: zones)
     }
 
     /// Serves `zone`: in place of the zone of its origin, or added.

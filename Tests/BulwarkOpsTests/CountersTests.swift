@@ -1,13 +1,27 @@
+import BulwarkTestSupport
+import BulwarkWire
+import BulwarkZone
 import Logging
 import XCTest
 @testable import BulwarkOps
+
+/// A set of small zones with these origins, in this order (their indices).
+func zoneSet(_ origins: [String]) -> ZoneSet {
+    ZoneSet(zones: origins.map { smallZone($0) })
+}
+
+func smallZone(_ origin: String, serial: UInt32 = 1) -> Zone {
+    let name = try! DNSName(origin)
+    return try! Zone(origin: name, records: SmallZone.records(name, serial: serial))
+}
 
 final class CountersTests: XCTestCase {
     /// Two UDP workers and a TCP one: the snapshot sums them by transport, qtype, rcode and zone.
     func testSnapshotSumsWorkers() {
         let hub = OpsHub()
         let u1 = hub.makeWorker(.udp), u2 = hub.makeWorker(.udp), t = hub.makeWorker(.tcp)
-        for w in [u1, u2, t] { w.zonesChanged(names: ["a.test.", "b.test."]) }
+        let set = zoneSet(["a.test.", "b.test."])
+        for w in [u1, u2, t] { w.zonesChanged(set) }
         for _ in 0..<10 { u1.count(qtype: 1, rcode: 0, zone: 0) }
         for _ in 0..<5 { u2.count(qtype: 1, rcode: 3, zone: 1) }
         for _ in 0..<2 { t.count(qtype: 28, rcode: 0, zone: 1) }
@@ -31,21 +45,92 @@ final class CountersTests: XCTestCase {
         XCTAssertEqual(s.event(.rateLimitDropped), 2)
     }
 
-    /// A zone-set swap renumbers zones: counts made before it stay with their zone name.
-    func testZoneCountsSurviveZoneSetSwaps() {
+    /// Publishes renumber zones (a removal moves the last zone into the hole): counts stay
+    /// with their zone, a zone no longer served keeps its counts, one that comes back adds
+    /// to them, and a new version of a zone keeps counting where the last one was.
+    func testZoneCountsFollowTheirZoneAcrossPublishes() throws {
         let hub = OpsHub()
         let w = hub.makeWorker(.udp)
-        w.zonesChanged(names: ["a.test.", "b.test."])
-        for _ in 0..<3 { w.count(qtype: 1, rcode: 0, zone: 1) }
-        XCTAssertEqual(hub.snapshot().zones["b.test."], [3, 0, 0, 0])
-        w.zonesChanged(names: ["b.test.", "c.test."])  // b is now index 0
-        w.count(qtype: 1, rcode: 3, zone: 0)
+        let store = ZoneStore(ZoneSet(zones: []))
+        let catalog = ZoneCatalog(store: store)
+        _ = catalog.publish(["a.test.", "b.test.", "c.test."].map { smallZone($0) }, from: .api)
+        w.zonesChanged(store.current)
+        for _ in 0..<3 { w.count(qtype: 1, rcode: 0, zone: 0) }  // a
+        for _ in 0..<2 { w.count(qtype: 1, rcode: 3, zone: 2) }  // c
+        XCTAssertEqual(hub.snapshot().zones["a.test."], [3, 0, 0, 0])
+
+        XCTAssertNotNil(catalog.remove(try DNSName("a.test."), from: .api))  // c moves to index 0
+        try catalog.publish(smallZone("d.test."), from: .api)                 // d takes index 2
+        try catalog.publish(smallZone("b.test.", serial: 2), from: .api)      // b keeps index 1
+        w.zonesChanged(store.current)
+        w.count(qtype: 1, rcode: 0, zone: 0)  // c
+        w.count(qtype: 1, rcode: 0, zone: 1)  // b
+        w.count(qtype: 1, rcode: 0, zone: 2)  // d
         w.count(qtype: 1, rcode: 0, zone: 5)  // out of range: ignored, not a crash
         var s = hub.snapshot()
-        XCTAssertEqual(s.zones["b.test."], [3, 1, 0, 0])
-        XCTAssertEqual(s.zones["a.test."], [0, 0, 0, 0])
-        s = hub.snapshot()  // folding retired tables is idempotent
-        XCTAssertEqual(s.zones["b.test."], [3, 1, 0, 0])
+        XCTAssertEqual(s.zones["a.test."], [3, 0, 0, 0])
+        XCTAssertEqual(s.zones["b.test."], [1, 0, 0, 0])
+        XCTAssertEqual(s.zones["c.test."], [1, 2, 0, 0])
+        XCTAssertEqual(s.zones["d.test."], [1, 0, 0, 0])
+        s = hub.snapshot()  // reading takes nothing away
+        XCTAssertEqual(s.zones["c.test."], [1, 2, 0, 0])
+
+        try catalog.publish(smallZone("a.test.", serial: 2), from: .api)  // back, at index 3
+        w.zonesChanged(store.current)
+        w.count(qtype: 1, rcode: 0, zone: 3)
+        XCTAssertEqual(hub.snapshot().zones["a.test."], [4, 0, 0, 0])
+        XCTAssertEqual(hub.snapshot().zones.count, 4)
+    }
+
+    /// Workers swap at their own pace: one still on the old set, one on the new, and the
+    /// sum is by zone, not by index.
+    func testWorkersOnDifferentVersionsSumByZone() throws {
+        let hub = OpsHub()
+        let late = hub.makeWorker(.udp), early = hub.makeWorker(.tcp)
+        let store = ZoneStore(ZoneSet(zones: []))
+        let catalog = ZoneCatalog(store: store)
+        _ = catalog.publish(["a.test.", "b.test."].map { smallZone($0) }, from: .api)
+        late.zonesChanged(store.current)
+        early.zonesChanged(store.current)
+        _ = catalog.remove(try DNSName("a.test."), from: .api)  // b moves to index 0
+        early.zonesChanged(store.current)
+        late.count(qtype: 1, rcode: 0, zone: 1)   // b, as the old set numbers it
+        early.count(qtype: 1, rcode: 0, zone: 0)  // b, as the new one does
+        late.count(qtype: 1, rcode: 0, zone: 0)   // a, still served by the late worker
+        let s = hub.snapshot()
+        XCTAssertEqual(s.zones["b.test."], [2, 0, 0, 0])
+        XCTAssertEqual(s.zones["a.test."], [1, 0, 0, 0])
+        XCTAssertEqual(s.queries(), 3)
+        late.zonesChanged(store.current)
+        XCTAssertEqual(hub.snapshot().zones["a.test."], [1, 0, 0, 0], "kept when the late worker swaps too")
+        XCTAssertEqual(hub.snapshot().zones["b.test."], [2, 0, 0, 0])
+    }
+
+    /// Beyond one page of cells: a thousand zones, counts at every index, then half of
+    /// them removed and others added; every zone keeps its own counts.
+    func testCountsFollowZonesAcrossPages() throws {
+        let hub = OpsHub()
+        let w = hub.makeWorker(.udp)
+        let store = ZoneStore(ZoneSet(zones: []))
+        let catalog = ZoneCatalog(store: store)
+        _ = catalog.publish((0..<1000).map { smallZone("z\($0).test.") }, from: .api)
+        w.zonesChanged(store.current)
+        func countEach() {
+            for (i, zone) in store.current.zones.enumerated() {
+                let n = Int(zone.origin.description.dropFirst().prefix { $0 != "." })!
+                for _ in 0..<(n % 7) { w.count(qtype: 1, rcode: 0, zone: Int32(i)) }
+            }
+        }
+        countEach()
+        for n in stride(from: 0, to: 1000, by: 2) { _ = catalog.remove(try DNSName("z\(n).test."), from: .api) }
+        for n in 1000..<1300 { try catalog.publish(smallZone("z\(n).test."), from: .api) }
+        w.zonesChanged(store.current)
+        countEach()
+        let s = hub.snapshot()
+        for n in 0..<1300 {
+            let expected: UInt64 = n < 1000 && n % 2 == 1 ? 2 * UInt64(n % 7) : UInt64(n % 7)
+            XCTAssertEqual(s.zones["z\(n).test."]?[0], expected, "z\(n)")
+        }
     }
 
     func testSamplingRateAndLatencyBuckets() {
@@ -72,7 +157,7 @@ final class CountersTests: XCTestCase {
     func testExporterPublishesTotals() {
         let hub = OpsHub()
         let w = hub.makeWorker(.udp)
-        w.zonesChanged(names: ["a.test."])
+        w.zonesChanged(zoneSet(["a.test."]))
         for _ in 0..<7 { w.count(qtype: 1, rcode: 0, zone: 0) }
         let exporter = MetricsExporter(hub: hub)
         var f = ServerFigures()
@@ -100,7 +185,7 @@ final class InsightTests: XCTestCase {
         settings.ringCapacity = 1 << 16
         let hub = OpsHub(settings: settings)
         let w = hub.makeWorker(.udp)
-        w.zonesChanged(names: ["victim.test.", "quiet.test."])
+        w.zonesChanged(zoneSet(["victim.test.", "quiet.test."]))
         let now = Date().timeIntervalSince1970
         let insight = QueryInsight(hub: hub, clock: { now })
         func wire(_ labels: [String]) -> [UInt8] {

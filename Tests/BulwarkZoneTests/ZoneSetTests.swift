@@ -138,11 +138,24 @@ final class ZoneSetTests: XCTestCase {
             print("ZoneSetTests: \(what) beside \(count) zones: \(took)")
             XCTAssertLessThan(took, .milliseconds(200), what)
         }
+        // And what moved, as a worker's counters see it (ZoneSet.indexChanges).
+        func timedChanges(_ what: String, _ body: () throws -> Void) rethrows -> ZoneIndexChanges {
+            let before = store.current
+            try timed(what, body)
+            clock = ContinuousClock.now
+            let changes = store.current.indexChanges(since: before)
+            XCTAssertLessThan(ContinuousClock.now - clock, .milliseconds(20), "index changes after: \(what)")
+            return changes
+        }
         let extra = Self.zone(origins[count])
-        try timed("one more zone published") { try catalog.publish(extra, from: .api) }
+        let added = try timedChanges("one more zone published") { try catalog.publish(extra, from: .api) }
+        XCTAssertEqual(added.arrived.map { [$0.index.value, $0.from?.value ?? -1] }, [[count, -1]])
         let replacement = Self.zone(origins[500], serial: 2)
-        try timed("one zone replaced") { try catalog.publish(replacement, from: .api) }
-        timed("one zone removed") { XCTAssertNotNil(catalog.remove(origins[7], from: .api)) }
+        let replaced = try timedChanges("one zone replaced") { try catalog.publish(replacement, from: .api) }
+        XCTAssertTrue(replaced.arrived.isEmpty && replaced.departed.isEmpty)
+        let removed = timedChanges("one zone removed") { XCTAssertNotNil(catalog.remove(origins[7], from: .api)) }
+        XCTAssertEqual(removed.arrived.map { [$0.index.value, $0.from?.value ?? -1] }, [[7, count]])
+        XCTAssertEqual(removed.departed.map(\.value), [7])
         print("ZoneSetTests: bulk publish of \(count) zones: \(bulk)")
 
         let set = store.current
