@@ -21,6 +21,13 @@
 #                --no-build) and runs it with the release binary; every later option
 #                goes to it (--names N, --servers knot,pdns,bulwark, --count, ...; see
 #                scripts/bench_changes.py --help); its ports: PORT_BASE (default 5421)..+5
+#   --many-zones [OPTIONS]  only the many-zones benchmark (scripts/bench_many_zones.py):
+#                100,000 small API zones written into the control database, then the
+#                start-up time, memory per zone, and 50 zone creations and 50 one-RRset
+#                changes beside them, timed to the reply and to the answer over UDP;
+#                builds (unless --no-build) and runs it with the release binary; every
+#                later option goes to it (--zones N, --count N, --port-base P, ...; see
+#                scripts/bench_many_zones.py --help); its ports: PORT_BASE (default 5431)..+2
 # Env: BULWARK_ARGS (extra `bulwark serve` flags), SECS (seconds per measurement, default 8), REPEAT (measurements per row, the
 #   median by us_per_query is kept; default 1), NAMES (default 100000), KEEP=1 keeps
 #   the work directory, PORT_BASE (default 5401: NSD on it, Knot on +1, Bulwark on +2;
@@ -38,15 +45,17 @@ REPEAT=${REPEAT:-1}
 NAMES=${NAMES:-100000}
 PORT_BASE=${PORT_BASE:-5401}
 NPORT=$PORT_BASE KPORT=$((PORT_BASE + 1)) BPORT=$((PORT_BASE + 2))
-udp_only=0 large=0 workers2=0 micro=0 build=1 changes=0
-changes_args=()
+udp_only=0 large=0 workers2=0 micro=0 build=1
+script=""       # --changes or --many-zones: the Python benchmark run alone
+script_args=()
 for a in "$@"; do
-  if [ $changes = 1 ]; then  # after --changes: bench_changes.py's options (--no-build stays ours)
-    if [ "$a" = --no-build ]; then build=0; else changes_args+=("$a"); fi
+  if [ -n "$script" ]; then  # after --changes / --many-zones: the script's options (--no-build stays ours)
+    if [ "$a" = --no-build ]; then build=0; else script_args+=("$a"); fi
     continue
   fi
   case $a in
-    --changes) changes=1 ;;
+    --changes) script=bench_changes.py ;;
+    --many-zones) script=bench_many_zones.py ;;
     --udp-only) udp_only=1 ;;
     --large) large=1 ;;
     --workers2) workers2=1 ;;
@@ -65,7 +74,7 @@ if [ $micro = 1 ]; then
   exec swift package --disable-sandbox benchmark --grouping metric
 fi
 
-if [ $changes = 1 ]; then
+if [ -n "$script" ]; then
   cd "$ROOT"
   if [ $build = 1 ]; then
     log "swift build -c release"
@@ -75,7 +84,7 @@ if [ $changes = 1 ]; then
   fi
   BIN=$(swift build -c release --show-bin-path)/bulwark
   [ -x "$BIN" ] || { echo "bench.sh: $BIN not built" >&2; exit 1; }
-  exec python3 "$ROOT/scripts/bench_changes.py" --bulwark-bin "$BIN" "${changes_args[@]}"
+  exec python3 "$ROOT/scripts/$script" --bulwark-bin "$BIN" "${script_args[@]}"
 fi
 
 [ -x "$KIT/cost.sh" ] || { echo "bench.sh: $KIT/cost.sh not found (set SHARED)" >&2; exit 2; }

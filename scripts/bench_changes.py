@@ -47,29 +47,20 @@ servers' logs are kept), SHARED (default ../shared beside the repository).
 Bounded: every wait has a timeout; the servers run one at a time and every server started
 is killed on exit, also on an error, SIGTERM or Ctrl-C.
 """
-import argparse
-import atexit
-import hashlib
-import http.client
 import json
-import math
 import os
 import random
-import shlex
 import shutil
-import signal
-import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
 
-import dns.flags
-import dns.message
-import dns.query
-import dns.rcode
 import dns.rdatatype
+
+from benchkit import (a_set, argument_parser, binary_version, check_ports, command_line, kill_all, ms_text, on_exit,
+                      print_results, query, request, rss_mib, spawn, stop, summary, tail, wait_http, wait_soa)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ZONE = "bench.test."
@@ -77,7 +68,6 @@ TTL = 3600
 ADMIN_KEY = "bench-changes-admin-" + os.urandom(8).hex()
 PDNS_KEY = "bench-changes-pdns-" + os.urandom(8).hex()
 
-PROCS = []  # every server process we started (Popen, own session)
 KINDS = {"knot": "Knot DNS", "knot-batch": "Knot DNS (one knotc)", "pdns": "PowerDNS",
          "pdns-norectify": "PowerDNS (api-rectify off)", "bulwark": "Bulwark",
          "bulwark-file": "Bulwark (zone file, no changes)"}
@@ -85,162 +75,6 @@ KINDS = {"knot": "Knot DNS", "knot-batch": "Knot DNS (one knotc)", "pdns": "Powe
 
 def log(msg):
     print(f"[changes {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
-
-
-def kill_all():
-    """Stops every process this script started: SIGTERM to its process group, SIGKILL after 10 s."""
-    for p in PROCS:
-        if p.poll() is None:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except OSError:
-                pass
-    deadline = time.monotonic() + 10
-    for p in PROCS:
-        try:
-            p.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
-    PROCS.clear()
-
-
-def stop(p, timeout=10):
-    if p is None:
-        return
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except OSError:
-            pass
-        try:
-            p.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(p.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            p.wait(timeout=5)
-    if p in PROCS:
-        PROCS.remove(p)
-
-
-def spawn(cmd, logfile, env=None):
-    f = open(logfile, "ab")
-    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                         env=env, start_new_session=True)
-    f.close()
-    PROCS.append(p)
-    return p
-
-
-def tail(path, n=30):
-    try:
-        with open(path, "rb") as f:
-            return b"\n".join(f.read().splitlines()[-n:]).decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def port_free(port):
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-        s = socket.socket(socket.AF_INET, kind)
-        if kind == socket.SOCK_STREAM:  # connections in TIME-WAIT don't hold a port, a listener does
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        finally:
-            s.close()
-    return True
-
-
-def rss_mib(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) / 1024.0
-    except OSError:
-        pass
-    return None
-
-
-# --- DNS ------------------------------------------------------------------------------
-
-def query(port, name, rdtype, timeout=0.5):
-    """One UDP query; the response or None (timeout, error)."""
-    q = dns.message.make_query(name, rdtype)
-    q.flags &= ~dns.flags.RD
-    try:
-        return dns.query.udp(q, "127.0.0.1", port=port, timeout=timeout)
-    except Exception:  # timeout, refused, malformed: not answered
-        return None
-
-
-def a_set(resp, name):
-    """The A addresses answered for name, or None when there is no such answer."""
-    if resp is None or resp.rcode() != dns.rcode.NOERROR:
-        return None
-    for rrset in resp.answer:
-        if rrset.rdtype == dns.rdatatype.A and rrset.name.to_text().lower() == name.lower():
-            return sorted(r.address for r in rrset)
-    return None
-
-
-def wait_soa(port, deadline, proc=None, what="server"):
-    """Polls the zone's SOA every 10 ms until it answers; returns the time it did. A short
-    timeout per query: a server that has bound its socket but drops queries while it
-    starts would otherwise round the load time up to the timeout."""
-    while True:
-        r = query(port, ZONE, dns.rdatatype.SOA, timeout=0.05)
-        if r is not None and r.rcode() == dns.rcode.NOERROR and any(
-                x.rdtype == dns.rdatatype.SOA for x in r.answer):
-            return time.perf_counter()
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"{what} exited (status {proc.returncode}) before {ZONE} SOA answered")
-        if time.perf_counter() > deadline:
-            raise RuntimeError(f"{what}: {ZONE} SOA not answered on :{port} in time")
-        time.sleep(0.01)
-
-
-# --- HTTP -----------------------------------------------------------------------------
-
-def request(port, method, path, body=None, headers=None, timeout=30.0):
-    """One request on a new connection (as curl would); (status, body bytes)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        h = dict(headers or {})
-        if body is not None:
-            if not isinstance(body, (bytes, bytearray)):
-                body = json.dumps(body).encode()
-            h.setdefault("Content-Type", "application/json")
-        c.request(method, path, body=body, headers=h)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
-
-
-def wait_http(port, path, deadline, proc, what, headers=None):
-    while True:
-        try:
-            if request(port, "GET", path, headers=headers, timeout=2)[0] == 200:
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            raise RuntimeError(f"{what} exited (status {proc.returncode}) during start-up")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what}: http://127.0.0.1:{port}{path} not ready in time")
-        time.sleep(0.05)
 
 
 # --- servers --------------------------------------------------------------------------
@@ -285,7 +119,7 @@ zone:
     def load(self, r):
         t0 = time.perf_counter()
         self.proc = spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
-        t1 = wait_soa(self.port, t0 + self.a.import_timeout, self.proc, "knotd")
+        t1 = wait_soa(self.port, ZONE, t0 + self.a.import_timeout, self.proc, "knotd")
         r["load_s"] = t1 - t0
         r["load_what"] = "knotd start until the SOA answers"
         return self.proc.pid
@@ -385,7 +219,7 @@ default-api-rectify={self.rectify}
             r["import_s"] = t1 - t0
             t2 = time.perf_counter()
             self.proc = spawn(["pdns_server", f"--config-dir={self.dir}"], os.path.join(self.dir, "pdns.log"))
-            t3 = wait_soa(self.port, t2 + self.a.import_timeout, self.proc, "pdns_server")
+            t3 = wait_soa(self.port, ZONE, t2 + self.a.import_timeout, self.proc, "pdns_server")
             r["start_s"] = t3 - t2
             r["load_s"] = (t1 - t0) + (t3 - t2)
             r["load_what"] = "pdnsutil load-zone, then pdns_server start until the SOA answers"
@@ -402,7 +236,7 @@ default-api-rectify={self.rectify}
             t1 = time.perf_counter()
             if st != 201:
                 raise RuntimeError(f"PowerDNS API import: HTTP {st}: {out[:2000]!r}")
-            t2 = wait_soa(self.port, t0 + self.a.import_timeout, self.proc, "pdns_server")
+            t2 = wait_soa(self.port, ZONE, t0 + self.a.import_timeout, self.proc, "pdns_server")
             r["import_s"] = t1 - t0
             r["load_s"] = t2 - t0
             r["load_what"] = "POST /api/v1/servers/localhost/zones (zone-file text) until the SOA answers"
@@ -434,10 +268,7 @@ class Bulwark:
         self.log = os.path.join(self.dir, "bulwark.log")
 
     def version(self):
-        with open(self.bin, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()[:12]
-        mtime = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(os.path.getmtime(self.a.bulwark_bin)))
-        return f"binary {digest} ({mtime})"
+        return binary_version(self.bin)  # a copy with the original's modification time
 
     def load(self, r):
         with open(self.zonefile, "rb") as f:
@@ -462,7 +293,7 @@ class Bulwark:
         t1 = time.perf_counter()
         if st != 201:
             raise RuntimeError(f"Bulwark import: HTTP {st}: {out[:2000]!r}")
-        t2 = wait_soa(self.port, t0 + self.a.import_timeout, self.proc, "bulwark")
+        t2 = wait_soa(self.port, ZONE, t0 + self.a.import_timeout, self.proc, "bulwark")
         r["import_s"] = t1 - t0
         r["load_s"] = t2 - t0
         r["load_what"] = "PUT /v1/zones/Z/zonefile (the zone file, streamed) until the SOA answers"
@@ -497,7 +328,7 @@ class BulwarkFile(Bulwark):
                            "--listen", f"127.0.0.1:{self.port}", "--api-listen", "off",
                            "--ops-listen", f"127.0.0.1:{self.ops_port}",
                            "--data-dir", os.path.join(self.dir, "data"), "--log-level", "warning"], self.log)
-        t1 = wait_soa(self.port, t0 + self.a.import_timeout, self.proc, "bulwark")
+        t1 = wait_soa(self.port, ZONE, t0 + self.a.import_timeout, self.proc, "bulwark")
         r["load_s"] = t1 - t0
         r["load_what"] = "bulwark serve --zone FILE start until the SOA answers"
         return self.proc.pid
@@ -507,18 +338,6 @@ class BulwarkFile(Bulwark):
 
 
 # --- measuring ------------------------------------------------------------------------
-
-def pct(values, p):
-    """Nearest-rank percentile (p99 of 100 values is the 99th smallest)."""
-    if not values:
-        return None
-    v = sorted(values)
-    return v[max(0, math.ceil(p / 100 * len(v)) - 1)]
-
-
-def summary(values):
-    return {"n": len(values), "p50": pct(values, 50), "p99": pct(values, 99), "max": max(values) if values else None}
-
 
 def run_changes(srv, changes, a, r):
     rows = []
@@ -592,15 +411,6 @@ def measure(srv, changes, a):
 
 
 def table(results, a, names, zone_bytes, records):
-    def ms(s, k):
-        return "-" if s is None or s.get(k) is None else f"{s[k]:.1f}" if s[k] >= 10 else f"{s[k]:.2f}"
-
-    def trio(r, key):
-        s = r.get(key)
-        if not s or not s.get("n"):
-            return "-"
-        return f"{ms(s, 'p50')} / {ms(s, 'p99')} / {ms(s, 'max')}"
-
     def num(v, f="{:.2f}"):
         return "-" if v is None else f.format(v)
 
@@ -619,9 +429,9 @@ def table(results, a, names, zone_bytes, records):
     row("RSS after the changes (MiB)", lambda r: num(r.get("rss_after_changes_mib"), "{:.0f}"))
     row("changes done", lambda r: f"{r['done']}/{a.count}" + (" (failed)" if r.get("error") else "")
         + (f", {r['visible_count']} answered" if r["visible_count"] < r["done"] else ""))
-    row("change → reply, p50 / p99 / max (ms)", lambda r: trio(r, "reply_ms"))
-    row("change → new data over UDP, p50 / p99 / max (ms)", lambda r: trio(r, "visible_ms"))
-    row("reply → new data over UDP, p50 / p99 / max (ms)", lambda r: trio(r, "visible_after_reply_ms"))
+    row("change → reply, p50 / p99 / max (ms)", lambda r: ms_text(r.get("reply_ms")))
+    row("change → new data over UDP, p50 / p99 / max (ms)", lambda r: ms_text(r.get("visible_ms")))
+    row("reply → new data over UDP, p50 / p99 / max (ms)", lambda r: ms_text(r.get("visible_after_reply_ms")))
     row("first query after the reply saw the new data", lambda r: f"{r['first_query_new']}/{r['done']}")
     head = (f"# Changes at scale: {names:,} names ({records:,} records, {zone_bytes / 1e6:.0f} MB zone file), "
             f"{a.count} one-RRset changes per server, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
@@ -629,13 +439,10 @@ def table(results, a, names, zone_bytes, records):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap = argument_parser(__doc__, 5421, ROOT)
     ap.add_argument("--names", type=int, default=1_000_000)
     ap.add_argument("--count", type=int, default=100, help="changes per server")
     ap.add_argument("--servers", default="knot,pdns,bulwark-file,bulwark")
-    ap.add_argument("--bulwark-bin", default=os.path.join(ROOT, ".build/release/bulwark"))
-    ap.add_argument("--port-base", type=int, default=int(os.environ.get("PORT_BASE", "5421")))
     ap.add_argument("--import-timeout", type=float, default=1800)
     ap.add_argument("--change-timeout", type=float, default=300)
     ap.add_argument("--visible-timeout", type=float, default=10)
@@ -659,15 +466,9 @@ def main():
         sys.exit(f"bench_changes: {a.bulwark_bin} is not an executable (build it or give --bulwark-bin)")
     ports = {"knot": a.port_base, "pdns": a.port_base + 1, "pdns-api": a.port_base + 2,
              "bulwark": a.port_base + 3, "bulwark-api": a.port_base + 4, "bulwark-ops": a.port_base + 5}
-    if any(p in (53, 5401, 5402, 5403) for p in ports.values()):
-        sys.exit("bench_changes: ports 53 and 5401-5403 are left to others; choose another --port-base")
-    busy = [f"{k} {p}" for k, p in ports.items() if not port_free(p)]
-    if busy:
-        sys.exit(f"bench_changes: ports in use: {', '.join(busy)} (choose another --port-base / PORT_BASE)")
+    check_ports(ports, "bench_changes")
 
-    command = shlex.join([sys.executable, os.path.abspath(__file__)] + sys.argv[1:])
-    if "PORT_BASE" in os.environ:
-        command = f"PORT_BASE={shlex.quote(os.environ['PORT_BASE'])} " + command
+    command = command_line(__file__)
     work = tempfile.mkdtemp(prefix="bulwark-changes.", dir="/tmp")
     keep = os.environ.get("KEEP", "0") == "1"
 
@@ -684,10 +485,7 @@ def main():
                     except OSError:
                         pass
 
-    atexit.register(cleanup)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    signal.signal(signal.SIGHUP, lambda *_: sys.exit(129))
+    on_exit(cleanup)
     log(f"work dir {work}")
     try:
         binary = None
@@ -723,14 +521,7 @@ def main():
                 json.dump({"command": command, "names": a.names, "records": records, "zone_bytes": zone_bytes,
                            "count": a.count, "ports": ports,
                            "pdns_import": a.pdns_import, "results": results}, f, indent=1)
-        md = table(results, a, a.names, zone_bytes, records)
-        with open(os.path.join(work, "results.md"), "w") as f:
-            f.write(md + "\n\ncommand: " + command + "\n")
-        print()
-        print(md)
-        print()
-        print(f"command: {command}")
-        print(f"raw figures: {os.path.join(work, 'results.json')}")
+        print_results(table(results, a, a.names, zone_bytes, records), work, command)
         return 1 if any(r.get("error") for r in results) else 0
     finally:
         cleanup()
