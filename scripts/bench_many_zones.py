@@ -25,6 +25,9 @@ With the release binary (--bulwark-bin), all on 127.0.0.1 with ports of their ow
   5. --count one-RRset changes, PUT /v1/zones/Z/rrsets/www/A in zones picked at random
      among the N (--seed), each a new address: to the reply, and to the new address
      answered over UDP.
+  6. VmRSS again --settle seconds (default 120) after start-up, once the ops endpoint's
+     insight view holds its per-zone history (a snapshot of every zone's counts each
+     10 s slice, 7 of them).
 The ops endpoint is on (--ops-listen), so each worker's per-zone counters follow every
 publish, as in a default server; api.rate-limit is 0 (back-to-back requests).
 Prints one markdown table (p50 / p99 / max in ms; with 50 samples p99 is the 50th, the
@@ -33,7 +36,7 @@ max), writes the raw figures to <workdir>/results.json, and prints the command l
 Options: --zones N, --count N, --bulwark-bin PATH (default .build/release/bulwark;
 copied into the work dir first), --port-base P (env PORT_BASE, default 5431; uses
 P..P+2: DNS, API, ops), --startup-timeout S (default 900), --visible-timeout S
-(default 10), --seed N, --gap S (pause between two requests, default 0.05).
+(default 10), --seed N, --gap S (pause between two requests, default 0.05), --settle S.
 Env: KEEP=1 keeps the whole work dir (otherwise the database is removed and only
 results.json, results.md and the server logs are kept).
 Bounded: every wait has a timeout; one server runs at a time and every server started
@@ -220,7 +223,10 @@ def table(r, a):
         row(f"{label}: done", f"{s['done']}/{a.count}" + (f", {answered} answered" if answered < s["done"] else ""))
         row(f"{label}: request → reply, p50 / p99 / max (ms)", ms_text(s["reply"]))
         row(f"{label}: request → answered over UDP, p50 / p99 / max (ms)", ms_text(s["visible"]))
-    row("RSS at the end (MiB)", mib(r.get("rss_end_mib")))
+    row("RSS after the creations and changes (MiB)", mib(r.get("rss_end_mib")))
+    per = r.get("rss_settled_per_zone")
+    row(f"RSS {a.settle:.0f} s after start-up (MiB; per zone, octets)",
+        f"{mib(r.get('rss_settled_mib'))}; {'-' if per is None else f'{per:,.0f}'}")
     head = (f"# Many zones: {a.zones:,} API zones, {a.count} creations and {a.count} changes, "
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     return head + "\n\n" + "\n".join(lines)
@@ -234,6 +240,7 @@ def main():
     ap.add_argument("--visible-timeout", type=float, default=10)
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between two requests")
+    ap.add_argument("--settle", type=float, default=120, help="seconds after start-up for the last memory reading")
     a = ap.parse_args()
     if a.zones < 1 or a.count < 1 or a.count > a.zones:
         ap.error("--zones must be at least 1 and --count between 1 and --zones")
@@ -326,6 +333,14 @@ def main():
         r["change"] = {"rows": rows, "done": len(rows), "reply": summary([x["reply_ms"] for x in rows]),
                        "visible": summary(vis)}
         r["rss_end_mib"] = rss_mib(srv.proc.pid)
+        # 6. Memory once the ops endpoint's insight view holds its per-zone history.
+        settle = t0 + r["start_soa_s"] + a.settle - time.perf_counter()
+        if settle > 0:
+            log(f"waiting {settle:.0f}s: memory {a.settle:.0f}s after start-up")
+            time.sleep(settle)
+        r["rss_settled_mib"] = rss_mib(srv.proc.pid)
+        if r["rss_settled_mib"] is not None and r["rss_empty_mib"] is not None:
+            r["rss_settled_per_zone"] = (r["rss_settled_mib"] - r["rss_empty_mib"]) * (1 << 20) / a.zones
         save()
         status = 0
     except Exception as e:  # keep what was measured
