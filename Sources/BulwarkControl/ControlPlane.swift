@@ -67,6 +67,8 @@ public final class ControlPlane: Sendable {
             }
         }
         let (changes, conflicts) = catalog.publish(zones, from: .api)
+        // Reading a large zone's rows leaves many freed pages: give them back.
+        if zones.contains(where: { $0.recordCount > 10_000 }) { trimMallocHeap() }
         for name in conflicts {
             let owner = catalog.entry(named: name).map { "\($0.provenance)" } ?? "another source"
             logger.error("API zone \(name) is not served: zone \(name) is already served from \(owner)")
@@ -317,6 +319,16 @@ public final class ControlPlane: Sendable {
         let key = caller.key
         let catalog = self.catalog
         let logger = self.logger
+        let start = ContinuousClock.now
+        defer {
+            let t = prepared.timings
+            logger.info("zone \(origin) imported: \(prepared.rrsets.count) RRsets; read \(t.read) s, checked and built \(t.build) s, formatted \(t.format) s, stored and served \((ContinuousClock.now - start).seconds) s")
+            if prepared.rrsets.count > 10_000 {
+                // The text's records and rows are freed once the reply is out: then give
+                // their pages back, so the resident size falls to the zone's.
+                DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) { trimMallocHeap() }
+            }
+        }
         return try await store.writeZone(named: origin.description, reading: .only([]), decide: { (current, _) throws -> (ZoneWrite, Outcome) in
             if let current {
                 guard current.tenantID == tenantID, !mustCreate else {
