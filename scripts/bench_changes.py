@@ -41,7 +41,8 @@ Options: --names N, --count N, --servers LIST, --bulwark-bin PATH (default
 .build/release/bulwark; copied into the work dir first), --port-base P (env PORT_BASE,
 default 5421; uses P..P+5), --import-timeout S (default 1800), --change-timeout S
 (default 300, per change), --visible-timeout S (default 10), --pdns-import pdnsutil|api,
---seed N, --gap S (pause between changes, default 0.05).
+--seed N, --gap S (pause between changes, default 0.05), --time-limit S (seconds of changes
+per server, default 300: a server slower than that makes fewer, and the table says so).
 Env: KEEP=1 keeps the whole work dir (otherwise only results.json, results.md and the
 servers' logs are kept), SHARED (default ../shared beside the repository).
 Bounded: every wait has a timeout; the servers run one at a time and every server started
@@ -523,7 +524,12 @@ def summary(values):
 def run_changes(srv, changes, a, r):
     rows = []
     r["changes"] = rows
+    started = time.monotonic()
     for i, (owner, old, addr) in enumerate(changes):
+        if time.monotonic() - started > a.time_limit:
+            r["time_limited"] = True
+            log(f"{srv.name}: stopped after {i} changes ({a.time_limit:.0f} s)")
+            break
         name = owner + "." + ZONE
         before = a_set(query(srv.port, name, dns.rdatatype.A, timeout=1.0), name)
         t0 = time.perf_counter()
@@ -618,6 +624,7 @@ def table(results, a, names, zone_bytes, records):
     row("RSS after load (MiB)", lambda r: num(r.get("rss_after_load_mib"), "{:.0f}"))
     row("RSS after the changes (MiB)", lambda r: num(r.get("rss_after_changes_mib"), "{:.0f}"))
     row("changes done", lambda r: f"{r['done']}/{a.count}" + (" (failed)" if r.get("error") else "")
+        + (f" (time limit {a.time_limit:.0f} s)" if r.get("time_limited") else "")
         + (f", {r['visible_count']} answered" if r["visible_count"] < r["done"] else ""))
     row("change → reply, p50 / p99 / max (ms)", lambda r: trio(r, "reply_ms"))
     row("change → new data over UDP, p50 / p99 / max (ms)", lambda r: trio(r, "visible_ms"))
@@ -642,6 +649,8 @@ def main():
     ap.add_argument("--pdns-import", choices=["pdnsutil", "api"], default="pdnsutil")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between two changes")
+    ap.add_argument("--time-limit", type=float, default=300,
+                    help="seconds of changes per server; a slower server stops early (its count says so)")
     a = ap.parse_args()
 
     servers = [s.strip() for s in a.servers.split(",") if s.strip()]
