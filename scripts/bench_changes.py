@@ -244,6 +244,20 @@ def wait_http(port, path, deadline, proc, what, headers=None):
         time.sleep(0.05)
 
 
+def timed_import(srv, r, what, method, path, body, headers, how):
+    """An import through `srv`'s HTTP API (201 expected), timed to its reply ("import_s")
+    and until the zone's SOA answers over UDP ("load_s")."""
+    t0 = time.perf_counter()
+    st, out = request(srv.api_port, method, path, body, headers, timeout=srv.a.import_timeout)
+    t1 = time.perf_counter()
+    if st != 201:
+        raise RuntimeError(f"{what} import: HTTP {st}: {out[:2000]!r}")
+    t2 = wait_soa(srv.port, t0 + srv.a.import_timeout, srv.proc, what)
+    r["import_s"] = t1 - t0
+    r["load_s"] = t2 - t0
+    r["load_what"] = how + " until the SOA answers"
+
+
 # --- servers --------------------------------------------------------------------------
 
 class Knot:
@@ -397,16 +411,8 @@ default-api-rectify={self.rectify}
             with open(self.zonefile) as f:
                 body = {"name": ZONE, "kind": "Native", "nameservers": [], "zone": f.read()}
             body = json.dumps(body).encode()
-            t0 = time.perf_counter()
-            st, out = request(self.api_port, "POST", "/api/v1/servers/localhost/zones", body,
-                           {"X-API-Key": PDNS_KEY}, timeout=self.a.import_timeout)
-            t1 = time.perf_counter()
-            if st != 201:
-                raise RuntimeError(f"PowerDNS API import: HTTP {st}: {out[:2000]!r}")
-            t2 = wait_soa(self.port, t0 + self.a.import_timeout, self.proc, "pdns_server")
-            r["import_s"] = t1 - t0
-            r["load_s"] = t2 - t0
-            r["load_what"] = "POST /api/v1/servers/localhost/zones (zone-file text) until the SOA answers"
+            timed_import(self, r, "pdns_server", "POST", "/api/v1/servers/localhost/zones", body,
+                         {"X-API-Key": PDNS_KEY}, "POST /api/v1/servers/localhost/zones (zone-file text)")
         if self.a.pdns_import == "pdnsutil":
             wait_http(self.api_port, "/api/v1/servers/localhost", time.monotonic() + 60, self.proc, "pdns_server",
                       headers={"X-API-Key": PDNS_KEY})
@@ -456,17 +462,9 @@ class Bulwark:
         wait_http(self.api_port, "/v1/health", time.monotonic() + 60, self.proc, "bulwark")
         r["start_s"] = time.perf_counter() - t
         r["import_body_bytes"] = len(body)
-        t0 = time.perf_counter()
-        st, out = request(self.api_port, "PUT", f"/v1/zones/{ZONE.rstrip('.')}/zonefile", body,
-                          {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "text/dns"},
-                          timeout=self.a.import_timeout)
-        t1 = time.perf_counter()
-        if st != 201:
-            raise RuntimeError(f"Bulwark import: HTTP {st}: {out[:2000]!r}")
-        t2 = wait_soa(self.port, t0 + self.a.import_timeout, self.proc, "bulwark")
-        r["import_s"] = t1 - t0
-        r["load_s"] = t2 - t0
-        r["load_what"] = "PUT /v1/zones/Z/zonefile (the zone file, streamed) until the SOA answers"
+        timed_import(self, r, "bulwark", "PUT", f"/v1/zones/{ZONE.rstrip('.')}/zonefile", body,
+                     {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "text/dns"},
+                     "PUT /v1/zones/Z/zonefile (the zone file, streamed)")
         return self.proc.pid
 
     def change(self, owner, addr):

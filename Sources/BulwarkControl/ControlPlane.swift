@@ -220,6 +220,18 @@ public final class ControlPlane: Sendable {
                                 mustCreate: mustCreate, reading: .all, base: nil, replacing: false, edit: edit)
     }
 
+    /// Publishes a committed change's snapshot (what `writeZone` runs after the commit).
+    func publishing(_ origin: DNSName) -> @Sendable (Outcome) -> Void {
+        { [catalog, logger] outcome in
+            guard let snapshot = outcome.snapshot else { return }
+            do {
+                try catalog.publish(snapshot, from: .api)
+            } catch {
+                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
+            }
+        }
+    }
+
     static func soaKey(_ origin: DNSName) -> RRsetKey { RRsetKey(name: origin.description, type: "SOA") }
 
     /// One change in one transaction: with `base`, applied to it (the RRsets read are
@@ -232,8 +244,6 @@ public final class ControlPlane: Sendable {
     ) async throws -> Outcome {
         let tenantID = caller.key.tenantID
         let key = caller.key
-        let catalog = self.catalog
-        let logger = self.logger
         return try await store.writeZone(named: origin.description, reading: reading, decide: { (current, stored) throws -> (ZoneWrite, Outcome) in
             if let current {
                 guard current.tenantID == tenantID else {
@@ -295,14 +305,7 @@ public final class ControlPlane: Sendable {
                                   warnings: warnings)
             return (.put(zone: zone, upserts: upserts, deletes: deletes, change: change, replacingAll: replacing && current != nil),
                     outcome)
-        }, afterCommit: { outcome in
-            guard let snapshot = outcome.snapshot else { return }
-            do {
-                try catalog.publish(snapshot, from: .api)
-            } catch {
-                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
-            }
-        })
+        }, afterCommit: publishing(origin))
     }
 
     /// Imports a whole zone (creating it, or replacing every RRset of it) from text read
@@ -317,7 +320,6 @@ public final class ControlPlane: Sendable {
         }
         let tenantID = caller.key.tenantID
         let key = caller.key
-        let catalog = self.catalog
         let logger = self.logger
         let start = ContinuousClock.now
         defer {
@@ -372,14 +374,7 @@ public final class ControlPlane: Sendable {
             let outcome = Outcome(zone: zone, rrsets: listed ? rrsets.sorted { $0.key < $1.key } : [], snapshot: snapshot,
                                   warnings: prepared.warnings, listsAllRRsets: listed)
             return (.put(zone: zone, upserts: rrsets, deletes: [], change: change, replacingAll: current != nil), outcome)
-        }, afterCommit: { outcome in
-            guard let snapshot = outcome.snapshot else { return }
-            do {
-                try catalog.publish(snapshot, from: .api)
-            } catch {
-                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
-            }
-        })
+        }, afterCommit: publishing(origin))
     }
 
     /// Replies list at most this many RRsets of an imported zone.
