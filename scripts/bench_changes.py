@@ -41,7 +41,8 @@ Options: --names N, --count N, --servers LIST, --bulwark-bin PATH (default
 .build/release/bulwark; copied into the work dir first), --port-base P (env PORT_BASE,
 default 5421; uses P..P+5), --import-timeout S (default 1800), --change-timeout S
 (default 300, per change), --visible-timeout S (default 10), --pdns-import pdnsutil|api,
---seed N, --gap S (pause between changes, default 0.05).
+--seed N, --gap S (pause between changes, default 0.05), --time-limit S (seconds of changes
+per server, default 300: a server slower than that makes fewer, and the table says so).
 Env: KEEP=1 keeps the whole work dir (otherwise only results.json, results.md and the
 servers' logs are kept), SHARED (default ../shared beside the repository).
 Bounded: every wait has a timeout; the servers run one at a time and every server started
@@ -75,6 +76,20 @@ KINDS = {"knot": "Knot DNS", "knot-batch": "Knot DNS (one knotc)", "pdns": "Powe
 
 def log(msg):
     print(f"[changes {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def timed_import(srv, r, what, method, path, body, headers, how):
+    """An import through `srv`'s HTTP API (201 expected), timed to its reply ("import_s")
+    and until the zone's SOA answers over UDP ("load_s")."""
+    t0 = time.perf_counter()
+    st, out = request(srv.api_port, method, path, body, headers, timeout=srv.a.import_timeout)
+    t1 = time.perf_counter()
+    if st != 201:
+        raise RuntimeError(f"{what} import: HTTP {st}: {out[:2000]!r}")
+    t2 = wait_soa(srv.port, ZONE, t0 + srv.a.import_timeout, srv.proc, what)
+    r["import_s"] = t1 - t0
+    r["load_s"] = t2 - t0
+    r["load_what"] = how + " until the SOA answers"
 
 
 # --- servers --------------------------------------------------------------------------
@@ -230,16 +245,8 @@ default-api-rectify={self.rectify}
             with open(self.zonefile) as f:
                 body = {"name": ZONE, "kind": "Native", "nameservers": [], "zone": f.read()}
             body = json.dumps(body).encode()
-            t0 = time.perf_counter()
-            st, out = request(self.api_port, "POST", "/api/v1/servers/localhost/zones", body,
-                           {"X-API-Key": PDNS_KEY}, timeout=self.a.import_timeout)
-            t1 = time.perf_counter()
-            if st != 201:
-                raise RuntimeError(f"PowerDNS API import: HTTP {st}: {out[:2000]!r}")
-            t2 = wait_soa(self.port, ZONE, t0 + self.a.import_timeout, self.proc, "pdns_server")
-            r["import_s"] = t1 - t0
-            r["load_s"] = t2 - t0
-            r["load_what"] = "POST /api/v1/servers/localhost/zones (zone-file text) until the SOA answers"
+            timed_import(self, r, "pdns_server", "POST", "/api/v1/servers/localhost/zones", body,
+                         {"X-API-Key": PDNS_KEY}, "POST /api/v1/servers/localhost/zones (zone-file text)")
         if self.a.pdns_import == "pdnsutil":
             wait_http(self.api_port, "/api/v1/servers/localhost", time.monotonic() + 60, self.proc, "pdns_server",
                       headers={"X-API-Key": PDNS_KEY})
@@ -286,17 +293,9 @@ class Bulwark:
         wait_http(self.api_port, "/v1/health", time.monotonic() + 60, self.proc, "bulwark")
         r["start_s"] = time.perf_counter() - t
         r["import_body_bytes"] = len(body)
-        t0 = time.perf_counter()
-        st, out = request(self.api_port, "PUT", f"/v1/zones/{ZONE.rstrip('.')}/zonefile", body,
-                          {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "text/dns"},
-                          timeout=self.a.import_timeout)
-        t1 = time.perf_counter()
-        if st != 201:
-            raise RuntimeError(f"Bulwark import: HTTP {st}: {out[:2000]!r}")
-        t2 = wait_soa(self.port, ZONE, t0 + self.a.import_timeout, self.proc, "bulwark")
-        r["import_s"] = t1 - t0
-        r["load_s"] = t2 - t0
-        r["load_what"] = "PUT /v1/zones/Z/zonefile (the zone file, streamed) until the SOA answers"
+        timed_import(self, r, "bulwark", "PUT", f"/v1/zones/{ZONE.rstrip('.')}/zonefile", body,
+                     {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "text/dns"},
+                     "PUT /v1/zones/Z/zonefile (the zone file, streamed)")
         return self.proc.pid
 
     def change(self, owner, addr):
@@ -342,7 +341,12 @@ class BulwarkFile(Bulwark):
 def run_changes(srv, changes, a, r):
     rows = []
     r["changes"] = rows
+    started = time.monotonic()
     for i, (owner, old, addr) in enumerate(changes):
+        if time.monotonic() - started > a.time_limit:
+            r["time_limited"] = True
+            log(f"{srv.name}: stopped after {i} changes ({a.time_limit:.0f} s)")
+            break
         name = owner + "." + ZONE
         before = a_set(query(srv.port, name, dns.rdatatype.A, timeout=1.0), name)
         t0 = time.perf_counter()
@@ -428,6 +432,7 @@ def table(results, a, names, zone_bytes, records):
     row("RSS after load (MiB)", lambda r: num(r.get("rss_after_load_mib"), "{:.0f}"))
     row("RSS after the changes (MiB)", lambda r: num(r.get("rss_after_changes_mib"), "{:.0f}"))
     row("changes done", lambda r: f"{r['done']}/{a.count}" + (" (failed)" if r.get("error") else "")
+        + (f" (time limit {a.time_limit:.0f} s)" if r.get("time_limited") else "")
         + (f", {r['visible_count']} answered" if r["visible_count"] < r["done"] else ""))
     row("change → reply, p50 / p99 / max (ms)", lambda r: ms_text(r.get("reply_ms")))
     row("change → new data over UDP, p50 / p99 / max (ms)", lambda r: ms_text(r.get("visible_ms")))
@@ -449,6 +454,8 @@ def main():
     ap.add_argument("--pdns-import", choices=["pdnsutil", "api"], default="pdnsutil")
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--gap", type=float, default=0.05, help="seconds between two changes")
+    ap.add_argument("--time-limit", type=float, default=300,
+                    help="seconds of changes per server; a slower server stops early (its count says so)")
     a = ap.parse_args()
 
     servers = [s.strip() for s in a.servers.split(",") if s.strip()]

@@ -93,6 +93,8 @@ public enum ControlAPI {
             if isZoneText(req.headers[.contentType]) {
                 // Zone-file text (RFC 4027's text/dns), the zone named by `?name=`: read as it arrives.
                 guard let name = req.uri.queryParameters["name"] else {
+                    // The body is read (and dropped) first: a client still sending gets the answer.
+                    try await readBody(req.body, limit: cp.maxBodyBytes, connection: ctx.channel) { _ in }
                     throw APIError.invalid("name", "a zone-file body needs the zone's name in ?name=")
                 }
                 let origin = try ZoneEditing.zoneName(String(name), field: "name")

@@ -67,11 +67,10 @@ public final class ControlPlane: Sendable {
             }
         }
         let (changes, conflicts) = catalog.publish(zones, from: .api)
-        // The rows and texts read for every zone are garbage now: hand their pages back,
-        // and have glibc gather the freed chunks here, not in the first request after
-        // start-up that needs a larger block (its malloc_consolidate: ~25 ms after
-        // 100,000 zones).
-        if zones.count > 1000 { trimMallocHeap() }
+        // Reading the zones' rows leaves many freed chunks: give their pages back, and have
+        // glibc gather the chunks here rather than in the first request after start-up that
+        // needs a larger block (its malloc_consolidate: ~25 ms after 100,000 small zones).
+        if zones.count > 1000 || zones.contains(where: { $0.recordCount > 10_000 }) { trimMallocHeap() }
         for name in conflicts {
             let owner = catalog.entry(named: name).map { "\($0.provenance)" } ?? "another source"
             logger.error("API zone \(name) is not served: zone \(name) is already served from \(owner)")
@@ -223,6 +222,18 @@ public final class ControlPlane: Sendable {
                                 mustCreate: mustCreate, reading: .all, base: nil, replacing: false, edit: edit)
     }
 
+    /// Publishes a committed change's snapshot (what `writeZone` runs after the commit).
+    func publishing(_ origin: DNSName) -> @Sendable (Outcome) -> Void {
+        { [catalog, logger] outcome in
+            guard let snapshot = outcome.snapshot else { return }
+            do {
+                try catalog.publish(snapshot, from: .api)
+            } catch {
+                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
+            }
+        }
+    }
+
     static func soaKey(_ origin: DNSName) -> RRsetKey { RRsetKey(name: origin.description, type: "SOA") }
 
     /// One change in one transaction: with `base`, applied to it (the RRsets read are
@@ -235,8 +246,6 @@ public final class ControlPlane: Sendable {
     ) async throws -> Outcome {
         let tenantID = caller.key.tenantID
         let key = caller.key
-        let catalog = self.catalog
-        let logger = self.logger
         return try await store.writeZone(named: origin.description, reading: reading, decide: { (current, stored) throws -> (ZoneWrite, Outcome) in
             if let current {
                 guard current.tenantID == tenantID else {
@@ -298,14 +307,7 @@ public final class ControlPlane: Sendable {
                                   warnings: warnings)
             return (.put(zone: zone, upserts: upserts, deletes: deletes, change: change, replacingAll: replacing && current != nil),
                     outcome)
-        }, afterCommit: { outcome in
-            guard let snapshot = outcome.snapshot else { return }
-            do {
-                try catalog.publish(snapshot, from: .api)
-            } catch {
-                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
-            }
-        })
+        }, afterCommit: publishing(origin))
     }
 
     /// Imports a whole zone (creating it, or replacing every RRset of it) from text read
@@ -320,8 +322,17 @@ public final class ControlPlane: Sendable {
         }
         let tenantID = caller.key.tenantID
         let key = caller.key
-        let catalog = self.catalog
         let logger = self.logger
+        let start = ContinuousClock.now
+        defer {
+            let t = prepared.timings
+            logger.info("zone \(origin) imported: \(prepared.rrsets.count) RRsets; read \(t.read) s, checked and built \(t.build) s, formatted \(t.format) s, stored and served \((ContinuousClock.now - start).seconds) s")
+            if prepared.rrsets.count > 10_000 {
+                // The text's records and rows are freed once the reply is out: then give
+                // their pages back, so the resident size falls to the zone's.
+                DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) { trimMallocHeap() }
+            }
+        }
         return try await store.writeZone(named: origin.description, reading: .only([]), decide: { (current, _) throws -> (ZoneWrite, Outcome) in
             if let current {
                 guard current.tenantID == tenantID, !mustCreate else {
@@ -365,14 +376,7 @@ public final class ControlPlane: Sendable {
             let outcome = Outcome(zone: zone, rrsets: listed ? rrsets.sorted { $0.key < $1.key } : [], snapshot: snapshot,
                                   warnings: prepared.warnings, listsAllRRsets: listed)
             return (.put(zone: zone, upserts: rrsets, deletes: [], change: change, replacingAll: current != nil), outcome)
-        }, afterCommit: { outcome in
-            guard let snapshot = outcome.snapshot else { return }
-            do {
-                try catalog.publish(snapshot, from: .api)
-            } catch {
-                logger.error("zone \(origin) version \(outcome.zone.version) stored but not served: \(error)")
-            }
-        })
+        }, afterCommit: publishing(origin))
     }
 
     /// Replies list at most this many RRsets of an imported zone.

@@ -175,10 +175,22 @@ enum OpenAPIDocument {
       },
       "post": {
         "summary": "Create a zone (write): from name servers (SOA and NS made for you) or from zone-file text",
+        "description": "A zone-file body (text/dns) names the zone in ?name= and is read as it arrives. The reply lists the zone's RRsets when it has at most 1000.",
         "operationId": "createZone",
+        "parameters": [
+          {
+            "name": "name",
+            "in": "query",
+            "required": false,
+            "description": "The zone's name, with a zone-file (text/dns) body",
+            "schema": {"type": "string"}
+          }
+        ],
         "requestBody": {
           "required": true,
           "content": {
+            "text/dns": {"schema": {"type": "string"}},
+            "text/plain": {"schema": {"type": "string"}},
             "application/json": {
               "schema": {
                 "type": "object",
@@ -240,6 +252,7 @@ enum OpenAPIDocument {
       },
       "put": {
         "summary": "Import zone-file text (write): creates the zone or replaces all its RRsets",
+        "description": "The body is read as it arrives (each entry parsed once complete), checked as a zone file is, and stored in one transaction.",
         "operationId": "importZone",
         "parameters": [{"$ref": "#/components/parameters/IfMatch"}],
         "requestBody": {

@@ -114,7 +114,21 @@ public final class PostgresZoneSync: Sendable {
                 return served.withLockedValue { $0[name] } == nil ? .nothing : .withdraw
             }
             let stamp = ZoneStamp(id: z.id, version: z.version)
-            if served.withLockedValue({ $0[name] }) == stamp { return .nothing }
+            let known = served.withLockedValue({ $0[name] })
+            if known == stamp { return .nothing }
+            // Changes of some RRsets since the version served: applied to it, reading only
+            // their rows (as the node that made them did).
+            if let known, known.id == z.id, known.version < z.version, let origin = try? DNSName(name),
+               let base = catalog.entry(named: origin), base.provenance == .api,
+               let keys = try await Self.rrsetsChanged(zoneID: z.id, after: known.version, upTo: z.version, in: s) {
+                let soaKey = ControlPlane.soaKey(origin)
+                let rows = try await SQLControlStore.rrsets(zoneID: z.id, keys: keys + [soaKey], in: s)
+                let present = Set(rows.map(\.key))
+                if let (zone, _) = try? ZoneEditing.apply(upserts: rows, deletes: keys.filter { !present.contains($0) },
+                                                          to: base.zone, fieldOf: { _ in nil }) {
+                    return .publish(zone, stamp)
+                }
+            }
             let rrsets = try await SQLControlStore.rrsets(zoneID: z.id, in: s)
             do {
                 let (zone, _) = try ZoneEditing.build(origin: try DNSName(name), rrsets: rrsets)
@@ -142,6 +156,26 @@ public final class PostgresZoneSync: Sendable {
         })
         if case .publish = step { return true }
         return false
+    }
+
+    /// The RRsets the versions after `after` up to `target` changed, from their history
+    /// rows; nil unless every one of them is there and is an update naming its RRsets.
+    static func rrsetsChanged(zoneID: String, after: Int64, upTo target: Int64, in s: any SQLSession) async throws -> [RRsetKey]? {
+        let rows = try await s.query("SELECT version, action, detail FROM changes WHERE zone_id = ? AND version > ? AND version <= ? ORDER BY version",
+                                     [.text(zoneID), .int(after), .int(target)])
+        guard rows.count == Int(target - after) else { return nil }
+        var keys: [RRsetKey] = []
+        for row in rows {
+            guard row.text("action") == "update",
+                  let entries = try? JSONSerialization.jsonObject(with: Data(row.text("detail").utf8)) as? [[String: Any]] else {
+                return nil
+            }
+            for entry in entries {
+                guard let name = entry["name"] as? String, let type = entry["type"] as? String else { return nil }
+                keys.append(RRsetKey(name: name, type: type))
+            }
+        }
+        return keys
     }
 
     // MARK: Listening

@@ -18,6 +18,8 @@ public struct PreparedZone: Sendable {
     /// RFC 2181 §5.2), duplicates dropped (RFC 2181 §5).
     public var rrsets: [StoredRRset]
     public var warnings: [String]
+    /// Seconds spent reading the text, checking and building, formatting for storage.
+    public var timings = (read: 0.0, build: 0.0, format: 0.0)
 }
 
 enum ZoneImport {
@@ -41,8 +43,11 @@ enum ZoneImport {
     static func prepare(_ body: RequestBody, origin: DNSName, limit: Int, connection: any Channel,
                         field: String) async throws -> PreparedZone {
         func readAndPrepare() async throws -> PreparedZone {
-            try prepare(try await read(body, origin: origin, limit: limit, connection: connection, field: field),
-                        origin: origin, field: field)
+            let start = ContinuousClock.now
+            let parsed = try await read(body, origin: origin, limit: limit, connection: connection, field: field)
+            var prepared = try prepare(parsed, origin: origin, field: field)
+            prepared.timings.read = (ContinuousClock.now - start).seconds - prepared.timings.build - prepared.timings.format
+            return prepared
         }
         let prepared = try await readAndPrepare()
         if prepared.rrsets.count > 10_000 { trimMallocHeap() }
@@ -73,6 +78,7 @@ enum ZoneImport {
             var halves: [[StoredRRset]] = [[], []]
         }
         let slots = Slots()
+        let start = ContinuousClock.now
         DispatchQueue.concurrentPerform(iterations: 2) { k in
             if k == 0 {
                 slots.issues = ZoneChecker.check(parsed)
@@ -87,12 +93,16 @@ enum ZoneImport {
         case .failure(let error): throw APIError.invalid(field, error.description)
         case nil: throw APIError.invalid(field, "unreadable zone text")
         }
+        let built = ContinuousClock.now
         let names = zone.nameCount
         DispatchQueue.concurrentPerform(iterations: 2) { k in
             slots.halves[k] = storedRRsets(zone, names: k == 0 ? 0..<(names / 2) : (names / 2)..<names)
         }
         let warnings = (parsed.warnings + slots.issues).map(\.description)
-        return PreparedZone(zone: zone, rrsets: slots.halves[0] + slots.halves[1], warnings: warnings)
+        var prepared = PreparedZone(zone: zone, rrsets: slots.halves[0] + slots.halves[1], warnings: warnings)
+        prepared.timings.build = (built - start).seconds
+        prepared.timings.format = (ContinuousClock.now - built).seconds
+        return prepared
     }
 
     /// The RRsets owned by the names in `range` of the zone's name table, as stored.
@@ -110,4 +120,9 @@ enum ZoneImport {
         }
         return out
     }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

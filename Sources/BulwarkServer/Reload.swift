@@ -2,6 +2,7 @@
 // served and published through the ZoneCatalog, which swaps a whole new set in, so no
 // query sees a half-loaded state and none is dropped. A zone that fails to load keeps
 // serving its old version.
+import BulwarkTransfer
 import BulwarkWire
 import BulwarkZone
 import Foundation
@@ -61,7 +62,8 @@ public final class ZoneReloader: @unchecked Sendable {
         var next: [DNSName: Zone] = [:]
         for source in list {
             do {
-                let zone = try ZoneLoader.load(source, logger: logger)
+                var zone = try ZoneLoader.load(source, logger: logger)
+                if let old = zones[source.name], let edited = Self.edit(old, to: zone) { zone = edited }
                 next[source.name] = zone
                 report.loaded.append(source.name)
                 logger.info("loaded zone \(source.name) serial \(zone.serial), \(ZoneLoader.recordCount(zone)) records from \(source.path)",
@@ -87,5 +89,26 @@ public final class ZoneReloader: @unchecked Sendable {
         report.conflicts = conflicts
         report.served = catalog.all.count
         return report
+    }
+
+    /// A reloaded file as an edit of the version served, when what changed is a small
+    /// part of the zone: the new version shares the rest with the old one, and the
+    /// journal and IXFR take the edit's record as they do an API change's. nil when
+    /// nothing changed or much did (the zone as read is served then).
+    static func edit(_ old: Zone, to new: Zone) -> Zone? {
+        guard !old.hasSameContent(as: new) else { return nil }
+        let diff = ZoneDiff.between(old, new)
+        struct RRsetKey: Hashable { var owner: DNSName; var type: RRType }
+        var keys: [RRsetKey] = []
+        var seen = Set<RRsetKey>()
+        for r in diff.removed + diff.added where seen.insert(RRsetKey(owner: r.owner.lowercased(), type: r.type)).inserted {
+            keys.append(RRsetKey(owner: r.owner, type: r.type))
+        }
+        guard keys.count <= max(16, old.recordCount / 10) else { return nil }
+        var edit = ZoneEdit(checksZoneFileRules: false)  // the file was checked whole as it was read
+        for k in keys { edit.replace(k.owner, k.type, with: new.records(at: k.owner, type: k.type)) }
+        edit.replace(new.origin, .soa, with: [new.soaRecord])
+        guard let edited = try? old.applying(edit), edited.hasSameContent(as: new) else { return nil }
+        return edited
     }
 }

@@ -257,18 +257,7 @@ public final class Zone: @unchecked Sendable {
     /// owns a DNAME: `name` is occluded by it (RFC 1034 §4.3.2 step 3b, RFC 6672 §2.3).
     /// `.none` if none, and for names outside the zone.
     @inlinable @inline(__always)
-    package func occluder(of name: NameIndex) -> NameIndex {
-        var found = NameIndex.none
-        guard name != apex, names[name.value].has(.inZone) else { return found }
-        var n = names[name.value].parent
-        while !n.isNone {
-            let e = names[n.value]
-            if e.has(.delegation) || e.has(.hasDNAME) { found = n }
-            if n == apex { break }
-            n = e.parent
-        }
-        return found
-    }
+    package func occluder(of name: NameIndex) -> NameIndex { occludingAncestor(of: name, in: names, apex: apex) }
 
     /// The name whose NSEC covers or matches the name with canonical key `key`: the
     /// last NSEC owner not after it in canonical order (RFC 4035 §3.1.3.2). nil when the
@@ -391,6 +380,22 @@ package func exactCapacity<T>(_ array: ContiguousArray<T>) -> ContiguousArray<T>
     out.reserveCapacity(array.count)
     out.append(contentsOf: array)
     return out
+}
+
+/// The highest strict ancestor of `name` in `names`, up to `apex`, that is a zone cut or
+/// owns a DNAME; `.none` if none, and for names outside the zone.
+@inlinable @inline(__always)
+package func occludingAncestor(of name: NameIndex, in names: PagedTable<NameEntry>, apex: NameIndex) -> NameIndex {
+    var found = NameIndex.none
+    guard name != apex, names[name.value].has(.inZone) else { return found }
+    var n = names[name.value].parent
+    while !n.isNone {
+        let e = names[n.value]
+        if e.has(.delegation) || e.has(.hasDNAME) { found = n }
+        if n == apex { break }
+        n = e.parent
+    }
+    return found
 }
 
 @inlinable @inline(__always)

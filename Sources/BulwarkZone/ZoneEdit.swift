@@ -280,18 +280,7 @@ extension ZoneBuilder {
 
     /// The highest strict ancestor of `name` below or at the apex that is a cut or owns a
     /// DNAME (as `Zone.occluder(of:)`, over the tables being edited).
-    private func occluder(of name: NameIndex) -> NameIndex {
-        var found = NameIndex.none
-        guard name != apex, names[name.value].has(.inZone) else { return found }
-        var n = names[name.value].parent
-        while !n.isNone {
-            let e = names[n.value]
-            if e.has(.delegation) || e.has(.hasDNAME) { found = n }
-            if n == apex { break }
-            n = e.parent
-        }
-        return found
-    }
+    private func occluder(of name: NameIndex) -> NameIndex { occludingAncestor(of: name, in: names, apex: apex) }
 
     /// After `n`'s records changed: whether it and its ancestors exist (an empty
     /// non-terminal exists while a name below it does, RFC 8020), and the `*` children.

@@ -231,3 +231,59 @@ final class ZoneEditTests: XCTestCase {
         XCTAssertGreaterThan(next.sharedBytes(with: zone), 1024 * 1024)
     }
 }
+
+/// Readers of the store during a stream of edits see each edit whole or not at all: an
+/// edit that changes two names is never half there.
+final class ZoneEditConcurrencyTests: XCTestCase {
+    func testReadersNeverSeeHalfAnEdit() throws {
+        let origin = try DNSName("race.test.")
+        let reader = ZoneFileReader(origin: origin)
+        func records(_ text: String) throws -> [ResourceRecord] { try reader.read(text: text, fileName: "t").records }
+        var zone = try Zone(origin: origin, records: records("""
+            @ 300 IN SOA ns hm 1 2 3 4 5
+            @ 300 IN NS ns
+            a 300 IN TXT v0
+            b 300 IN TXT v0
+            """))
+        let catalog = ZoneCatalog(store: ZoneStore(ZoneSet(zones: [])))
+        try catalog.publish(zone, from: .api)
+        let a = try DNSName("a.race.test."), b = try DNSName("b.race.test.")
+        final class Flags: @unchecked Sendable {
+            let lock = NSLock()
+            var done = false
+            var reads = 0
+            var torn: [String] = []
+        }
+        let flags = Flags()
+        let readers = (0..<2).map { _ in
+            Thread {
+                var reads = 0, torn: [String] = []
+                while !flags.lock.withLock({ flags.done }) {
+                    let set = catalog.store.current
+                    let x = set.lookup(qname: a, qtype: .txt).answer.map(\.rdata)
+                    let y = set.lookup(qname: b, qtype: .txt).answer.map(\.rdata)
+                    if x != y { torn.append("\(x) \(y)") }
+                    reads += 1
+                }
+                flags.lock.withLock {
+                    flags.reads += reads
+                    flags.torn += torn
+                }
+            }
+        }
+        readers.forEach { $0.start() }
+        for v in 1...300 {
+            var edit = ZoneEdit()
+            edit.replace(a, .txt, with: try records("a 300 IN TXT v\(v)"))
+            edit.replace(b, .txt, with: try records("b 300 IN TXT v\(v)"))
+            edit.replace(origin, .soa, with: try records("@ 300 IN SOA ns hm \(v + 1) 2 3 4 5"))
+            zone = try zone.applying(edit)
+            try catalog.publish(zone, from: .api)
+        }
+        flags.lock.withLock { flags.done = true }
+        while readers.contains(where: { !$0.isFinished }) { usleep(1000) }
+        XCTAssertEqual(flags.torn, [], "a reader saw half an edit")
+        XCTAssertGreaterThan(flags.reads, 300)
+        XCTAssertEqual(catalog.store.current.lookup(qname: a, qtype: .txt).answer.count, 1)
+    }
+}
