@@ -182,13 +182,6 @@ package enum EditEpoch {
         return (offset, bases[pages.count - 1] + (offset & (Self.pageSize - 1)))
     }
 
-    /// Appends one item; returns its offset.
-    package mutating func append(_ bytes: UnsafeRawBufferPointer) -> Int {
-        let (offset, address) = reserve(bytes.count)
-        if bytes.count > 0 { UnsafeMutableRawPointer(address).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count) }
-        return offset
-    }
-
     /// The bytes of the item at `offset`.
     package func bytes(at offset: Int, count: Int) -> [UInt8] {
         Array(UnsafeBufferPointer(start: address(offset), count: count))

@@ -373,15 +373,6 @@ public final class Zone: @unchecked Sendable {
     }
 }
 
-/// `array` with its spare capacity dropped (arrays grown by doubling keep up to half spare).
-package func exactCapacity<T>(_ array: ContiguousArray<T>) -> ContiguousArray<T> {
-    guard array.capacity > array.count + array.count / 16 else { return array }
-    var out = ContiguousArray<T>()
-    out.reserveCapacity(array.count)
-    out.append(contentsOf: array)
-    return out
-}
-
 /// The highest strict ancestor of `name` in `names`, up to `apex`, that is a zone cut or
 /// owns a DNAME; `.none` if none, and for names outside the zone.
 @inlinable @inline(__always)
