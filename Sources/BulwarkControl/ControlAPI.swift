@@ -109,8 +109,8 @@ public enum ControlAPI {
             let origin = try ZoneEditing.zoneName(try o.string("name"), field: "name")
             let outcome: ControlPlane.Outcome
             if let text = try o.optionalString("zonefile") {
-                let prepared = try ZoneImport.prepare(try ZoneImport.read(text: text, origin: origin, field: "zonefile"),
-                                                      origin: origin, field: "zonefile")
+                let (parsed, parts) = try ZoneImport.read(text: text, origin: origin, field: "zonefile")
+                let prepared = try ZoneImport.prepare(parsed, text: parts, origin: origin, field: "zonefile")
                 outcome = try await cp.importZone(prepared, caller: caller, ifMatch: nil, mustCreate: true)
             } else {
                 let ns = try (o.strings("nameservers", required: true) ?? []).enumerated().map { (i, n) throws(APIError) in
@@ -131,7 +131,7 @@ public enum ControlAPI {
         route(router, .get, "/v1/zones/:zone", cp) { _, ctx, caller, _ in
             let z = try await cp.ownedZone(try zoneParam(ctx), caller: caller)
             var j = zoneJSON(z)
-            j["rrsets"] = try await cp.store.rrsets(zoneID: z.id).map(rrsetJSON)
+            j["rrsets"] = try await cp.rrsets(of: z).map(rrsetJSON)
             return Reply(json: j, headers: [.eTag: ControlPlane.etag(z)])
         }
         route(router, .delete, "/v1/zones/:zone", cp, role: .write) { req, ctx, caller, _ in
@@ -141,7 +141,7 @@ public enum ControlAPI {
         route(router, .get, "/v1/zones/:zone/zonefile", cp) { _, ctx, caller, _ in
             let origin = try zoneParam(ctx)
             let z = try await cp.ownedZone(origin, caller: caller)
-            let text = ZoneEditing.zoneText(origin: origin, rrsets: try await cp.store.rrsets(zoneID: z.id))
+            let text = ZoneEditing.zoneText(origin: origin, rrsets: try await cp.rrsets(of: z))
             return Reply(text: text, headers: [.eTag: ControlPlane.etag(z)])
         }
         route(router, .put, "/v1/zones/:zone/zonefile", cp, role: .write) { req, ctx, caller, _ in
@@ -165,7 +165,7 @@ public enum ControlAPI {
         route(router, .get, "/v1/zones/:zone/rrsets", cp) { req, ctx, caller, _ in
             let origin = try zoneParam(ctx)
             let z = try await cp.ownedZone(origin, caller: caller)
-            var list = try await cp.store.rrsets(zoneID: z.id)
+            var list = try await cp.rrsets(of: z)
             if let n = req.uri.queryParameters["name"] {
                 let name = try ZoneEditing.ownerName(String(n), origin: origin, field: "name").description
                 list = list.filter { $0.name == name }
@@ -194,7 +194,7 @@ public enum ControlAPI {
             let origin = try zoneParam(ctx)
             let key = try rrsetParams(ctx, origin: origin)
             let z = try await cp.ownedZone(origin, caller: caller)
-            guard let r = try await cp.store.rrsets(zoneID: z.id).first(where: { $0.key == key }) else {
+            guard let r = try await cp.rrset(key, of: z) else {
                 throw APIError.notFound("RRset \(key.name) \(key.type)")
             }
             return Reply(json: rrsetJSON(r), headers: [.eTag: ControlPlane.etag(z)])

@@ -60,8 +60,7 @@ public final class ControlPlane: Sendable {
         for z in try await store.zones(tenantID: nil) {
             do {
                 let origin = try DNSName(z.name)
-                let (zone, _) = try ZoneEditing.build(origin: origin, rrsets: try await store.rrsets(zoneID: z.id))
-                zones.append(zone)
+                zones.append(try await store.content(of: z).zone(origin: origin))
             } catch {
                 logger.error("API zone \(z.name) is not served: \(error)")
             }
@@ -141,6 +140,30 @@ public final class ControlPlane: Sendable {
             throw APIError.notFound("zone \(name)")
         }
         return z
+    }
+
+    /// Every RRset of `zone`, sorted. A zone stored as text is listed from the snapshot
+    /// served when that is the version stored (else its text is read).
+    public func rrsets(of zone: StoredZone) async throws -> [StoredRRset] {
+        let origin = try DNSName(zone.name)
+        if zone.textParts > 0, let served = servedSnapshot(origin, serial: zone.serial) {
+            return ZoneImport.storedRRsets(served, names: 0..<served.nameCount).sorted { $0.key < $1.key }
+        }
+        return try await store.content(of: zone).rrsets(origin: origin)
+    }
+
+    /// The RRset `key` of `zone`, or nil.
+    public func rrset(_ key: RRsetKey, of zone: StoredZone) async throws -> StoredRRset? {
+        if zone.textParts > 0, let served = servedSnapshot(try DNSName(zone.name), serial: zone.serial) {
+            return ZoneEditing.storedRRset(key, in: served)
+        }
+        return try await rrsets(of: zone).first { $0.key == key }
+    }
+
+    /// The API zone `origin` as served, if its serial is `serial`.
+    func servedSnapshot(_ origin: DNSName, serial: UInt32) -> Zone? {
+        guard let entry = catalog.entry(named: origin), entry.provenance == .api, entry.zone.serial == serial else { return nil }
+        return entry.zone
     }
 
     public static func etag(_ z: StoredZone) -> String {
@@ -264,7 +287,15 @@ public final class ControlPlane: Sendable {
             // PostgreSQL may have moved the zone on since this node published it).
             if let base, base.serial != current?.serial { throw StaleSnapshot() }
             var before: [RRsetKey: StoredRRset] = [:]
-            for r in stored { before[r.key] = r }
+            for r in stored where !r.records.isEmpty { before[r.key] = r }
+            if let base, let current, current.textParts > 0, case .only(let keys) = reading {
+                // Stored as imported text: an RRset without a row since is as the text has
+                // it, which is what the snapshot of this version serves.
+                let rows = Set(stored.map(\.key))
+                for key in keys where !rows.contains(key) {
+                    if let r = ZoneEditing.storedRRset(key, in: base) { before[key] = r }
+                }
+            }
             var e = try edit(before)
             // The SOA serial moves forward on every change (RFC 1982 arithmetic).
             let soaKey = Self.soaKey(origin)
@@ -297,7 +328,8 @@ public final class ControlPlane: Sendable {
             let now = Clock.nowMillis()
             let zone = StoredZone(id: current?.id ?? KeyTokens.newID(), tenantID: tenantID, name: origin.description,
                                   version: (current?.version ?? 0) + 1, serial: serial,
-                                  createdMillis: current?.createdMillis ?? now, updatedMillis: now)
+                                  createdMillis: current?.createdMillis ?? now, updatedMillis: now,
+                                  textParts: replacing ? 0 : current?.textParts ?? 0)
             let detailJSON = (try? JSONSerialization.data(withJSONObject: e.detail, options: [.sortedKeys]))
                 .map { String(decoding: $0, as: UTF8.self) } ?? "[]"
             let change = ChangeRecord(zoneID: zone.id, zoneName: zone.name, tenantID: tenantID, version: zone.version,
@@ -326,8 +358,8 @@ public final class ControlPlane: Sendable {
         let start = ContinuousClock.now
         defer {
             let t = prepared.timings
-            logger.info("zone \(origin) imported: \(prepared.rrsets.count) RRsets; read \(t.read) s, checked and built \(t.build) s, formatted \(t.format) s, stored and served \((ContinuousClock.now - start).seconds) s")
-            if prepared.rrsets.count > 10_000 {
+            logger.info("zone \(origin) imported: \(prepared.zone.recordCount) records; read \(t.read) s, checked and built \(t.build) s, formatted \(t.format) s, stored and served \((ContinuousClock.now - start).seconds) s")
+            if prepared.zone.recordCount > 10_000 {
                 // The text's records and rows are freed once the reply is out: then give
                 // their pages back, so the resident size falls to the zone's.
                 DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + 1) { trimMallocHeap() }
@@ -349,33 +381,38 @@ public final class ControlPlane: Sendable {
                 ?? (textSerial == 0 ? Self.initialSerial() : textSerial)
             var snapshot = prepared.zone
             var rrsets = prepared.rrsets
+            // Stored as its text, unless it cannot be (then as rows, every RRset).
+            var rows = prepared.text.isEmpty ? rrsets : []
             if serial != textSerial {
-                // The serial moves on from the stored one: the SOA changes, nothing else.
-                let soaKey = Self.soaKey(origin)
-                guard let i = rrsets.firstIndex(where: { $0.key == soaKey }), let text = rrsets[i].records.first else {
-                    throw APIError.invalid("zonefile", "the zone needs an SOA record at its apex (RFC 1035 §5.2)")
-                }
-                rrsets[i].records = [ZoneEditing.settingSerial(serial, inSOA: text)]
+                // The serial moves on from the stored one: the SOA changes, nothing else; over
+                // the text, in a row of its own.
                 var soa = snapshot.soaRecord
                 soa.rdata.replaceSubrange((soa.rdata.count - 20)..<(soa.rdata.count - 16),
                                           with: withUnsafeBytes(of: serial.bigEndian, Array.init))
                 var edit = ZoneEdit()
                 edit.replace(origin, .soa, with: [ResourceRecord(owner: origin, type: .soa, ttl: soa.ttl, rdata: soa.rdata)])
                 do { snapshot = try snapshot.applying(edit) } catch let error as ZoneError { throw APIError.invalid("zonefile", error.description) }
+                let soaKey = Self.soaKey(origin)
+                let soaRow = StoredRRset(name: soaKey.name, type: soaKey.type, ttl: soa.ttl,
+                                         records: [RDataText.format(type: .soa, rdata: soa.rdata)])
+                if let i = rrsets.firstIndex(where: { $0.key == soaKey }) { rrsets[i] = soaRow }
+                if let i = rows.firstIndex(where: { $0.key == soaKey }) { rows[i] = soaRow } else { rows.append(soaRow) }
             }
             let now = Clock.nowMillis()
             let zone = StoredZone(id: current?.id ?? KeyTokens.newID(), tenantID: tenantID, name: origin.description,
                                   version: (current?.version ?? 0) + 1, serial: serial,
-                                  createdMillis: current?.createdMillis ?? now, updatedMillis: now)
+                                  createdMillis: current?.createdMillis ?? now, updatedMillis: now,
+                                  textParts: prepared.text.count)
             let change = ChangeRecord(zoneID: zone.id, zoneName: zone.name, tenantID: tenantID, version: zone.version,
                                       serial: serial, keyID: key.id, keyName: key.name, atMillis: now,
                                       action: current == nil ? "create" : "import",
-                                      detail: "[{\"action\":\"import\",\"rrsets\":\"\(rrsets.count)\"}]")
+                                      detail: "[{\"action\":\"import\",\"records\":\"\(snapshot.recordCount)\"}]")
             // A large zone's RRsets are not listed back (GET .../rrsets lists them).
-            let listed = rrsets.count <= Self.listedRRsets
+            let listed = !rrsets.isEmpty && rrsets.count <= Self.listedRRsets
             let outcome = Outcome(zone: zone, rrsets: listed ? rrsets.sorted { $0.key < $1.key } : [], snapshot: snapshot,
                                   warnings: prepared.warnings, listsAllRRsets: listed)
-            return (.put(zone: zone, upserts: rrsets, deletes: [], change: change, replacingAll: current != nil), outcome)
+            return (.put(zone: zone, upserts: rows, deletes: [], change: change, replacingAll: current != nil,
+                         text: prepared.text), outcome)
         }, afterCommit: publishing(origin))
     }
 

@@ -55,9 +55,11 @@ public struct StoredZone: Sendable, Hashable {
     public var serial: UInt32
     public var createdMillis: Int64
     public var updatedMillis: Int64
+    /// How many parts of imported zone text the zone is stored as (0: RRset rows only).
+    public var textParts: Int
 
     public init(id: String, tenantID: String, name: String, version: Int64, serial: UInt32,
-                createdMillis: Int64, updatedMillis: Int64) {
+                createdMillis: Int64, updatedMillis: Int64, textParts: Int = 0) {
         self.id = id
         self.tenantID = tenantID
         self.name = name
@@ -65,6 +67,22 @@ public struct StoredZone: Sendable, Hashable {
         self.serial = serial
         self.createdMillis = createdMillis
         self.updatedMillis = updatedMillis
+        self.textParts = textParts
+    }
+}
+
+/// A zone as stored: the zone-file text it was imported from (in parts cut at entry
+/// boundaries; none for a zone made of RRsets), and RRset rows over it. A row replaces
+/// the text's RRset of its key; a row without records deletes it. An import writes its
+/// text as it came (no row per RRset), and each later change writes the rows it
+/// touches, as Knot keeps a zone file and a journal of changes over it.
+public struct StoredZoneContent: Sendable {
+    public var text: [String]
+    public var rows: [StoredRRset]
+
+    public init(text: [String], rows: [StoredRRset]) {
+        self.text = text
+        self.rows = rows
     }
 }
 
@@ -87,7 +105,7 @@ public struct StoredRRset: Sendable, Hashable {
     public var name: String
     public var type: String
     public var ttl: UInt32
-    /// Presentation text of each record's data.
+    /// Presentation text of each record's data. None: over a zone's text, a deletion.
     public var records: [String]
     public var key: RRsetKey { RRsetKey(name: name, type: type) }
 
@@ -134,9 +152,11 @@ public enum ZoneWrite: Sendable {
     /// Nothing (the transaction rolls back cleanly).
     case none
     /// Creates or updates the zone row, upserts and deletes RRsets, appends to history.
-    /// With `replacingAll`, every RRset of the zone is deleted first and `upserts` are
-    /// all of them (an import): written in bulk.
-    case put(zone: StoredZone, upserts: [StoredRRset], deletes: [RRsetKey], change: ChangeRecord, replacingAll: Bool = false)
+    /// With `replacingAll`, every RRset and text part of the zone is deleted first, and
+    /// the zone is `text` (an import's parts) with `upserts` over it: written in bulk.
+    /// A deletion from a zone stored as text is a row without records.
+    case put(zone: StoredZone, upserts: [StoredRRset], deletes: [RRsetKey], change: ChangeRecord,
+             replacingAll: Bool = false, text: [String] = [])
     /// Deletes the zone and its RRsets; the history row stays.
     case delete(zoneID: String, change: ChangeRecord)
 }
@@ -174,11 +194,15 @@ public protocol ControlStore: Sendable {
     /// Zones of `tenantID` (every zone when nil), by name.
     func zones(tenantID: String?) async throws -> [StoredZone]
     func zone(named name: String) async throws -> StoredZone?
-    func rrsets(zoneID: String) async throws -> [StoredRRset]
+    /// What `zone` is stored as (its text parts and rows), as one transaction saw them.
+    func content(of zone: StoredZone) async throws -> StoredZoneContent
     func history(zoneName: String, tenantID: String, limit: Int) async throws -> [ChangeRecord]
 
     /// Read-modify-write of one zone in one transaction: `decide` sees the zone (nil when
-    /// absent) and the RRsets `reading` selects as committed, and returns the write plus
+    /// absent) and the RRsets `reading` selects as committed (`.all`: the zone's RRsets,
+    /// its text read and the rows applied over it; `.only`: the rows of those keys, a
+    /// deletion from the text included as a row without records; a key without a row is
+    /// as the text has it), and returns the write plus
     /// a result. All or nothing; concurrent calls are serialized. `afterCommit` runs once
     /// the transaction is durable, before another write to the store can commit (so
     /// versions are published in order).

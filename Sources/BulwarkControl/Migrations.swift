@@ -74,6 +74,19 @@ public enum Migrations {
             """,
             "CREATE INDEX changes_zone_name ON changes (zone_name, at_ms)",
         ]),
+        // An imported zone is kept as the text it came in, in parts cut between entries,
+        // with `rrsets` rows over it for what changed since (a row of no records: deleted).
+        Migration(version: 2, summary: "zones stored as imported text with RRset rows over it", statements: [
+            "ALTER TABLE zones ADD COLUMN text_parts BIGINT NOT NULL DEFAULT 0",
+            """
+            CREATE TABLE zone_texts (
+                zone_id TEXT NOT NULL REFERENCES zones(id) ON DELETE CASCADE,
+                part BIGINT NOT NULL,
+                text TEXT NOT NULL,
+                PRIMARY KEY (zone_id, part)
+            )
+            """,
+        ]),
     ]
 
     /// Applies the migrations not yet applied; returns the versions applied now.

@@ -69,7 +69,7 @@ public final class PostgresZoneSync: Sendable {
     func noteLocalWrite(_ write: ZoneWrite) {
         switch write {
         case .none: break
-        case .put(let zone, _, _, _, _): served.withLockedValue { $0[zone.name] = ZoneStamp(id: zone.id, version: zone.version) }
+        case .put(let zone, _, _, _, _, _): served.withLockedValue { $0[zone.name] = ZoneStamp(id: zone.id, version: zone.version) }
         case .delete(_, let change): served.withLockedValue { $0[change.zoneName] = nil }
         }
     }
@@ -122,17 +122,19 @@ public final class PostgresZoneSync: Sendable {
                let base = catalog.entry(named: origin), base.provenance == .api,
                let keys = try await Self.rrsetsChanged(zoneID: z.id, after: known.version, upTo: z.version, in: s) {
                 let soaKey = ControlPlane.soaKey(origin)
+                // A key changed since the zone's import has a row (a deletion from its text, one
+                // without records); with no row at all it was deleted from a zone of rows.
                 let rows = try await SQLControlStore.rrsets(zoneID: z.id, keys: keys + [soaKey], in: s)
+                    .filter { !$0.records.isEmpty }
                 let present = Set(rows.map(\.key))
                 if let (zone, _) = try? ZoneEditing.apply(upserts: rows, deletes: keys.filter { !present.contains($0) },
                                                           to: base.zone, fieldOf: { _ in nil }) {
                     return .publish(zone, stamp)
                 }
             }
-            let rrsets = try await SQLControlStore.rrsets(zoneID: z.id, in: s)
+            let content = try await SQLControlStore.content(of: z, in: s)
             do {
-                let (zone, _) = try ZoneEditing.build(origin: try DNSName(name), rrsets: rrsets)
-                return .publish(zone, stamp)
+                return .publish(try content.zone(origin: try DNSName(name)), stamp)
             } catch {
                 return .broken("\(error)")
             }
@@ -265,7 +267,7 @@ struct TrackingStore: ControlStore {
     func keyCount() async throws -> Int { try await inner.keyCount() }
     func zones(tenantID: String?) async throws -> [StoredZone] { try await inner.zones(tenantID: tenantID) }
     func zone(named name: String) async throws -> StoredZone? { try await inner.zone(named: name) }
-    func rrsets(zoneID: String) async throws -> [StoredRRset] { try await inner.rrsets(zoneID: zoneID) }
+    func content(of zone: StoredZone) async throws -> StoredZoneContent { try await inner.content(of: zone) }
     func history(zoneName: String, tenantID: String, limit: Int) async throws -> [ChangeRecord] {
         try await inner.history(zoneName: zoneName, tenantID: tenantID, limit: limit)
     }

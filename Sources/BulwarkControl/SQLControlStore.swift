@@ -1,4 +1,5 @@
 // `ControlStore` over portable SQL: the same statements on SQLite and PostgreSQL.
+import BulwarkWire
 
 public final class SQLControlStore: ControlStore {
     public let backend: any SQLBackend
@@ -113,7 +114,7 @@ public final class SQLControlStore: ControlStore {
 
     // MARK: Zones
 
-    static let zoneColumns = "id, tenant_id, name, version, serial, created_ms, updated_ms"
+    static let zoneColumns = "id, tenant_id, name, version, serial, created_ms, updated_ms, text_parts"
 
     public func zones(tenantID: String?) async throws -> [StoredZone] {
         try await backend.withSession { s in
@@ -134,10 +135,31 @@ public final class SQLControlStore: ControlStore {
         try await s.query("SELECT \(zoneColumns) FROM zones WHERE name = ?", [.text(name)]).first.map(zone)
     }
 
-    public func rrsets(zoneID: String) async throws -> [StoredRRset] {
+    public func content(of zone: StoredZone) async throws -> StoredZoneContent {
+        guard zone.textParts > 0 else {
+            return StoredZoneContent(text: [], rows: try await rrsets(zoneID: zone.id))
+        }
+        return try await backend.withTransaction { s in
+            try await Self.content(of: zone, in: s)
+        }
+    }
+
+    static func content(of zone: StoredZone, in s: any SQLSession) async throws -> StoredZoneContent {
+        let parts = zone.textParts == 0 ? []
+            : try await s.query("SELECT text FROM zone_texts WHERE zone_id = ? ORDER BY part", [.text(zone.id)])
+        return StoredZoneContent(text: parts.map { $0.text("text") }, rows: try await rrsets(zoneID: zone.id, in: s))
+    }
+
+    func rrsets(zoneID: String) async throws -> [StoredRRset] {
         try await backend.withSession { s in
             try await Self.rrsets(zoneID: zoneID, in: s)
         }
+    }
+
+    /// Every RRset of `zone`: its rows, over its text when it has some.
+    static func allRRsets(of zone: StoredZone, in s: any SQLSession) async throws -> [StoredRRset] {
+        guard zone.textParts > 0 else { return try await rrsets(zoneID: zone.id, in: s) }
+        return try await content(of: zone, in: s).rrsets(origin: try DNSName(zone.name))
     }
 
     static func rrsets(zoneID: String, in s: any SQLSession) async throws -> [StoredRRset] {
@@ -164,7 +186,7 @@ public final class SQLControlStore: ControlStore {
     static func zone(_ r: SQLRow) -> StoredZone {
         StoredZone(id: r.text("id"), tenantID: r.text("tenant_id"), name: r.text("name"), version: r.int("version"),
                    serial: UInt32(truncatingIfNeeded: r.int("serial")), createdMillis: r.int("created_ms"),
-                   updatedMillis: r.int("updated_ms"))
+                   updatedMillis: r.int("updated_ms"), textParts: Int(r.int("text_parts")))
     }
 
     public func history(zoneName: String, tenantID: String, limit: Int) async throws -> [ChangeRecord] {
@@ -192,7 +214,7 @@ public final class SQLControlStore: ControlStore {
             var rrsets: [StoredRRset] = []
             if let zone {
                 switch reading {
-                case .all: rrsets = try await Self.rrsets(zoneID: zone.id, in: s)
+                case .all: rrsets = try await Self.allRRsets(of: zone, in: s)
                 case .only(let keys): rrsets = try await Self.rrsets(zoneID: zone.id, keys: keys, in: s)
                 }
             }
@@ -207,21 +229,31 @@ public final class SQLControlStore: ControlStore {
         switch write {
         case .none:
             return
-        case .put(let z, let upserts, let deletes, let change, let replacingAll):
+        case .put(let z, let upserts, let deletes, let change, let replacingAll, let text):
+            let whole = replacingAll || existing == nil
+            // The text the zone is stored over: an import's (or none), else as it was.
+            let textParts = whole ? text.count : (existing?.textParts ?? 0)
             do {
                 if existing == nil {
-                    try await s.execute("INSERT INTO zones (id, tenant_id, name, version, serial, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    try await s.execute("INSERT INTO zones (id, tenant_id, name, version, serial, created_ms, updated_ms, text_parts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                         [.text(z.id), .text(z.tenantID), .text(z.name), .int(z.version), .int(Int64(z.serial)),
-                                         .int(z.createdMillis), .int(z.updatedMillis)])
+                                         .int(z.createdMillis), .int(z.updatedMillis), .int(Int64(textParts))])
                 } else {
-                    try await s.execute("UPDATE zones SET version = ?, serial = ?, updated_ms = ? WHERE id = ?",
-                                        [.int(z.version), .int(Int64(z.serial)), .int(z.updatedMillis), .text(z.id)])
+                    try await s.execute("UPDATE zones SET version = ?, serial = ?, updated_ms = ?, text_parts = ? WHERE id = ?",
+                                        [.int(z.version), .int(Int64(z.serial)), .int(z.updatedMillis), .int(Int64(textParts)), .text(z.id)])
                 }
             } catch is SQLConstraintViolation {
                 throw StoreError.conflict("zone \(z.name) exists")
             }
-            if replacingAll || existing == nil {
-                if existing != nil { try await s.execute("DELETE FROM rrsets WHERE zone_id = ?", [.text(z.id)]) }
+            if whole {
+                if existing != nil {
+                    try await s.execute("DELETE FROM rrsets WHERE zone_id = ?", [.text(z.id)])
+                    try await s.execute("DELETE FROM zone_texts WHERE zone_id = ?", [.text(z.id)])
+                }
+                for (i, part) in text.enumerated() {
+                    try await s.execute("INSERT INTO zone_texts (zone_id, part, text) VALUES (?, ?, ?)",
+                                        [.text(z.id), .int(Int64(i)), .text(part)])
+                }
                 try await insert(upserts, zoneID: z.id, in: s)
                 try await insert(change, in: s)
                 return
@@ -229,6 +261,11 @@ public final class SQLControlStore: ControlStore {
             for key in deletes {
                 try await s.execute("DELETE FROM rrsets WHERE zone_id = ? AND name = ? AND type = ?",
                                     [.text(z.id), .text(key.name), .text(key.type)])
+                if textParts > 0 {
+                    // Deleted from the text: a row without records says so.
+                    try await s.execute("INSERT INTO rrsets (zone_id, name, type, ttl, rdata) VALUES (?, ?, ?, 0, '')",
+                                        [.text(z.id), .text(key.name), .text(key.type)])
+                }
             }
             for r in upserts {
                 // Portable upsert: delete then insert inside the transaction.
@@ -240,6 +277,7 @@ public final class SQLControlStore: ControlStore {
             try await insert(change, in: s)
         case .delete(let zoneID, let change):
             try await s.execute("DELETE FROM rrsets WHERE zone_id = ?", [.text(zoneID)])
+            try await s.execute("DELETE FROM zone_texts WHERE zone_id = ?", [.text(zoneID)])
             try await s.execute("DELETE FROM zones WHERE id = ?", [.text(zoneID)])
             try await insert(change, in: s)
         }

@@ -228,6 +228,16 @@ public enum ZoneEditing {
         }
     }
 
+    /// The RRset `key` of `zone` as rows store it (nil when the zone has none).
+    static func storedRRset(_ key: RRsetKey, in zone: Zone) -> StoredRRset? {
+        guard let owner = try? DNSName(key.name), let type = RRType(mnemonic: key.type) else { return nil }
+        let records = zone.records(at: owner, type: type)
+        guard !records.isEmpty else { return nil }
+        // One TTL per RRset: the lowest (RFC 2181 §5.2).
+        return StoredRRset(name: key.name, type: key.type, ttl: records.map(\.ttl).min()!,
+                           records: records.map { RDataText.format(type: type, rdata: $0.rdata) })
+    }
+
     /// The SOA serial in stored presentation text (RFC 1035 §3.3.13: the third field).
     public static func serial(ofSOA text: String) -> UInt32? {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" })

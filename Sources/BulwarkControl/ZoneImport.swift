@@ -1,7 +1,8 @@
 // A zone imported from zone-file text: read as the request body arrives, checked as a
 // zone file is at start-up (the checker and the builder side by side on two cores), and
-// its RRsets formatted for storage from the built zone. Off the per-change path: an
-// import is the one change that costs the whole zone.
+// stored as the text it came in (`StoredZoneText`): an import costs what reading the
+// text costs. Off the per-change path: an import is the one change that costs the
+// whole zone.
 import BulwarkWire
 import BulwarkZone
 import BulwarkZoneFile
@@ -14,8 +15,12 @@ import NIOCore
 public struct PreparedZone: Sendable {
     /// The snapshot to serve (its SOA serial the text's; the change may move it on).
     public var zone: Zone
-    /// Its RRsets as stored: canonical presentation text, one TTL per RRset (the lowest,
-    /// RFC 2181 §5.2), duplicates dropped (RFC 2181 §5).
+    /// The text to store, in parts; none when it cannot be stored as text (not UTF-8,
+    /// or with a NUL), and then `rrsets` holds the zone's RRsets.
+    public var text: [String]
+    /// The RRsets as rows store them (canonical presentation text, one TTL per RRset,
+    /// the lowest, RFC 2181 §5.2; duplicates dropped, RFC 2181 §5): every one when the
+    /// zone is not stored as text, else those of a zone small enough to list back.
     public var rrsets: [StoredRRset]
     public var warnings: [String]
     /// Seconds spent reading the text, checking and building, formatting for storage.
@@ -24,15 +29,19 @@ public struct PreparedZone: Sendable {
 
 enum ZoneImport {
     /// Reads a request body of zone text as it arrives (at most `limit` octets: 413
-    /// beyond), parsing each complete entry at once.
+    /// beyond), parsing each complete entry at once and keeping the text to store.
     static func read(_ body: RequestBody, origin: DNSName, limit: Int, connection: any Channel,
-                     field: String) async throws -> ParsedZone {
+                     field: String) async throws -> (ParsedZone, [String]?) {
         var stream = ZoneTextStream(reader: ZoneFileReader(origin: origin, allowInclude: false), fileName: field)
+        var parts = ZoneTextParts()
         try await ControlAPI.readBody(body, limit: limit, connection: connection) { part in
-            part.withUnsafeReadableBytes { stream.feed($0) }
+            part.withUnsafeReadableBytes {
+                stream.feed($0)
+                parts.append($0)
+            }
         }
         do {
-            return try stream.finish()
+            return (try stream.finish(), parts.finish())
         } catch {
             throw invalid(error.errors, field: field)
         }
@@ -44,20 +53,25 @@ enum ZoneImport {
                         field: String) async throws -> PreparedZone {
         func readAndPrepare() async throws -> PreparedZone {
             let start = ContinuousClock.now
-            let parsed = try await read(body, origin: origin, limit: limit, connection: connection, field: field)
-            var prepared = try prepare(parsed, origin: origin, field: field)
+            let (parsed, text) = try await read(body, origin: origin, limit: limit, connection: connection, field: field)
+            var prepared = try prepare(parsed, text: text, origin: origin, field: field)
             prepared.timings.read = (ContinuousClock.now - start).seconds - prepared.timings.build - prepared.timings.format
             return prepared
         }
         let prepared = try await readAndPrepare()
-        if prepared.rrsets.count > 10_000 { trimMallocHeap() }
+        if prepared.zone.recordCount > 10_000 { trimMallocHeap() }
         return prepared
     }
 
-    /// Reads zone text held whole (a JSON body's string).
-    static func read(text: String, origin: DNSName, field: String) throws(APIError) -> ParsedZone {
+    /// Reads zone text held whole (a JSON body's string), and keeps it to store.
+    static func read(text: String, origin: DNSName, field: String) throws(APIError) -> (ParsedZone, [String]?) {
         do {
-            return try ZoneFileReader(origin: origin, allowInclude: false).read(text: text, fileName: field)
+            var parts = ZoneTextParts()
+            var bytes = Array(text.utf8)
+            bytes.withUnsafeBytes { parts.append($0) }
+            let parsed = try ZoneFileReader(origin: origin, allowInclude: false).read(bytes: bytes, fileName: field)
+            bytes = []
+            return (parsed, parts.finish())
         } catch {
             throw invalid(error.errors, field: field)
         }
@@ -68,9 +82,12 @@ enum ZoneImport {
         return APIError.invalid(field, first.map { ($0.location.map { "line \($0.line): " } ?? "") + $0.message } ?? "unreadable zone text")
     }
 
-    /// Checks `parsed` as a zone file is checked and builds it; the zone's records are
-    /// then formatted into stored RRsets on both cores.
-    static func prepare(_ parsed: ParsedZone, origin: DNSName, field: String) throws(APIError) -> PreparedZone {
+    /// Zones with at most this many records have their RRsets formatted (to list them back).
+    static let listedRecords = 5000
+
+    /// Checks `parsed` as a zone file is checked and builds it. Without `text` to store,
+    /// the zone's records are then formatted into rows on both cores.
+    static func prepare(_ parsed: ParsedZone, text: [String]?, origin: DNSName, field: String) throws(APIError) -> PreparedZone {
         final class Slots: @unchecked Sendable {
             // Each slot is written by one thread and read after all have finished.
             var issues: [ZoneIssue] = []
@@ -95,11 +112,13 @@ enum ZoneImport {
         }
         let built = ContinuousClock.now
         let names = zone.nameCount
-        DispatchQueue.concurrentPerform(iterations: 2) { k in
-            slots.halves[k] = storedRRsets(zone, names: k == 0 ? 0..<(names / 2) : (names / 2)..<names)
+        if text == nil || zone.recordCount <= listedRecords {
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                slots.halves[k] = storedRRsets(zone, names: k == 0 ? 0..<(names / 2) : (names / 2)..<names)
+            }
         }
         let warnings = (parsed.warnings + slots.issues).map(\.description)
-        var prepared = PreparedZone(zone: zone, rrsets: slots.halves[0] + slots.halves[1], warnings: warnings)
+        var prepared = PreparedZone(zone: zone, text: text ?? [], rrsets: slots.halves[0] + slots.halves[1], warnings: warnings)
         prepared.timings.build = (built - start).seconds
         prepared.timings.format = (ContinuousClock.now - built).seconds
         return prepared

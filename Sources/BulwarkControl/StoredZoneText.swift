@@ -1,0 +1,88 @@
+// Zones stored as the text they were imported from, with RRset rows over it: how the
+// text is cut into parts for storage, and how a stored zone is read back (built to
+// serve, or listed as RRsets). An import then costs what reading the text costs, and a
+// restart reads a large zone as fast as a zone file.
+import BulwarkWire
+import BulwarkZone
+import BulwarkZoneFile
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Zone text gathered as it arrives, in parts of about `partSize` octets each ending
+/// with a line end (so no part splits a character). The parts are stored as SQL text:
+/// text that is not UTF-8, or holds a NUL, cannot be, and is stored as rows instead.
+struct ZoneTextParts {
+    private(set) var parts: [[UInt8]] = []
+    private var current: [UInt8] = []
+    let partSize: Int
+
+    init(partSize: Int = 4 << 20) {
+        self.partSize = partSize
+    }
+
+    mutating func append(_ chunk: UnsafeRawBufferPointer) {
+        current.append(contentsOf: chunk)
+        guard current.count >= partSize, let newline = current.lastIndex(of: 0x0A) else { return }
+        parts.append(Array(current[...newline]))
+        current.removeSubrange(...newline)
+    }
+
+    /// The parts as strings, or nil when the text cannot be stored as SQL text.
+    mutating func finish() -> [String]? {
+        if !current.isEmpty {
+            parts.append(current)
+            current = []
+        }
+        var out: [String] = []
+        out.reserveCapacity(parts.count)
+        for part in parts {
+            let hasNUL = part.withUnsafeBytes { $0.count > 0 && memchr($0.baseAddress!, 0, $0.count) != nil }
+            guard !hasNUL, let text = String(validating: part, as: UTF8.self) else { return nil }
+            out.append(text)
+        }
+        return out
+    }
+}
+
+extension StoredZoneContent {
+    /// The zone to serve: the text read as a zone file is (on every core), the rows
+    /// applied over it. The text was checked when it was imported, the rows when they
+    /// were changed.
+    func zone(origin: DNSName) throws(APIError) -> Zone {
+        guard !text.isEmpty else {
+            return try ZoneEditing.build(origin: origin, rrsets: rows.filter { !$0.records.isEmpty }).0
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(text.reduce(0) { $0 + $1.utf8.count })
+        for part in text { bytes.append(contentsOf: part.utf8) }
+        let parsed: ParsedZone
+        do {
+            parsed = try ZoneFileReader(origin: origin, allowInclude: false).read(bytes: bytes, fileName: "zone text")
+        } catch {
+            throw .invalid("zone", "stored zone text cannot be read: \(error)")
+        }
+        bytes = []
+        let zone: Zone
+        do {
+            zone = try Zone(origin: origin, records: parsed.records)
+        } catch {
+            throw .invalid("zone", error.description)
+        }
+        guard !rows.isEmpty else { return zone }
+        return try ZoneEditing.apply(upserts: rows.filter { !$0.records.isEmpty },
+                                     deletes: rows.filter { $0.records.isEmpty }.map(\.key),
+                                     to: zone, fieldOf: { _ in nil }).0
+    }
+
+    /// Every RRset of the zone, sorted, as rows hold them.
+    func rrsets(origin: DNSName) throws(APIError) -> [StoredRRset] {
+        guard !text.isEmpty else { return rows.filter { !$0.records.isEmpty } }
+        let zone = try zone(origin: origin)
+        return ZoneImport.storedRRsets(zone, names: 0..<zone.nameCount).sorted { $0.key < $1.key }
+    }
+}
