@@ -13,36 +13,16 @@ import Musl
 import Darwin
 #endif
 
-/// Zone text gathered as it arrives, in parts of about `partSize` octets each ending
-/// with a line end (so no part splits a character). The parts are stored as SQL text:
-/// text that is not UTF-8, or holds a NUL, cannot be, and is stored as rows instead.
-struct ZoneTextParts {
-    private(set) var parts: [[UInt8]] = []
-    private var current: [UInt8] = []
-    let partSize: Int
-
-    init(partSize: Int = 4 << 20) {
-        self.partSize = partSize
-    }
-
-    mutating func append(_ chunk: UnsafeRawBufferPointer) {
-        current.append(contentsOf: chunk)
-        guard current.count >= partSize, let newline = current.lastIndex(of: 0x0A) else { return }
-        parts.append(Array(current[...newline]))
-        current.removeSubrange(...newline)
-    }
-
-    /// The parts as strings, or nil when the text cannot be stored as SQL text.
-    mutating func finish() -> [String]? {
-        if !current.isEmpty {
-            parts.append(current)
-            current = []
-        }
+enum ZoneTextStorage {
+    /// Zone text in pieces (`ZoneTextPieces`: each but the last ends with a line end, so
+    /// none splits a character) as SQL text; nil when it cannot be, being not UTF-8 or
+    /// holding a NUL (such a zone is stored as rows).
+    static func sqlText(_ pieces: [[UInt8]]) -> [String]? {
         var out: [String] = []
-        out.reserveCapacity(parts.count)
-        for part in parts {
-            let hasNUL = part.withUnsafeBytes { $0.count > 0 && memchr($0.baseAddress!, 0, $0.count) != nil }
-            guard !hasNUL, let text = String(validating: part, as: UTF8.self) else { return nil }
+        out.reserveCapacity(pieces.count)
+        for piece in pieces where !piece.isEmpty {
+            let hasNUL = piece.withUnsafeBytes { memchr($0.baseAddress!, 0, $0.count) != nil }
+            guard !hasNUL, let text = String(validating: piece, as: UTF8.self) else { return nil }
             out.append(text)
         }
         return out

@@ -29,19 +29,16 @@ public struct PreparedZone: Sendable {
 
 enum ZoneImport {
     /// Reads a request body of zone text as it arrives (at most `limit` octets: 413
-    /// beyond), parsing each complete entry at once and keeping the text to store.
+    /// beyond), each piece parsed on another core as soon as it is complete; keeps the
+    /// text to store.
     static func read(_ body: RequestBody, origin: DNSName, limit: Int, connection: any Channel,
                      field: String) async throws -> (ParsedZone, [String]?) {
-        var stream = ZoneTextStream(reader: ZoneFileReader(origin: origin, allowInclude: false), fileName: field)
-        var parts = ZoneTextParts()
+        var text = ZoneTextPieces(reader: ZoneFileReader(origin: origin, allowInclude: false), fileName: field)
         try await ControlAPI.readBody(body, limit: limit, connection: connection) { part in
-            part.withUnsafeReadableBytes {
-                stream.feed($0)
-                parts.append($0)
-            }
+            part.withUnsafeReadableBytes { text.feed($0) }
         }
         do {
-            return (try stream.finish(), parts.finish())
+            return (try text.finish(), ZoneTextStorage.sqlText(text.pieces))
         } catch {
             throw invalid(error.errors, field: field)
         }
@@ -65,13 +62,12 @@ enum ZoneImport {
 
     /// Reads zone text held whole (a JSON body's string), and keeps it to store.
     static func read(text: String, origin: DNSName, field: String) throws(APIError) -> (ParsedZone, [String]?) {
+        var pieces = ZoneTextPieces(reader: ZoneFileReader(origin: origin, allowInclude: false), fileName: field)
+        var bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { pieces.feed($0) }
+        bytes = []
         do {
-            var parts = ZoneTextParts()
-            var bytes = Array(text.utf8)
-            bytes.withUnsafeBytes { parts.append($0) }
-            let parsed = try ZoneFileReader(origin: origin, allowInclude: false).read(bytes: bytes, fileName: field)
-            bytes = []
-            return (parsed, parts.finish())
+            return (try pieces.finish(), ZoneTextStorage.sqlText(pieces.pieces))
         } catch {
             throw invalid(error.errors, field: field)
         }

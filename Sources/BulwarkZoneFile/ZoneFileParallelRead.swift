@@ -70,6 +70,44 @@ struct ZoneFileCutter {
     }
 }
 
+/// One piece of a top-level zone file, read on its own from the state ($ORIGIN, $TTL)
+/// in force where it starts, its lines numbered from its own start.
+struct ZoneFilePiece: @unchecked Sendable {
+    /// What every piece of one file is read with.
+    struct Context: @unchecked Sendable {
+        let options: ZoneFileReader
+        let includeStack: [String]
+        /// The files listed before the piece is read (the top-level file last).
+        let files: [String]
+        let name: String
+    }
+
+    var parser: ZoneFileParser
+    let origin: DNSName
+    let dollarTTL: UInt32?
+    /// Its line ends, and the origin in force at its end.
+    let lines: Int
+    let endOrigin: DNSName
+
+    init(_ piece: UnsafeRawBufferPointer, context: Context, origin: DNSName, dollarTTL: UInt32?) {
+        var parser = ZoneFileParser(options: context.options)
+        parser.dollarTTL = dollarTTL
+        parser.includeStack = context.includeStack
+        parser.zone.files = context.files
+        var lines = 0
+        for b in piece where b == 0x0A { lines += 1 }
+        parser.zone.records.reserveCapacity(lines + 1)
+        parser.zone.recordSources.reserveCapacity(lines + 1)
+        var file = ZoneFileParser.FileState(name: context.name, index: context.files.count - 1, origin: origin, bytes: piece)
+        parser.parse(&file)
+        self.parser = parser
+        self.origin = origin
+        self.dollarTTL = dollarTTL
+        self.lines = lines
+        self.endOrigin = file.origin
+    }
+}
+
 extension ZoneFileParser {
     /// Worker threads for one file: the option, else the online CPUs, at most 4.
     var readThreads: Int {
@@ -102,70 +140,49 @@ extension ZoneFileParser {
         }
 
         let pieceCount = starts.count
-        let results = UnsafeMutableBufferPointer<ZoneFileParser?>.allocate(capacity: pieceCount)
+        let results = UnsafeMutableBufferPointer<ZoneFilePiece?>.allocate(capacity: pieceCount)
         results.initialize(repeating: nil)
         defer {
             results.deinitialize()
             results.deallocate()
         }
-        let options = self.options
-        let includeStack = self.includeStack
-        let files = zone.files  // the top-level file, already listed
-        let fileIndex = files.count - 1
+        let context = ZoneFilePiece.Context(options: options, includeStack: includeStack, files: zone.files, name: name)
         // Each thread reads its own piece of the shared (read-only) text and writes its
         // own slot of `results`.
         struct Shared: @unchecked Sendable {
             let buffer: UnsafeRawBufferPointer
-            let results: UnsafeMutableBufferPointer<ZoneFileParser?>
+            let results: UnsafeMutableBufferPointer<ZoneFilePiece?>
             let starts: [(offset: Int, origin: DNSName, dollarTTL: UInt32?)]
-            /// Per piece: its newline count and the origin in force at its end.
-            let lineCounts: UnsafeMutableBufferPointer<Int>
-            let endOrigins: UnsafeMutableBufferPointer<DNSName?>
         }
-        let lineCounts = UnsafeMutableBufferPointer<Int>.allocate(capacity: pieceCount)
-        lineCounts.initialize(repeating: 0)
-        let endOrigins = UnsafeMutableBufferPointer<DNSName?>.allocate(capacity: pieceCount)
-        endOrigins.initialize(repeating: nil)
-        defer {
-            lineCounts.deallocate()
-            endOrigins.deinitialize()
-            endOrigins.deallocate()
-        }
-        let shared = Shared(buffer: buffer, results: results, starts: starts, lineCounts: lineCounts, endOrigins: endOrigins)
+        let shared = Shared(buffer: buffer, results: results, starts: starts)
         DispatchQueue.concurrentPerform(iterations: pieceCount) { k in
-            let starts = shared.starts, buffer = shared.buffer, results = shared.results
+            let starts = shared.starts, buffer = shared.buffer
             let start = starts[k]
             let end = k + 1 < pieceCount ? starts[k + 1].offset : buffer.count
-            var parser = ZoneFileParser(options: options)
-            parser.dollarTTL = start.dollarTTL
-            parser.includeStack = includeStack
-            parser.zone.files = files
-            let piece = UnsafeRawBufferPointer(rebasing: buffer[start.offset..<end])
-            var lines = 0
-            for b in piece where b == 0x0A { lines += 1 }
-            parser.zone.records.reserveCapacity(lines + 1)
-            parser.zone.recordSources.reserveCapacity(lines + 1)
-            // Lines are numbered from the piece's start, and moved once all pieces are counted.
-            var file = FileState(name: name, index: fileIndex, origin: start.origin, bytes: piece)
-            parser.parse(&file)
-            shared.lineCounts[k] = lines
-            shared.endOrigins[k] = file.origin
-            results[k] = parser
+            shared.results[k] = ZoneFilePiece(UnsafeRawBufferPointer(rebasing: buffer[start.offset..<end]), context: context,
+                                              origin: start.origin, dollarTTL: start.dollarTTL)
         }
+        var pieces = results.map { $0! }
+        return join(&pieces)
+    }
 
-        // Any error: read again sequentially, so messages and the error limit are exactly
-        // the sequential reader's.
-        guard results.allSatisfy({ $0!.errorCount == 0 }) else { return false }
-        // Each piece must have started in the state the one before it ended in (a `$` line
-        // taken for a directive that was not one would show here).
-        for k in 1..<pieceCount {
-            guard endOrigins[k - 1]!.wire == starts[k].origin.wire,
-                  results[k - 1]!.dollarTTL == starts[k].dollarTTL else { return false }
+    /// Joins pieces of the top-level file (the last file listed) read apart, in order.
+    /// Returns false, having changed nothing, when the sequential reader could read
+    /// otherwise: any piece has an error (then messages and the error limit are exactly
+    /// the sequential reader's), or a piece did not start in the state ($ORIGIN, $TTL)
+    /// the one before it ended in (a `$` line taken for a directive that was not one).
+    mutating func join(_ pieces: inout [ZoneFilePiece]) -> Bool {
+        guard !pieces.isEmpty, pieces.allSatisfy({ $0.parser.errorCount == 0 }) else { return false }
+        for k in 1..<max(1, pieces.count) {
+            guard pieces[k - 1].endOrigin.wire == pieces[k].origin.wire,
+                  pieces[k - 1].parser.dollarTTL == pieces[k].dollarTTL else { return false }
         }
+        let name = zone.files[zone.files.count - 1]
+        let fileIndex = zone.files.count - 1
         var lineBase = 0
-        for k in 0..<pieceCount {
-            var piece = results[k]!
-            results[k] = nil
+        for k in pieces.indices {
+            var piece = pieces[k].parser
+            pieces[k].parser = ZoneFileParser(options: options)
             if lineBase > 0 {
                 let mainFile = UInt64(fileIndex)
                 for i in piece.zone.recordSources.indices where piece.zone.recordSources[i] >> 32 == mainFile {
@@ -175,7 +192,7 @@ extension ZoneFileParser {
                     piece.issues[i].location!.line += lineBase
                 }
             }
-            lineBase += lineCounts[k]
+            lineBase += pieces[k].lines
             // Files $INCLUDEd by this piece follow those of the pieces before.
             let shift = UInt64(zone.files.count - (fileIndex + 1))
             zone.files.append(contentsOf: piece.zone.files[(fileIndex + 1)...])
@@ -193,7 +210,7 @@ extension ZoneFileParser {
             }
             piece.zone.records = []
             issues.append(contentsOf: piece.issues)
-            if k == pieceCount - 1 {
+            if k == pieces.count - 1 {
                 dollarTTL = piece.dollarTTL
                 lastTTL = piece.lastTTL
             }

@@ -1,6 +1,7 @@
 @testable import BulwarkControl
 import BulwarkWire
 import BulwarkZone
+import BulwarkZoneFile
 import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -175,27 +176,17 @@ final class ZoneTextStorageTests: XCTestCase {
         await h.stop()
     }
 
-    func testTextIsCutIntoPartsAtLineEnds() {
-        var parts = ZoneTextParts(partSize: 64)
+    func testTextIsStoredInPiecesAsSQLText() {
         var text: [UInt8] = []
         for i in 0..<200 { text += Array("n\(i) IN TXT \"\(String(repeating: "é", count: i % 7))\"\n".utf8) }
-        var offset = 0
-        var sizes = [1, 7, 300, 13, 64, 2]
-        while offset < text.count {
-            let n = min(sizes.removeFirst(), text.count - offset)
-            sizes.append(n)
-            text[offset..<(offset + n)].withUnsafeBytes { parts.append($0) }
-            offset += n
-        }
-        let strings = parts.finish()!
+        var pieces = ZoneTextPieces(reader: ZoneFileReader(origin: try! DNSName("t.test.")), pieceSize: 64)
+        text.withUnsafeBytes { pieces.feed($0) }
+        _ = try? pieces.finish()
+        let strings = ZoneTextStorage.sqlText(pieces.pieces)!
         XCTAssertGreaterThan(strings.count, 10)
         XCTAssertEqual(Array(strings.joined().utf8), text)
-        for s in strings.dropLast() { XCTAssertEqual(s.last, "\n") }
-
-        var withNUL = ZoneTextParts()
-        [UInt8]("a IN TXT \"\0\"\n".utf8).withUnsafeBytes { withNUL.append($0) }
-        XCTAssertNil(withNUL.finish())
-        var empty = ZoneTextParts()
-        XCTAssertEqual(empty.finish(), [])
+        XCTAssertNil(ZoneTextStorage.sqlText([Array("a IN TXT \"\0\"\n".utf8)]))
+        XCTAssertNil(ZoneTextStorage.sqlText([[0x61, 0xC3], [0xA9, 0x0A]]), "a character split between pieces")
+        XCTAssertEqual(ZoneTextStorage.sqlText([]), [])
     }
 }
