@@ -105,7 +105,7 @@ def test_pg_data_persists_across_restart(started, pg, database):
     history = tc.call(b, "GET", "/v1/zones/keep.test/history")[1]["changes"]
     assert [c["action"] for c in history] == ["update", "update", "create"]
     # The schema is PostgreSQL's own: migrations recorded, the zone row there.
-    assert pg.psql("SELECT version FROM schema_migrations ORDER BY version", db=database.rsplit("/", 1)[1]) == "1"
+    assert pg.psql("SELECT version FROM schema_migrations ORDER BY version", db=database.rsplit("/", 1)[1]) == "1\n2"
 
 
 # Scale-out: two API nodes, one database.
@@ -163,6 +163,36 @@ def test_two_api_nodes_on_one_postgres(started):
            f"median {statistics.median(delays):.1f} ms, max {max(delays):.1f} ms; new zone {first * 1000:.1f} ms; "
            f"zone deletion {withdraw:.1f} ms")
     assert max(delays) < 1000
+
+
+def test_imported_text_zone_on_two_nodes(started, pg, database):
+    """A zone imported as text through A is stored as that text: B serves it, changes of
+    its RRsets through B (a deletion from the text included) reach A, and a restarted
+    node reads the text and the rows over it."""
+    a = started(tag="text-a")
+    b = started(tag="text-b")
+    lines = ["$TTL 300", "@ IN SOA ns1 hostmaster 1 7200 3600 1209600 300", "  IN NS ns1", "ns1 IN A 192.0.2.53"]
+    lines += [f"h{i} IN A 198.51.100.{i % 250 + 1}" for i in range(2000)]
+    status, body, _ = tc.call(a, "PUT", "/v1/zones/text.test/zonefile", "\n".join(lines) + "\n")
+    assert status == 201, body
+    db = database.rsplit("/", 1)[1]
+    assert int(pg.psql("SELECT COUNT(*) FROM zone_texts", db=db)) >= 1
+    assert pg.psql("SELECT COUNT(*) FROM rrsets", db=db) == "0"
+    wait_answer(b, "h1999.text.test.", dns.rdatatype.A, ["198.51.100.250"], 2.0)
+    status, body, _ = tc.call(b, "PATCH", "/v1/zones/text.test/rrsets", {"changes": [
+        {"action": "delete", "name": "h5", "type": "A"},
+        {"action": "replace", "name": "h6", "type": "A", "ttl": 60, "records": ["192.0.2.66"]}]})
+    assert status == 200, body
+    wait_answer(a, "h6.text.test.", dns.rdatatype.A, ["192.0.2.66"], 1.0)
+    wait_answer(a, "h5.text.test.", dns.rdatatype.A, [], 1.0)
+    assert tc.call(a, "GET", "/v1/zones/text.test/rrsets/h5/A")[0] == 404
+    exported = tc.call(a, "GET", "/v1/zones/text.test/zonefile")[1]
+    assert a.stop() == 0
+    c = started(tag="text-c")
+    assert tc.answer_texts(tc.query(c, "h6.text.test.", dns.rdatatype.A), dns.rdatatype.A) == ["192.0.2.66"]
+    assert tc.answer_texts(tc.query(c, "h5.text.test.", dns.rdatatype.A), dns.rdatatype.A) == []
+    assert tc.answer_texts(tc.query(c, "h7.text.test.", dns.rdatatype.A), dns.rdatatype.A) == ["198.51.100.8"]
+    assert tc.call(c, "GET", "/v1/zones/text.test/zonefile")[1] == exported
 
 
 def test_concurrent_batches_on_two_nodes_lose_no_update(started):
