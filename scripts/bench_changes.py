@@ -29,7 +29,10 @@ in turn (--servers, default knot,pdns,bulwark), all on 127.0.0.1 with ports of t
     and for each: the time from sending the change until its reply (the last knotc's
     exit, the HTTP response; a new connection per request, as curl), and until a UDP query
     returns the new data (queries every ~1 ms after the reply, up to --visible-timeout),
-    and whether the first query after the reply already saw it.
+    and whether the first query after the reply already saw it;
+  - stop it (SIGTERM) and start it again as it was started: the time until it answers the
+    last change's data over UDP (Knot: zone file plus journal; PowerDNS: its database;
+    Bulwark: its store, an imported zone's text plus the rows changed since).
 Also bulwark-file (the default list has it): the same zone from a file at start-up, load
 time and memory only, for comparing the API import with. Variants, also for --servers: knot-batch (the four knotc commands on one knotc's standard
 input), pdns-norectify (default-api-rectify=no: PowerDNS's default `yes` rectifies the
@@ -131,9 +134,12 @@ zone:
     def version(self):
         return subprocess.run(["knotd", "--version"], capture_output=True, text=True, timeout=10).stdout.split()[-1]
 
+    def launch(self):
+        self.proc = spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
+
     def load(self, r):
         t0 = time.perf_counter()
-        self.proc = spawn(["knotd", "-c", self.conf], os.path.join(self.dir, "knotd.out"))
+        self.launch()
         t1 = wait_soa(self.port, ZONE, t0 + self.a.import_timeout, self.proc, "knotd")
         r["load_s"] = t1 - t0
         r["load_what"] = "knotd start until the SOA answers"
@@ -214,8 +220,11 @@ default-api-rectify={self.rectify}
                 return path
         raise RuntimeError("the gsqlite3 schema is missing: apt-get install -y pdns-backend-sqlite3")
 
-    def start(self, deadline):
+    def launch(self):
         self.proc = spawn(["pdns_server", f"--config-dir={self.dir}"], os.path.join(self.dir, "pdns.log"))
+
+    def start(self, deadline):
+        self.launch()
         wait_http(self.api_port, "/api/v1/servers/localhost", deadline, self.proc, "pdns_server",
                   headers={"X-API-Key": PDNS_KEY})
 
@@ -233,7 +242,7 @@ default-api-rectify={self.rectify}
                 raise RuntimeError(f"pdnsutil load-zone: status {p.returncode}: {(p.stdout + p.stderr)[-2000:]}")
             r["import_s"] = t1 - t0
             t2 = time.perf_counter()
-            self.proc = spawn(["pdns_server", f"--config-dir={self.dir}"], os.path.join(self.dir, "pdns.log"))
+            self.launch()
             t3 = wait_soa(self.port, ZONE, t2 + self.a.import_timeout, self.proc, "pdns_server")
             r["start_s"] = t3 - t2
             r["load_s"] = (t1 - t0) + (t3 - t2)
@@ -286,10 +295,7 @@ class Bulwark:
             # rate-limit 0: 100 changes back to back must not be throttled; max-body: the import.
             f.write(f"api:\n  max-body: {max_body}\n  rate-limit: 0\n")
         t = time.perf_counter()
-        self.proc = spawn([self.bin, "serve", "--config", conf, "--listen", f"127.0.0.1:{self.port}",
-                           "--api-listen", f"127.0.0.1:{self.api_port}", "--ops-listen", f"127.0.0.1:{self.ops_port}",
-                           "--data-dir", os.path.join(self.dir, "data"), "--log-level", "warning"],
-                          self.log, env=dict(os.environ, BULWARK_ADMIN_KEY=ADMIN_KEY))
+        self.launch()
         wait_http(self.api_port, "/v1/health", time.monotonic() + 60, self.proc, "bulwark")
         r["start_s"] = time.perf_counter() - t
         r["import_body_bytes"] = len(body)
@@ -297,6 +303,13 @@ class Bulwark:
                      {"Authorization": f"Bearer {ADMIN_KEY}", "Content-Type": "text/dns"},
                      "PUT /v1/zones/Z/zonefile (the zone file, streamed)")
         return self.proc.pid
+
+    def launch(self):
+        self.proc = spawn([self.bin, "serve", "--config", os.path.join(self.dir, "bulwark.yaml"),
+                           "--listen", f"127.0.0.1:{self.port}",
+                           "--api-listen", f"127.0.0.1:{self.api_port}", "--ops-listen", f"127.0.0.1:{self.ops_port}",
+                           "--data-dir", os.path.join(self.dir, "data"), "--log-level", "warning"],
+                          self.log, env=dict(os.environ, BULWARK_ADMIN_KEY=ADMIN_KEY))
 
     def change(self, owner, addr):
         st, out = request(self.api_port, "PUT", f"/v1/zones/{ZONE.rstrip('.')}/rrsets/{owner}/A",
@@ -382,6 +395,30 @@ def run_changes(srv, changes, a, r):
             time.sleep(a.gap)
 
 
+def restart(srv, r):
+    """Stops the server (SIGTERM) and starts it again as it was started: the time until
+    it answers the last change's data over UDP (the zone as loaded plus every change)."""
+    last = r["changes"][-1]
+    name = last["owner"] + "." + ZONE
+    stop(srv.proc)
+    t0 = time.perf_counter()
+    srv.launch()
+    deadline = t0 + srv.a.import_timeout
+    while True:
+        try:
+            if a_set(query(srv.port, name, dns.rdatatype.A, timeout=0.2), name) == [last["new"]]:
+                break
+        except Exception:  # not listening yet
+            pass
+        if srv.proc.poll() is not None:
+            raise RuntimeError(f"{srv.name} exited during its restart")
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{srv.name}: the last change not answered {srv.a.import_timeout:.0f} s after a restart")
+        time.sleep(0.01)
+    r["restart_s"] = time.perf_counter() - t0
+    log(f"{srv.name}: restarted in {r['restart_s']:.2f}s (until the last change answers)")
+
+
 def measure(srv, changes, a):
     r = {"server": srv.name, "version": srv.version(), "method": srv.method()}
     log(f"{srv.name}: loading the zone")
@@ -394,6 +431,8 @@ def measure(srv, changes, a):
         if getattr(srv, "changes", True):
             run_changes(srv, changes, a, r)
         r["rss_after_changes_mib"] = rss_mib(pid)
+        if r.get("changes") and hasattr(srv, "launch"):
+            restart(srv, r)
     except Exception as e:  # keep what was measured; the other servers still run
         r["error"] = f"{type(e).__name__}: {e}"
         log(f"{srv.name}: FAILED: {r['error']}")
@@ -438,6 +477,7 @@ def table(results, a, names, zone_bytes, records):
     row("change → new data over UDP, p50 / p99 / max (ms)", lambda r: ms_text(r.get("visible_ms")))
     row("reply → new data over UDP, p50 / p99 / max (ms)", lambda r: ms_text(r.get("visible_after_reply_ms")))
     row("first query after the reply saw the new data", lambda r: f"{r['first_query_new']}/{r['done']}")
+    row("restart: until the last change answers (s)", lambda r: num(r.get("restart_s")))
     head = (f"# Changes at scale: {names:,} names ({records:,} records, {zone_bytes / 1e6:.0f} MB zone file), "
             f"{a.count} one-RRset changes per server, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     return head + "\n\n" + "\n".join(lines)
