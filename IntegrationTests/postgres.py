@@ -82,6 +82,13 @@ class Postgres:
         self._shutdown()
         return self._launch(timeout)
 
+    def pause(self):
+        """Fast shutdown, keeping the data: `resume` starts it again on the same port."""
+        self._shutdown()
+
+    def resume(self, timeout=60):
+        return self._launch(timeout)
+
     def _launch(self, timeout):
         log = open(self.logfile, "ab")
         # Loopback only; no Unix socket in /var/run (the temp dir instead); fsync on, as in

@@ -234,6 +234,42 @@ def test_concurrent_batches_on_two_nodes_lose_no_update(started):
             assert tc.answer_texts(tc.query(node, f"h{i}.conc.test.", dns.rdatatype.A), dns.rdatatype.A) == [f"192.0.2.{i + 1}"]
 
 
+def test_api_answers_503_while_postgres_is_down(started, pg):
+    """PostgreSQL stopped: the API answers 503 (with Retry-After) within a second instead
+    of hanging, DNS keeps answering the zones it has, and writes work again once
+    PostgreSQL is back."""
+    a = started(tag="pgdown")
+    tc.create_zone(a, "down.test.")
+    assert tc.call(a, "PUT", "/v1/zones/down.test/rrsets/www/A", {"records": ["192.0.2.1"]})[0] == 200
+    pg.pause()
+    try:
+        timings = []
+        for i in range(5):
+            t0 = time.perf_counter()
+            status, body, headers = tc.call(a, "PUT", "/v1/zones/down.test/rrsets/www/A", {"records": [f"192.0.2.{i + 2}"]})
+            timings.append(time.perf_counter() - t0)
+            assert status == 503, (status, body)
+            assert body["error"]["code"] == "store_unavailable" and headers.get("Retry-After") == "1", (body, headers)
+        status, body, _ = tc.call(a, "GET", "/v1/zones/down.test")
+        assert status == 503, (status, body)
+        print(f"\nAPI with PostgreSQL down: 503 after {max(timings) * 1000:.0f} ms at most ({len(timings)} writes)")
+        assert max(timings) < 1.5, timings  # 0.8 s lease limit, plus a loaded machine's slack
+        # DNS answers from what it holds: the last acknowledged version.
+        assert tc.answer_texts(tc.query(a, "www.down.test.", dns.rdatatype.A), dns.rdatatype.A) == ["192.0.2.1"]
+    finally:
+        pg.resume()
+    deadline = time.time() + 20
+    while True:
+        status, body, _ = tc.call(a, "PUT", "/v1/zones/down.test/rrsets/www/A", {"records": ["192.0.2.99"]})
+        if status == 200:
+            break
+        assert status == 503 and time.time() < deadline, (status, body)
+        time.sleep(0.2)
+    wait_answer(a, "www.down.test.", dns.rdatatype.A, ["192.0.2.99"], 1.0)
+    history = tc.call(a, "GET", "/v1/zones/down.test/history")[1]["changes"]
+    assert [c["action"] for c in history][:2] == ["update", "update"] and len(history) == 4, history
+
+
 def test_node_follows_changes_after_postgres_restart(started, pg):
     """The listening connection breaks when PostgreSQL restarts: B reconnects and
     catches up (resync), so a change made through A while B was cut off still arrives."""

@@ -1,4 +1,5 @@
 import HTTPTypes
+import Logging
 
 /// An error the API answers with: the HTTP status and the JSON body
 /// `{"error": {"code": ..., "message": ..., "field": ...}}`.
@@ -48,6 +49,24 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 
     static func preconditionFailed(_ current: String) -> APIError {
         APIError(.preconditionFailed, "precondition_failed", "If-Match does not match the zone's current ETag \(current)")
+    }
+
+    /// What the API answers for a store error: 409 for a conflict; 503 with Retry-After
+    /// while the database cannot be reached, 507 while its disk is full (RFC 4918
+    /// §11.5), both logged: nothing was changed and the request may be repeated.
+    init(_ error: StoreError, logger: Logger) {
+        switch error {
+        case .conflict(let m):
+            self = .conflict(m)
+        case .unavailable(let m):
+            logger.warning("control store unavailable: \(m)")
+            self.init(.serviceUnavailable, "store_unavailable", "the zone database cannot be reached now (\(m)); nothing was changed, retry later")
+            headers[.retryAfter] = "1"
+        case .full(let m):
+            logger.error("control store full: \(m)")
+            self.init(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "store_full", "the zone database's disk is full (\(m)); nothing was changed")
+            headers[.retryAfter] = "10"
+        }
     }
 
     var json: [String: Any] {

@@ -255,8 +255,7 @@ public enum ControlAPI {
             } catch let e as APIError {
                 return errorResponse(e)
             } catch let e as StoreError {
-                if case .conflict(let m) = e { return errorResponse(.conflict(m)) }
-                return errorResponse(APIError(.internalServerError, "internal", "\(e)"))
+                return errorResponse(APIError(e, logger: cp.logger))
             } catch {
                 cp.logger.error("API \(method) \(request.uri.path): \(error)")
                 return errorResponse(APIError(.internalServerError, "internal", "internal error"))

@@ -171,6 +171,11 @@ public enum RRsetSelection: Sendable {
 
 public enum StoreError: Error, Sendable, Equatable {
     case conflict(String)
+    /// The database cannot be reached now (PostgreSQL down, no connection in time): the
+    /// change was not made; it may be retried.
+    case unavailable(String)
+    /// The database's disk is full: the change was not made.
+    case full(String)
 }
 
 public protocol ControlStore: Sendable {

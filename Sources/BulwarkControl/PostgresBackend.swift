@@ -101,8 +101,58 @@ public final class PostgresBackend: SQLBackend {
     }
 
     public func withSession<T: Sendable>(_ body: @Sendable (any SQLSession) async throws -> T) async throws -> T {
-        try await client.withConnection { connection in
+        try await withConnection { connection in
             try await body(Session(connection: connection, logger: logger))
+        }
+    }
+
+    enum LeaseState { case waiting, running, abandoned }
+
+    /// How long a request waits for a connection before the API answers 503: while
+    /// PostgreSQL is down, the pool has none to give and would wait for ever.
+    static let leaseLimit = Duration.milliseconds(800)
+
+    /// Runs `body` with a pooled connection, failing with `.unavailable` when none comes
+    /// within `leaseLimit` or the connection breaks. Once `body` has started it is never
+    /// abandoned (a transaction ends with its COMMIT or ROLLBACK, not half-way).
+    func withConnection<T: Sendable>(_ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let lease = NIOLockedValueBox(LeaseState.waiting)
+        let client = self.client, url = self.url
+        do {
+            return try await withoutActuallyEscaping(body) { body in
+                try await withThrowingTaskGroup(of: T?.self) { group in
+                    group.addTask {
+                        try await client.withConnection { connection in
+                            let mine = lease.withLockedValue { state -> Bool in
+                                guard state == .waiting else { return false }
+                                state = .running
+                                return true
+                            }
+                            guard mine else { throw StoreError.unavailable("no connection to PostgreSQL at \(url.host):\(url.port) in time") }
+                            return try await body(connection)
+                        }
+                    }
+                    group.addTask {
+                        try? await Task.sleep(for: Self.leaseLimit)
+                        let late = lease.withLockedValue { state -> Bool in
+                            guard state == .waiting else { return false }
+                            state = .abandoned
+                            return true
+                        }
+                        if late { throw StoreError.unavailable("no connection to PostgreSQL at \(url.host):\(url.port) within \(Self.leaseLimit)") }
+                        return nil
+                    }
+                    while let result = try await group.next() {
+                        if let value = result {
+                            group.cancelAll()
+                            return value
+                        }
+                    }
+                    throw StoreError.unavailable("no connection to PostgreSQL")
+                }
+            }
+        } catch let error as PSQLError where error.code != .server {
+            throw StoreError.unavailable("PostgreSQL at \(url.host):\(url.port): \(Self.describe(error))")
         }
     }
 
@@ -114,7 +164,7 @@ public final class PostgresBackend: SQLBackend {
             var attempt = 1
             while true {
                 do {
-                    let result = try await client.withConnection { connection in
+                    let result = try await withConnection { connection in
                         try await Self.transaction(on: Session(connection: connection, logger: logger), body)
                     }
                     afterCommit(result)

@@ -72,6 +72,16 @@ public final class SQLiteBackend: SQLBackend {
     struct Session: SQLSession {
         let connection: SQLiteConnection
 
+        static func isIOError(_ reason: SQLiteError.Reason) -> Bool {
+            switch reason {
+            case .ioError, .ioErrorFailedWrite, .ioErrorFailedSync, .ioErrorFailedDirSync, .ioErrorFailedTruncate,
+                 .ioErrorFailedSharedMemSize, .ioErrorFailedSharedMemMap, .ioErrorFailedMemoryMap:
+                return true
+            default:
+                return false
+            }
+        }
+
         func query(_ sql: String, _ binds: [SQLValue]) async throws -> [SQLRow] {
             let data: [SQLiteData] = binds.map {
                 switch $0 {
@@ -85,6 +95,11 @@ public final class SQLiteBackend: SQLBackend {
                 rows = try await connection.query(sql, data)
             } catch let error as SQLiteError where error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed || error.reason == .constraint {
                 throw SQLConstraintViolation(error.message)
+            } catch let error as SQLiteError where error.reason == .full {
+                throw StoreError.full("SQLite: \(error.message)")
+            } catch let error as SQLiteError where Session.isIOError(error.reason) {
+                // A write that failed (ENOSPC on the WAL, a failing disk): SQLite rolls back.
+                throw StoreError.unavailable("SQLite: \(error.message)")
             }
             return rows.map { row in
                 var values: [String: SQLValue] = [:]

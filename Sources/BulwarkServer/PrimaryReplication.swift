@@ -157,7 +157,7 @@ public final class PrimaryReplication: @unchecked Sendable {
                     try j.append(diff)
                     logger.info("journal of \(new.origin): \(old.serial) → \(new.serial), \(diff.removed.count) removed, \(diff.added.count) added")
                 } catch {
-                    logger.error("journal of \(new.origin): \(error)")
+                    logger.error("journal of \(new.origin): \(error); it starts again from the next change (until then IXFR sends the whole zone)")
                 }
             }
             notifySecondaries(new)

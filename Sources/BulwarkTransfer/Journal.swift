@@ -82,14 +82,25 @@ public final class ZoneJournal: @unchecked Sendable {
         }
         entries.append(entry)
         var total = Self.magic.count + entries.reduce(0) { $0 + $1.storedSize }
-        if total > maxSize || entries.count == 1 {
-            // Bounded: drop the oldest until it fits (possibly everything).
-            while !entries.isEmpty && total > maxSize {
-                total -= entries.removeFirst().storedSize
+        do {
+            if total > maxSize || entries.count == 1 {
+                // Bounded: drop the oldest until it fits (possibly everything).
+                while !entries.isEmpty && total > maxSize {
+                    total -= entries.removeFirst().storedSize
+                }
+                try rewrite()
+            } else {
+                try appendToFile(entry)
             }
-            try rewrite()
-        } else {
-            try appendToFile(entry)
+        } catch {
+            // The disk refused the write (full, failing): rather than keep a torn entry or
+            // one the file lacks, the journal empties, in memory and on disk (shrinking a
+            // file needs no space). IXFR then falls back to AXFR (RFC 1995 §4) until the
+            // journal grows again from the next change.
+            entries = []
+            _ = truncate(path, off_t(Self.magic.count))
+            _ = unlink(path + ".tmp")
+            throw error
         }
     }
 

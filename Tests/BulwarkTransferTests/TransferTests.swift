@@ -154,6 +154,27 @@ final class TransferTests: XCTestCase {
         XCTAssertEqual(ZoneJournal.fileName(for: try DNSName("Example.COM.")), "example.com.journal")
     }
 
+    /// A write the disk refuses (the file swapped for /dev/full: ENOSPC on every write)
+    /// fails the append and empties the journal instead of leaving it torn; once the disk
+    /// takes writes again the journal starts anew from the next change.
+    func testJournalWriteRefusedByTheDiskEmptiesIt() throws {
+        let dir = try tempDir()
+        let origin = try DNSName("example.")
+        let d = try diffs(4)
+        let j = try ZoneJournal(zone: origin, directory: dir, maxSize: 1 << 20)
+        try j.append(d[0])
+        try j.append(d[1])
+        try FileManager.default.removeItem(atPath: j.path)
+        try FileManager.default.createSymbolicLink(atPath: j.path, withDestinationPath: "/dev/full")
+        XCTAssertThrowsError(try j.append(d[2]))
+        XCTAssertEqual(j.entryCount, 0)
+        XCTAssertNil(j.diffs(from: 1, to: 4))
+        try FileManager.default.removeItem(atPath: j.path)
+        try j.append(d[3])
+        XCTAssertEqual(j.range?.first, 4)
+        XCTAssertEqual(try ZoneJournal(zone: origin, directory: dir, maxSize: 1 << 20).diffs(from: 4, to: 5), [d[3]])
+    }
+
     func testAXFRStreamSplitsWithSOAFirstAndLastAndCompression() throws {
         var body = ""
         for i in 0..<300 { body += "host\(i) IN A 192.0.2.\(i % 250)\nhost\(i) IN MX 10 mail.example.\n" }

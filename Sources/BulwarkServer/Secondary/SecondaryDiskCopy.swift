@@ -59,24 +59,33 @@ public struct SecondaryDiskCopy: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let temp = path + ".tmp.\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: temp]) }
-        var ok = true
+        guard fd >= 0 else { throw WriteError(path: temp, errno: errno) }
+        var failure: Int32 = 0
         bytes.withUnsafeBytes { buf in
             var off = 0
             while off < buf.count {
                 let n = Glibc.write(fd, buf.baseAddress! + off, buf.count - off)
-                if n < 0 { if errno == EINTR { continue }; ok = false; return }
+                if n < 0 { if errno == EINTR { continue }; failure = errno; return }
                 off += n
             }
         }
-        if ok && fsync(fd) != 0 { ok = false }
+        if failure == 0 && fsync(fd) != 0 { failure = errno }
         close(fd)
-        guard ok, rename(temp, path) == 0 else {
+        if failure == 0 && rename(temp, path) != 0 { failure = errno }
+        guard failure == 0 else {
+            // The copy before stays whole (the disk full, or failing).
             unlink(temp)
-            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+            throw WriteError(path: path, errno: failure)
         }
         let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// A copy that could not be written, with the system's reason (ENOSPC: the disk is full).
+    public struct WriteError: Error, CustomStringConvertible {
+        public var path: String
+        public var errno: Int32
+        public var description: String { "cannot write \(path): \(String(cString: strerror(errno)))" }
     }
 
     // MARK: Reading

@@ -385,7 +385,7 @@ public final class SecondaryZones: @unchecked Sendable {
                 do {
                     try await NIOThreadPool.singleton.runIfActive { try disk.write(zone) }
                 } catch {
-                    logger.error("secondary zone \(name): cannot write the on-disk copy to \(disk.zonePath(name)): \(error)")
+                    logger.error("secondary zone \(name): the on-disk copy is not updated (still served from memory): \(error)")
                 }
                 await saveState(name, soa.serial, now)
             }
@@ -406,7 +406,7 @@ public final class SecondaryZones: @unchecked Sendable {
         do {
             try await NIOThreadPool.singleton.runIfActive { try disk.writeState(zone: name, serial: serial, lastRefresh: now) }
         } catch {
-            logger.error("secondary zone \(name): cannot write \(disk.statePath(name)): \(error)")
+            logger.error("secondary zone \(name): its refresh state is not saved: \(error)")
         }
     }
 
