@@ -1,4 +1,4 @@
-"""Faults: the disk fills up under the control plane's database and the journals.
+"""Faults: the disk fills up, processes are killed.
 
 The data directory is put on a small tmpfs (mount needs root; skipped otherwise), filled
 to the last byte, and API writes go on: each one is either acknowledged (and then never
@@ -7,7 +7,9 @@ acknowledged version, writes work again once space returns, and a restart finds 
 acknowledged change.
 """
 import os
+import random
 import subprocess
+import threading
 import time
 
 import dns.exception
@@ -224,3 +226,108 @@ def test_disk_full_under_a_secondary(bulwark_bin, bulwark_only, workdir):  # noq
             if s is not None:
                 s.stop()
         subprocess.run(["umount", "-l", mnt], capture_output=True)
+
+
+def test_sigkill_loop_during_writes_journal_appends_and_transfers_in(bulwark_bin, bulwark_only, workdir):  # noqa: F811
+    """An API primary (each change journaled and NOTIFYing) and its Bulwark secondary
+    (each NOTIFY an IXFR in and a new on-disk copy) are both SIGKILLed at a random moment
+    of a stream of batches, then started again, ROUNDS times (50; BULWARK_SIGKILL_ROUNDS
+    to change; the seed is printed). Batch n sets TXT "n" on a, b and c at once. After
+    every restart: the primary is at a batch it acknowledged or the next one, a, b and c
+    agree and the SOA serial matches; its journal answers IXFR; the secondary serves a
+    whole version (a, b and c agreeing with its serial) and catches up with the primary."""
+    rounds = int(os.environ.get("BULWARK_SIGKILL_ROUNDS", "50"))
+    seed = int(os.environ.get("BULWARK_TEST_SEED") or random.randrange(1 << 32))
+    print(f"\nSIGKILL loop: {rounds} rounds, seed {seed} (rerun with BULWARK_TEST_SEED={seed})")
+    rng = random.Random(seed)
+    taken = set()
+    secondary_port = servers.pick_port(0, taken)
+    primary = tc.ControlServer(bulwark_bin, workdir, "kill-primary", os.path.join(workdir, "kill-primary-data"))
+    with open(os.path.join(workdir, "kill-primary", "bulwark.yaml"), "w") as f:
+        f.write("api:\n  rate-limit: 0\nallow-transfer: [127.0.0.0/8]\n"
+                f"notify: [\"127.0.0.1:{secondary_port}\"]\n")
+    config = os.path.join(workdir, "kill-secondary.yaml")
+    secondary = servers.Bulwark(bulwark_bin, secondary_port, workdir, [], tag="kill-secondary", ipv6=False,
+                                extra_args=["--config", config, "--api-listen", "off", "--ops-listen", "off",
+                                            "--data-dir", os.path.join(workdir, "kill-secondary-data")])
+    try:
+        primary.start()
+        tc.create_zone(primary, "kill.test.")
+        base_serial = tc.call(primary, "GET", "/v1/zones/kill.test")[1]["serial"]
+        with open(config, "w") as f:
+            f.write(f"secondary-zones:\n  - name: kill.test.\n    primaries: [\"127.0.0.1:{primary.port}\"]\n")
+        secondary.start()
+
+        def version(server):
+            """(serial, batch) as `server` answers now, or None while it changes under us."""
+            try:
+                serial = tc.query(server, "kill.test.", dns.rdatatype.SOA).answer[0][0].serial
+                texts = {tuple(tc.answer_texts(tc.query(server, f"{o}.kill.test.", dns.rdatatype.TXT), dns.rdatatype.TXT))
+                         for o in ("a", "b", "c")}
+                again = tc.query(server, "kill.test.", dns.rdatatype.SOA).answer[0][0].serial
+            except (dns.exception.Timeout, IndexError):
+                return None
+            if serial != again:
+                return None
+            assert len(texts) == 1, f"{server.tag}: a, b and c disagree at serial {serial}: {texts}"
+            t = texts.pop()
+            n = int(t[0].strip('"')) if t else 0
+            assert t == tuple(sorted([f'"{n}"', f'"batch {n}"'])) or not t, t
+            assert serial == base_serial + n, f"{server.tag}: serial {serial} with batch {n}"
+            return serial, n
+
+        def settled(server, want_serial, limit=10.0):
+            deadline = time.time() + limit
+            while time.time() < deadline:
+                v = version(server)
+                if v is not None and (want_serial is None or v[0] == want_serial):
+                    return v
+                time.sleep(0.02)
+            raise AssertionError(f"{server.tag} not at serial {want_serial} after {limit} s\n{server.log_tail()}")
+
+        settled(secondary, base_serial, 30)
+        acked = 0
+        for round_ in range(rounds):
+            stop = threading.Event()
+            counter = [acked]
+
+            def stream():
+                n = counter[0]
+                while not stop.is_set():
+                    n += 1
+                    changes = [{"action": "replace", "name": o, "type": "TXT", "ttl": 60,
+                                "records": [f'"{n}"', f'"batch {n}"']} for o in ("a", "b", "c")]
+                    try:
+                        status, _, _ = tc.call(primary, "PATCH", "/v1/zones/kill.test/rrsets", {"changes": changes})
+                    except OSError:
+                        return
+                    if status != 200:
+                        return
+                    counter[0] = n
+
+            t = threading.Thread(target=stream)
+            t.start()
+            time.sleep(0.1 + rng.random() * 0.4)
+            for s in rng.sample([primary, secondary], 2):
+                s.kill()
+            stop.set()
+            t.join(timeout=15)
+            assert counter[0] > acked, f"round {round_}: no batch acknowledged before the kill"
+            primary.start()
+            serial, n = settled(primary, None)
+            assert n in (counter[0], counter[0] + 1), f"round {round_}: primary at batch {n}, acknowledged {counter[0]}"
+            # The journal was appended to when the kill came: it reads, and answers IXFR.
+            if n > 1:
+                q = dns.message.make_query("kill.test.", dns.rdatatype.IXFR)
+                q.authority.append(dns.rrset.from_text("kill.test.", 0, "IN", "SOA", f". . {serial - 1} 0 0 0 0"))
+                r = dns.query.tcp(q, "127.0.0.1", port=primary.port, timeout=5, one_rr_per_rrset=True)
+                assert r.rcode() == dns.rcode.NOERROR and r.answer[0][0].serial == serial, r
+            # The secondary starts from its copy (a whole version), then catches up.
+            secondary.start()
+            settled(secondary, serial)
+            acked = n
+        print(f"SIGKILL loop: {rounds} rounds, {acked} batches")
+    finally:
+        for s in (secondary, primary):
+            if s.alive():
+                s.stop()
