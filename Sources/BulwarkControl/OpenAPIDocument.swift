@@ -13,7 +13,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Bulwark control plane",
     "version": "1.0.0",
-    "description": "Manage tenants, API keys, zones and RRsets of a Bulwark authoritative DNS server. Every change is checked like a zone file, bumps the SOA serial, is recorded in the zone's history and is served by the DNS server as soon as the call returns. Authenticate with `Authorization: Bearer <key>` (or `X-API-Key`). Mutations accept `If-Match` with the zone's ETag (412 when it changed)."
+    "description": "Manage tenants, API keys, zones and RRsets of a Bulwark authoritative DNS server. Every change is checked like a zone file, bumps the SOA serial, is recorded in the zone's history and is served by the DNS server as soon as the call returns. Authenticate with `Authorization: Bearer <key>` (or `X-API-Key`). Mutations accept `If-Match` with the zone's ETag (412 when it changed). Any call may get 503 `store_unavailable` (with Retry-After) while the database cannot be reached, and a write 507 `store_full` while its disk is full: nothing is changed."
   },
   "servers": [{"url": "http://127.0.0.1:8053"}],
   "security": [{"bearer": []}, {"apiKey": []}],
