@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "bulwark", targets: ["bulwark"]),
+        .executable(name: "bulwark-fuzz", targets: ["bulwark-fuzz"]),
         .library(name: "BulwarkWire", targets: ["BulwarkWire"]),
         .library(name: "BulwarkZoneFile", targets: ["BulwarkZoneFile"]),
         .library(name: "BulwarkZone", targets: ["BulwarkZone"]),
@@ -145,11 +146,24 @@ let package = Package(
             ]
         ),
         // Counts this thread's mallocs (interposes malloc/free): linked into tests only.
+        // Fuzzing: the targets (each part that reads untrusted input, with the invariants
+        // its output must keep) and the libFuzzer entry point (scripts/fuzz).
+        .target(
+            name: "BulwarkFuzzTargets",
+            dependencies: [
+                "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences",
+                "BulwarkTransfer", "BulwarkPipeline", "BulwarkControl",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            exclude: ["Zones"]
+        ),
+        .executableTarget(name: "bulwark-fuzz", dependencies: ["BulwarkFuzzTargets"]),
         .target(name: "CMallocCounter", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // What several test targets share: DNS message builders and a response reader, a
         // seeded random generator.
         .target(name: "BulwarkTestSupport", dependencies: ["BulwarkWire"], path: "Tests/BulwarkTestSupport"),
         .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire", "BulwarkTestSupport"]),
+        .testTarget(name: "BulwarkFuzzTargetsTests", dependencies: ["BulwarkFuzzTargets"]),
         .testTarget(
             name: "BulwarkZoneFileTests", dependencies: ["BulwarkZoneFile", "BulwarkWire", "BulwarkTestSupport"],
             resources: [.copy("Fixtures")]

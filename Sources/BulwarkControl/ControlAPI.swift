@@ -178,12 +178,7 @@ public enum ControlAPI {
         }
         route(router, .patch, "/v1/zones/:zone/rrsets", cp, body: true, role: .write) { req, ctx, caller, body in
             let origin = try zoneParam(ctx)
-            let o = try JSONObject.parse(body!)
-            try o.only(["changes"])
-            let objects = try o.objects("changes")
-            guard !objects.isEmpty else { throw APIError.invalid("changes", "at least one change is required") }
-            guard objects.count <= 10_000 else { throw APIError.invalid("changes", "at most 10000 changes per batch") }
-            let changes = try objects.map { (c) throws(APIError) in try parseChange(c, origin: origin) }
+            let changes = try batchChanges(body!, origin: origin)
             let outcome = try await cp.change(zone: origin, caller: caller, ifMatch: req.headers[.ifMatch], action: "update",
                                               scope: .rrsets(changes.map(\.key))) { rrsets in
                 try batchEdit(rrsets, changes, origin: origin)
@@ -388,6 +383,17 @@ public enum ControlAPI {
         let soa = all[RRsetKey(name: rrsets.first?.name ?? "", type: "SOA")]
         return ControlPlane.Edit(rrsets: all, touched: touched, detail: [["action": "import", "rrsets": String(rrsets.count)]],
                                  requestedSerial: soa?.records.first.flatMap(ZoneEditing.serial(ofSOA:)))
+    }
+
+    /// The changes of a batch body (`{"changes": [...]}`), each record read and checked
+    /// as the zone-file reader reads one; what PATCH .../rrsets applies.
+    public static func batchChanges(_ body: ByteBuffer, origin: DNSName) throws(APIError) -> [RRsetChange] {
+        let o = try JSONObject.parse(body)
+        try o.only(["changes"])
+        let objects = try o.objects("changes")
+        guard !objects.isEmpty else { throw APIError.invalid("changes", "at least one change is required") }
+        guard objects.count <= 10_000 else { throw APIError.invalid("changes", "at most 10000 changes per batch") }
+        return try objects.map { (c) throws(APIError) in try parseChange(c, origin: origin) }
     }
 
     static func parseChange(_ c: JSONObject, origin: DNSName) throws(APIError) -> RRsetChange {

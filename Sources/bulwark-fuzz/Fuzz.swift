@@ -1,0 +1,50 @@
+// The fuzzing entry point. Built with `-sanitize=fuzzer,address -DFUZZING` (scripts/fuzz),
+// libFuzzer calls `LLVMFuzzerTestOneInput` with each input for the target named by
+// BULWARK_FUZZ_TARGET. Built plainly, `bulwark-fuzz TARGET FILE...` runs files through
+// a target once (to replay a crash without the fuzzer).
+import BulwarkFuzzTargets
+#if canImport(Glibc)
+import Glibc
+#endif
+
+#if FUZZING
+private let selected: FuzzTarget = {
+    let name = getenv("BULWARK_FUZZ_TARGET").map { String(cString: $0) } ?? ""
+    guard let target = FuzzTarget(rawValue: name) else {
+        let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
+        fatalError("BULWARK_FUZZ_TARGET must name a target: \(names)")
+    }
+    return target
+}()
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    selected.run(UnsafeRawBufferPointer(start: data, count: size))
+    return 0
+}
+#else
+@main
+struct Replay {
+    static func main() {
+        let args = CommandLine.arguments.dropFirst()
+        guard let name = args.first, let target = FuzzTarget(rawValue: name) else {
+            let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
+            print("usage: bulwark-fuzz \(names) FILE...")
+            exit(2)
+        }
+        for path in args.dropFirst() {
+            guard let f = fopen(path, "rb") else { print("cannot open \(path)"); exit(1) }
+            var bytes: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = fread(&chunk, 1, chunk.count, f)
+                if n <= 0 { break }
+                bytes += chunk[..<n]
+            }
+            fclose(f)
+            bytes.withUnsafeBytes { target.run($0) }
+            print("\(path): ok")
+        }
+    }
+}
+#endif
