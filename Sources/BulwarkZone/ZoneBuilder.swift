@@ -368,7 +368,7 @@ struct ZoneBuilder {
         }
 
         // Existence: owners and every ancestor up to the apex (empty non-terminals).
-        for owner in ownerOrder {
+        for owner in ownerOrder where ownsData(owner) {
             var n = owner
             while !n.isNone && !names[n.value].has(.exists) {
                 names[n.value].flags.insert(.exists)
@@ -562,6 +562,22 @@ struct ZoneBuilder {
             nodes.append(n)
         }
         nsec3 = NSEC3Index(salt: ContiguousArray(salt), iterations: iterations, hashes: hashes, nodes: nodes)
+    }
+
+    /// Whether `name` owns records that make it exist. NSEC3 records (and their RRSIGs)
+    /// alone do not: a query for an NSEC3 owner name is answered as if it did not exist
+    /// (RFC 5155 §7.2.8; NSD and Knot answer NXDOMAIN).
+    func ownsData(_ name: NameIndex) -> Bool {
+        let e = names[name.value]
+        var nsec3 = false, other = false
+        for r in e.rrsetStart.value..<(e.rrsetStart.value + Int(e.rrsetCount)) {
+            switch rrsets[r].type {
+            case RRType.nsec3.rawValue: nsec3 = true
+            case RRType.rrsig.rawValue: break
+            default: other = true
+            }
+        }
+        return other || (!nsec3 && e.rrsetCount > 0)
     }
 
     /// The RRset of `type` at `name` in the tables being built.

@@ -303,7 +303,7 @@ extension ZoneBuilder {
         var cur = n
         while true {
             let e = names[cur.value]
-            let exists = cur == apex || e.rrsetCount > 0 || e.existingChildren > 0
+            let exists = cur == apex || ownsData(cur) || e.existingChildren > 0
             if exists == e.has(.exists) { return }
             if exists { names[cur.value].flags.insert(.exists) } else { names[cur.value].flags.remove(.exists) }
             let p = e.parent

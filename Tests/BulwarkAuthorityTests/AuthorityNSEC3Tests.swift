@@ -191,6 +191,24 @@ final class AuthorityNSEC3Tests: XCTestCase {
                                                        "NSEC3(ns2.example.)", "NSEC3(*.w.example.)"])
     }
 
+    func testNSEC3OwnerNamesDoNotExist() throws {
+        // RFC 5155 §7.2.8: as if the name did not exist; the apex is its closest encloser.
+        let owner = Self.hash("ns1.example.") + ".example."
+        for type in [RRType.a, .nsec3, .rrsig] {
+            let p = Self.set.lookup(qname: try DNSName(owner), qtype: type, dnssec: true)
+            XCTAssertEqual(p.rcode, .nxDomain, "\(type)")
+            XCTAssertEqual(p.answer.count, 0)
+            XCTAssertTrue(shape(p.authority).contains("NSEC3(example.)"))
+        }
+        // Edits keep it so: an NSEC3 replaced at its owner.
+        let zone = Self.set[zone: ZoneIndex(0)]
+        let records = zone.records(at: try DNSName(owner), type: .nsec3)
+        var edit = ZoneEdit(checksZoneFileRules: false)
+        edit.replace(try DNSName(owner), .nsec3, with: records)
+        let edited = ZoneSet(zones: [try zone.applying(edit)])
+        XCTAssertEqual(edited.lookup(qname: try DNSName(owner), qtype: .nsec3, dnssec: true).rcode, .nxDomain)
+    }
+
     func testWithoutDOBitNoProofs() throws {
         let p = Self.set.lookup(qname: try DNSName("a.c.x.w.example."), qtype: .a)
         XCTAssertEqual(p.authority.map(\.type), [.soa])
