@@ -161,6 +161,13 @@ final class AuthorityNSEC3Tests: XCTestCase {
                               "NSEC3(example.)"])
     }
 
+    func testCoincidingNSEC3AreListedOnce() throws {
+        // n2 and the wildcard *.example hash into the same span (ai's): the NSEC3 that covers
+        // the next closer name is the one that covers the wildcard, listed once.
+        try check("n2.example.", .a, rcode: .nxDomain,
+                  authority: ["example. SOA", "example. RRSIG(SOA)", "NSEC3(example.)", "NSEC3(ai.example.)"])
+    }
+
     func testNoData() throws {
         // B.2, B.2.1 (an empty non-terminal), B.6 (DS at the apex, no parent held).
         try check("ns1.example.", .mx, authority: ["example. SOA", "example. RRSIG(SOA)", "NSEC3(ns1.example.)"])
