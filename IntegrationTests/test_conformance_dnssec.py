@@ -202,13 +202,13 @@ def nsec3_owner(addr, zone, name):
     return f"{label}.{zone}"
 
 
-def _check(trio, zone, do=True):
-    qs = [Query(n, t, edns=4096, do=do) for n, t in queries_for(zone)]
+def _check(trio, zone, do=True, payload=4096):
+    qs = [Query(n, t, edns=payload, do=do) for n, t in queries_for(zone)]
     owner = nsec3_owner(trio["nsd"].addr, zone, "www." + zone)
     if owner:
         # The hashed owner names themselves (NSD and Knot differ here: either will do).
-        qs += [Query(owner, t, edns=4096, do=do) for t in ("A", "NSEC3", "RRSIG")]
-        qs += [Query("x." + owner, "A", edns=4096, do=do)]
+        qs += [Query(owner, t, edns=payload, do=do) for t in ("A", "NSEC3", "RRSIG")]
+        qs += [Query("x." + owner, "A", edns=payload, do=do)]
     mismatches, peer_diffs = [], 0
     for q in qs:
         n, k, s = (full_normalize(*ask(srv.addr, q)) for srv in (trio["nsd"], trio["knot"], trio["subject"]))
@@ -220,7 +220,7 @@ def _check(trio, zone, do=True):
                               f"  subject:\n{fmt_norm(s)}\n{_fmt_add(s)}")
     assert trio["subject"].alive(), f"the subject died\n{trio['subject'].log_tail()}"
     if mismatches:
-        path = os.path.join(REPORTS, f"mismatches-dnssec-{zone.rstrip('.')}-{'do' if do else 'nodo'}.txt")
+        path = os.path.join(REPORTS, f"mismatches-dnssec-{zone.rstrip('.')}-{'do' if do else 'nodo'}-{payload}.txt")
         with open(path, "w") as f:
             f.write("\n".join(mismatches) + "\n")
         pytest.fail(f"{len(mismatches)} of {len(qs)} queries for {zone} differ ({peer_diffs} where NSD and Knot "
@@ -242,6 +242,14 @@ def test_signed_zone_answers_with_do(dnssec_trio, zone):
 @pytest.mark.parametrize("zone", ["nsec3.test.", "optout.test."])
 def test_signed_zone_answers_without_do(dnssec_trio, zone):
     _check(dnssec_trio, zone, do=False)
+
+
+@pytest.mark.parametrize("payload", [1232, 512])
+@pytest.mark.parametrize("zone", ["nsec.test.", "nsec3.test.", "optout.test."])
+def test_signed_zone_answers_in_smaller_payloads(dnssec_trio, zone, payload):
+    """The same with the EDNS payload sizes of today's resolvers and the minimum: proofs
+    that do not fit truncate (TC) as the peers' do."""
+    _check(dnssec_trio, zone, payload=payload)
 
 
 def test_nsec3_proofs_present(dnssec_trio):
