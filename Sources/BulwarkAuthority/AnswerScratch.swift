@@ -142,6 +142,10 @@ public struct AnswerScratch {
     /// A canonical key (for the NSEC search) of the current name or its wildcard.
     var canon: [UInt8] = []
     var suffixHashes: [UInt32] = []
+    /// NSEC3 hashing (RFC 5155 §5): the message and padding, SHA-1's schedule, the digest.
+    var nsec3Work: [UInt8] = []
+    var nsec3Schedule: [UInt32] = []
+    var nsec3Digest: [UInt8] = []
     /// The key zone names are hashed with (read once: the query path hashes every suffix).
     let hashKey = NameHashKey.process
     /// Packet offset where chain name k can be pointed at.
@@ -158,6 +162,9 @@ public struct AnswerScratch {
         canon = [UInt8](repeating: 0, count: 260)
         suffixHashes = [UInt32](repeating: 0, count: 130)
         chainOffsets = [Int](repeating: -1, count: Self.maxChain + 2)
+        nsec3Work = [UInt8](repeating: 0, count: NSEC3Hash.workCapacity)
+        nsec3Schedule = [UInt32](repeating: 0, count: NSEC3Hash.scheduleCapacity)
+        nsec3Digest = [UInt8](repeating: 0, count: NSEC3Hash.length)
     }
 
     /// Which zone cut the last planned response speaks for, for response rate limiting

@@ -1,6 +1,7 @@
 // The authoritative answer: RFC 1034 §4.3.2 as NSD's query.c does it (answer_delegation,
 // answer_nodata, answer_nxdomain, answer_authoritative), with RFC 2181, RFC 4592
-// (wildcards), RFC 6672 (DNAME), RFC 8482 (ANY), RFC 4035 §3.1.4.1 (DS at a cut).
+// (wildcards), RFC 6672 (DNAME), RFC 8482 (ANY), RFC 4035 §3.1.4.1 (DS at a cut); with the
+// DO bit, NSEC (RFC 4035 §3.1.3) or NSEC3 (RFC 5155 §7.2) denial proofs.
 // Pure: a query name and type in, a plan (sections as RRset references) out.
 import BulwarkWire
 import BulwarkZone
@@ -175,7 +176,7 @@ extension ZoneSet {
 
     /// Builds the plan for chain name 0 (already in `scratch.chain`) and `qtype`. With
     /// `dnssec` (the query's DO bit, RFC 3225), RRSIGs go with each RRset and NSEC records
-    /// prove denials (RFC 4035 §3.1); NSEC3 zones get signatures but no NSEC3 proofs.
+    /// prove denials (RFC 4035 §3.1), or NSEC3 records in NSEC3 zones (RFC 5155 §7.2).
     func buildPlan(qtype: UInt16, dnssec: Bool, scratch: inout AnswerScratch) {
         scratch.plan.reset()
         var link = 0  // the chain name being answered: the query name, then CNAME/DNAME targets
@@ -225,7 +226,7 @@ extension ZoneSet {
             }
 
             if let cut {
-                referral(zone: zone, zoneIndex, cut: cut, dnssec: dnssec, scratch: &scratch)
+                referral(zone: zone, zoneIndex, cut: cut, labels: labels, dnssec: dnssec, scratch: &scratch)
                 if link == 0 { scratch.plan.authoritative = false }
                 return
             }
@@ -259,8 +260,16 @@ extension ZoneSet {
                               PlanEntry(zone: zoneIndex, rrset: zone.negativeSOARRSet, owner: .name(zone.apex)),
                               zone: zone, node: zone.apex, dnssec: dnssec)
                 if dnssec {
-                    // RFC 4035 §3.1.3.2: no such name, and no wildcard that could have matched.
-                    addCoveringNSEC(zone: zone, zoneIndex, labels: labels, wildcardAt: encloserLabels, scratch: &scratch)
+                    if !zone.nsec3.isEmpty {
+                        // RFC 5155 §7.2.2: the closest encloser proof, and no wildcard at the encloser.
+                        let provable = addClosestEncloserProof(zone: zone, zoneIndex, labels: labels,
+                                                               nameLabels: encloserLabels + 1, scratch: &scratch)
+                        addNSEC3(zone: zone, zoneIndex, labels: labels, suffixLabels: provable, wildcard: true,
+                                 matching: false, scratch: &scratch)
+                    } else {
+                        // RFC 4035 §3.1.3.2: no such name, and no wildcard that could have matched.
+                        addCoveringNSEC(zone: zone, zoneIndex, labels: labels, wildcardAt: encloserLabels, scratch: &scratch)
+                    }
                 }
                 return
             }
@@ -268,8 +277,14 @@ extension ZoneSet {
             let owner = PlanOwner.chain(link)  // exact or synthesized: the owner is the name asked for
             if !exact && link == 0 { scratch.plan.wildcardZone = zoneIndex }  // for RRL: answers from `*` share a bucket
             if dnssec && !exact {
-                // RFC 4035 §3.1.3.3: a wildcard answer proves the query name does not exist.
-                addCoveringNSEC(zone: zone, zoneIndex, labels: labels, wildcardAt: nil, scratch: &scratch)
+                if !zone.nsec3.isEmpty {
+                    // RFC 5155 §7.2.6: the NSEC3 covering the next closer name.
+                    addNSEC3(zone: zone, zoneIndex, labels: labels, suffixLabels: encloserLabels + 1, wildcard: false,
+                             matching: false, scratch: &scratch)
+                } else {
+                    // RFC 4035 §3.1.3.3: a wildcard answer proves the query name does not exist.
+                    addCoveringNSEC(zone: zone, zoneIndex, labels: labels, wildcardAt: nil, scratch: &scratch)
+                }
             }
             if qtype == RRType.any.rawValue {
                 // RFC 8482 §4.2: one RRset. Knot gives the node's first (lowest type); so do we.
@@ -305,7 +320,20 @@ extension ZoneSet {
             _ = addSigned(&scratch.plan.authority,
                           PlanEntry(zone: zoneIndex, rrset: zone.negativeSOARRSet, owner: .name(zone.apex)),
                           zone: zone, node: zone.apex, dnssec: dnssec)
-            if dnssec {
+            if dnssec && !zone.nsec3.isEmpty {
+                if exact {
+                    // RFC 5155 §7.2.3 (an empty non-terminal too), §7.2.4 for DS: the matching
+                    // NSEC3; without one (opt-out), the closest provable encloser proof.
+                    addMatchingOrProvableNSEC3(zone: zone, zoneIndex, labels: labels, nameLabels: labels, scratch: &scratch)
+                } else {
+                    // RFC 5155 §7.2.5: the NSEC3 matching the wildcard, beside the covering one
+                    // of the next closer name (added above) and the closest encloser's.
+                    addMatchingOrProvableNSEC3(zone: zone, zoneIndex, labels: labels, nameLabels: encloserLabels,
+                                               scratch: &scratch)
+                    addNSEC3(zone: zone, zoneIndex, labels: labels, suffixLabels: encloserLabels, wildcard: true,
+                             matching: true, scratch: &scratch)
+                }
+            } else if dnssec {
                 // RFC 4035 §3.1.3.1 / §3.1.3.4: the NSEC at the name (or at the wildcard, beside the
                 // proof that the name does not exist); an empty non-terminal's covering NSEC.
                 if let nsec = zone.rrset(at: node, type: RRType.nsec.rawValue) {
@@ -396,6 +424,70 @@ extension ZoneSet {
         }
     }
 
+    /// Adds the NSEC3 that matches (`matching`) or covers the hash of the name made of the
+    /// last `suffixLabels` of the `labels` labels in `scratch.key`, `*.` in front with
+    /// `wildcard` (RFC 5155 §7.2.1). Returns false, adding nothing, when none matches.
+    @discardableResult
+    func addNSEC3(zone: Zone, _ zoneIndex: ZoneIndex, labels: Int, suffixLabels: Int, wildcard: Bool, matching: Bool,
+                  scratch: inout AnswerScratch) -> Bool {
+        let chain = zone.nsec3
+        scratch.key.withUnsafeBytes { key in
+            scratch.labelOffsets.withUnsafeBufferPointer { offs in
+                scratch.nsec3Work.withUnsafeMutableBufferPointer { work in
+                    scratch.nsec3Schedule.withUnsafeMutableBufferPointer { schedule in
+                        scratch.nsec3Digest.withUnsafeMutableBufferPointer { digest in
+                            chain.salt.withUnsafeBytes { salt in
+                                let name = UnsafeRawBufferPointer(rebasing: key[offs[labels - suffixLabels]...offs[labels]])
+                                NSEC3Hash.hash(name: name, wildcard: wildcard, salt: salt, iterations: chain.iterations,
+                                               work: work.baseAddress!, schedule: schedule.baseAddress!,
+                                               out: digest.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let (node, matches) = scratch.nsec3Digest.withUnsafeBufferPointer { chain.find($0.baseAddress!) }
+        if matching && !matches { return false }
+        if let nsec3 = zone.rrset(at: node, type: RRType.nsec3.rawValue) {
+            addNSEC(zone: zone, zoneIndex, rrset: nsec3, owner: node, scratch: &scratch)
+        }
+        return true
+    }
+
+    /// RFC 5155 §7.2.1: the closest provable encloser proof for the name of `nameLabels`
+    /// labels (a suffix of the name in `scratch.key`): the NSEC3 matching its nearest
+    /// ancestor that has one, and the NSEC3 covering the next closer name below it.
+    /// Returns the closest provable encloser's label count.
+    @discardableResult
+    func addClosestEncloserProof(zone: Zone, _ zoneIndex: ZoneIndex, labels: Int, nameLabels: Int,
+                                 scratch: inout AnswerScratch) -> Int {
+        var c = nameLabels - 1
+        while c > zone.originLabelCount {
+            if addNSEC3(zone: zone, zoneIndex, labels: labels, suffixLabels: c, wildcard: false, matching: true,
+                        scratch: &scratch) { break }
+            c -= 1
+        }
+        if c == zone.originLabelCount {
+            // The apex: its NSEC3 (if the chain lacks it, the covering one is all there is).
+            addNSEC3(zone: zone, zoneIndex, labels: labels, suffixLabels: c, wildcard: false, matching: false,
+                     scratch: &scratch)
+        }
+        addNSEC3(zone: zone, zoneIndex, labels: labels, suffixLabels: c + 1, wildcard: false, matching: false,
+                 scratch: &scratch)
+        return c
+    }
+
+    /// The NSEC3 matching the name of `nameLabels` labels (a suffix of the name in
+    /// `scratch.key`), or when it has none (under opt-out, RFC 5155 §6, §7.2.4, §7.2.7)
+    /// the closest provable encloser proof.
+    func addMatchingOrProvableNSEC3(zone: Zone, _ zoneIndex: ZoneIndex, labels: Int, nameLabels: Int,
+                                    scratch: inout AnswerScratch) {
+        if addNSEC3(zone: zone, zoneIndex, labels: labels, suffixLabels: nameLabels, wildcard: false, matching: true,
+                    scratch: &scratch) { return }
+        addClosestEncloserProof(zone: zone, zoneIndex, labels: labels, nameLabels: nameLabels, scratch: &scratch)
+    }
+
     @inline(__always)
     func addEntry(_ list: inout FixedList<PlanEntry>, _ entry: PlanEntry) -> Bool {
         guard !list.isFull, !entry.rrset.isNone else { return false }
@@ -405,14 +497,21 @@ extension ZoneSet {
 
     /// A referral (RFC 1034 §4.3.2 step 3b): the cut's NS RRset in authority, addresses of
     /// its name servers from this zone in additional; glue below the cut must fit (RFC 9471).
-    func referral(zone: Zone, _ zoneIndex: ZoneIndex, cut: NameIndex, dnssec: Bool, scratch: inout AnswerScratch) {
+    /// `labels` is the label count of the name in `scratch.key`, below or at the cut.
+    func referral(zone: Zone, _ zoneIndex: ZoneIndex, cut: NameIndex, labels: Int, dnssec: Bool,
+                  scratch: inout AnswerScratch) {
         guard let ns = zone.rrset(at: cut, type: RRType.ns.rawValue),
               addEntry(&scratch.plan.authority, PlanEntry(zone: zoneIndex, rrset: ns, owner: .name(cut))) else { return }
-        if dnssec {
-            // RFC 4035 §3.1.4: the signed DS of a secure delegation, or the NSEC proving there is none.
+        if dnssec && zone.isSigned {
+            // RFC 4035 §3.1.4 (signed zones only): the signed DS of a secure delegation, or the
+            // NSEC proving there is none; RFC 5155 §7.2.7: the NSEC3 matching the cut, or with
+            // opt-out the closest provable encloser proof.
             if let ds = zone.rrset(at: cut, type: RRType.ds.rawValue) {
                 _ = addSigned(&scratch.plan.authority, PlanEntry(zone: zoneIndex, rrset: ds, owner: .name(cut)),
                               zone: zone, node: cut, dnssec: true)
+            } else if !zone.nsec3.isEmpty {
+                addMatchingOrProvableNSEC3(zone: zone, zoneIndex, labels: labels,
+                                           nameLabels: Int(zone[name: cut].labelCount), scratch: &scratch)
             } else if let nsec = zone.rrset(at: cut, type: RRType.nsec.rawValue) {
                 addNSEC(zone: zone, zoneIndex, rrset: nsec, owner: cut, scratch: &scratch)
             }

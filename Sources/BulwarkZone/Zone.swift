@@ -159,6 +159,11 @@ public final class Zone: @unchecked Sendable {
     @usableFromInline package let nsecNodes: ContiguousArray<NameIndex>
     @usableFromInline package let nsecKeyOffsets: ContiguousArray<Int32>
     @usableFromInline package let nsecKeys: ContiguousArray<UInt8>
+    /// The NSEC3 chain (RFC 5155) named by the apex's NSEC3PARAM: its parameters, and the
+    /// owner hashes (the base32hex-decoded first labels, 20 octets each) sorted, with
+    /// their owners, so matching and covering NSEC3 are a binary search. Empty when the
+    /// zone is not NSEC3-signed.
+    @usableFromInline package let nsec3: NSEC3Index
 
     /// Builds the zone. Throws when there is no SOA at the apex, more than one, a record
     /// outside the zone or of a class other than IN, a CNAME beside other data
@@ -217,7 +222,12 @@ public final class Zone: @unchecked Sendable {
         self.nsecNodes = b.nsecNodes
         self.nsecKeyOffsets = b.nsecKeyOffsets
         self.nsecKeys = b.nsecKeys
+        self.nsec3 = b.nsec3
     }
+
+    /// The zone is signed: its SOA has signatures (as NSD and Knot decide it). Referrals
+    /// from an unsigned zone carry no DS (RFC 4035 §3.1.4 is about signed zones).
+    @inlinable package var isSigned: Bool { !negativeSOASignature.isNone }
 
     /// The entry of a name.
     @inlinable @inline(__always)

@@ -27,6 +27,7 @@ struct ZoneBuilder {
     var nsecNodes = ContiguousArray<NameIndex>()
     var nsecKeyOffsets = ContiguousArray<Int32>()
     var nsecKeys = ContiguousArray<UInt8>()
+    var nsec3 = NSEC3Index()
 
     /// The name table's own open-addressing index (the one `Zone.find` probes), grown
     /// while interning.
@@ -72,6 +73,7 @@ struct ZoneBuilder {
         nsecNodes = zone.nsecNodes
         nsecKeyOffsets = zone.nsecKeyOffsets
         nsecKeys = zone.nsecKeys
+        nsec3 = zone.nsec3
     }
 
     /// Gives back the room the tables' last pages do not use.
@@ -366,7 +368,7 @@ struct ZoneBuilder {
         }
 
         // Existence: owners and every ancestor up to the apex (empty non-terminals).
-        for owner in ownerOrder {
+        for owner in ownerOrder where ownsData(owner) {
             var n = owner
             while !n.isNone && !names[n.value].has(.exists) {
                 names[n.value].flags.insert(.exists)
@@ -398,6 +400,9 @@ struct ZoneBuilder {
         var nsecOwners: [NameIndex] = []
         for g in 0..<ownerOrder.count where run(g, .nsec) != nil { nsecOwners.append(ownerOrder[g]) }
         rebuildNSECIndex(nsecOwners)
+        var nsec3Owners: [NameIndex] = []
+        for g in 0..<ownerOrder.count where run(g, .nsec3) != nil { nsec3Owners.append(ownerOrder[g]) }
+        rebuildNSEC3Index(nsec3Owners)
         guard recordBytes.end < Int(Int32.max) else { throw ZoneError(.tooLarge, origin, "zone too large") }
     }
 
@@ -510,6 +515,84 @@ struct ZoneBuilder {
             nsecKeys.append(contentsOf: key)
             nsecKeyOffsets.append(Int32(nsecKeys.count))
         }
+    }
+
+    /// The NSEC3 chain the apex's NSEC3PARAM names (RFC 5155 §4: the first with flags 0
+    /// and hash algorithm 1, SHA-1), from the NSEC3 owners given: those one label below
+    /// the apex, whose first label is a base32hex hash and whose NSEC3 has the chain's
+    /// parameters. No such NSEC3PARAM: no chain (as NSD and Knot, which use it to find it).
+    mutating func rebuildNSEC3Index<S: Sequence>(_ owners: S) where S.Element == NameIndex {
+        nsec3 = NSEC3Index()
+        var params: [UInt8]? = nil
+        if let set = rrsetIndex(at: apex, type: RRType.nsec3param.rawValue) {
+            let entry = rrsets[set.value]
+            for r in entry.recordStart..<(entry.recordStart + entry.recordCount) {
+                let rd = rdata(Int(r))
+                // RFC 5155 §4.2: algorithm, flags, iterations (2), salt length, salt.
+                if rd.count >= 5 && rd[0] == 1 && rd[1] == 0 && rd.count == 5 + Int(rd[4]) {
+                    params = rd
+                    break
+                }
+            }
+        }
+        guard let params else { return }
+        let iterations = Int(params[2]) << 8 | Int(params[3])
+        let salt = Array(params[5...])
+        var chain: [([UInt8], NameIndex)] = []
+        let originLabels = Int(names[apex.value].labelCount)
+        for n in owners {
+            let e = names[n.value]
+            guard Int(e.labelCount) == originLabels + 1, e.parent == apex,
+                  let set = rrsetIndex(at: n, type: RRType.nsec3.rawValue) else { continue }
+            // RFC 5155 §3.2: algorithm, flags, iterations, salt length, salt, ...
+            let rd = rdata(Int(rrsets[set.value].recordStart))
+            guard rd.count >= 5, rd[0] == 1, Int(rd[2]) << 8 | Int(rd[3]) == iterations, rd.count >= 5 + Int(rd[4]),
+                  Array(rd[5..<(5 + Int(rd[4]))]) == salt else { continue }
+            let key = nameBytes.bytes(at: Int(e.offset), count: Int(e.length))
+            guard let hash = NSEC3Hash.base32hexDecode(key[1..<(1 + Int(key[0]))]), hash.count == NSEC3Hash.length
+            else { continue }
+            chain.append((hash, n))
+        }
+        chain.sort { $0.0.lexicographicallyPrecedes($1.0) }
+        var hashes = ContiguousArray<UInt8>()
+        var nodes = ContiguousArray<NameIndex>()
+        for (hash, n) in chain {
+            // Two NSEC3 owners cannot share a hash: they would be one name.
+            hashes.append(contentsOf: hash)
+            nodes.append(n)
+        }
+        nsec3 = NSEC3Index(salt: ContiguousArray(salt), iterations: iterations, hashes: hashes, nodes: nodes)
+    }
+
+    /// Whether `name` owns records that make it exist. NSEC3 records (and their RRSIGs)
+    /// alone do not: a query for an NSEC3 owner name is answered as if it did not exist
+    /// (RFC 5155 §7.2.8; NSD and Knot answer NXDOMAIN).
+    func ownsData(_ name: NameIndex) -> Bool {
+        let e = names[name.value]
+        var nsec3 = false, other = false
+        for r in e.rrsetStart.value..<(e.rrsetStart.value + Int(e.rrsetCount)) {
+            switch rrsets[r].type {
+            case RRType.nsec3.rawValue: nsec3 = true
+            case RRType.rrsig.rawValue: break
+            default: other = true
+            }
+        }
+        return other || (!nsec3 && e.rrsetCount > 0)
+    }
+
+    /// The RRset of `type` at `name` in the tables being built.
+    func rrsetIndex(at name: NameIndex, type: UInt16) -> RRSetIndex? {
+        let e = names[name.value]
+        for r in e.rrsetStart.value..<(e.rrsetStart.value + Int(e.rrsetCount)) where rrsets[r].type == type {
+            return RRSetIndex(r)
+        }
+        return nil
+    }
+
+    /// The rdata of record `index`.
+    func rdata(_ index: Int) -> [UInt8] {
+        let rec = recordEntries[index]
+        return recordBytes.bytes(at: Int(rec.offset) + 10, count: Int(rec.length) - 10)
     }
 
     mutating func appendRecord(_ rr: ResourceRecord, ttl: UInt32, namesStart: Int32, target: NameIndex,

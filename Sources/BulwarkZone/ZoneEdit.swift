@@ -106,7 +106,8 @@ extension ZoneBuilder {
         }
         var removed: [ResourceRecord] = [], added: [ResourceRecord] = []
         var touchedOwners: [NameIndex] = []
-        var apexTouched = false, soaTouched = false, apexSignaturesTouched = false, nsecTouched = false
+        var apexTouched = false, soaTouched = false, apexSignaturesTouched = false, nsecTouched = false,
+            nsec3Touched = false
         for key in order {
             let types = byOwner[key]!
             let owner = intern(written[key]!.wire[...])
@@ -156,6 +157,9 @@ extension ZoneBuilder {
                 if owner == apex { apexSignaturesTouched = true }
             }
             if types[RRType.nsec.rawValue] != nil { nsecTouched = true }
+            if types[RRType.nsec3.rawValue] != nil || (owner == apex && types[RRType.nsec3param.rawValue] != nil) {
+                nsec3Touched = true
+            }
             if owner == apex {
                 apexTouched = true
                 if types[RRType.soa.rawValue] != nil { soaTouched = true }
@@ -183,6 +187,14 @@ extension ZoneBuilder {
                 owners.append(NameIndex(i))
             }
             rebuildNSECIndex(owners)
+        }
+        if nsec3Touched {
+            // The NSEC3 chain again (its owners, hashes and parameters), as for NSEC.
+            var owners: [NameIndex] = []
+            for i in 0..<names.count where rrsetIndex(at: NameIndex(i), type: RRType.nsec3.rawValue) != nil {
+                owners.append(NameIndex(i))
+            }
+            rebuildNSEC3Index(owners)
         }
         guard recordBytes.end < Int(Int32.max) else { throw ZoneError(.tooLarge, origin, "zone too large") }
         return (removed, added, warnings(at: touchedOwners, touched: byOwner))
@@ -230,10 +242,10 @@ extension ZoneBuilder {
         if count(.dname) > 1 {
             throw ZoneError(.multipleDNAME, name, "\(name) has more than one DNAME record (RFC 6672 §2.4)")
         }
-        if has(.ds) && (owner == apex || !has(.ns)) {
-            // RFC 4035 §2.4: DS sits at the parent side of a zone cut only.
-            let why = owner == apex ? "at the zone apex" : "where there is no delegation (NS)"
-            throw ZoneError(.misplacedDS, name, "DS record \(why) at \(name) (RFC 4035 §2.4)")
+        if has(.ds) && owner != apex && !has(.ns) {
+            // RFC 4035 §2.4: DS sits at the parent side of a zone cut only (at the apex it is
+            // a warning: NSD and Knot load it and serve it as data).
+            throw ZoneError(.misplacedDS, name, "DS record where there is no delegation (NS) at \(name) (RFC 4035 §2.4)")
         }
     }
 
@@ -258,6 +270,9 @@ extension ZoneBuilder {
             } else if e.has(.delegation),
                       let other = types.first(where: { ![RRType.ns, .ds, .rrsig, .nsec, .a, .aaaa].contains($0) }) {
                 out.append("\(name) \(other) is at a delegation point and is occluded")
+            }
+            if owner == apex && types.contains(.ds) {
+                out.append("DS record at the zone apex \(name) belongs in the parent zone (RFC 4035 §2.4)")
             }
             // NS targets inside the zone need addresses there (named-checkzone's rule).
             guard touched[name.lowercased()]?[RRType.ns.rawValue]?.isEmpty == false,
@@ -288,7 +303,7 @@ extension ZoneBuilder {
         var cur = n
         while true {
             let e = names[cur.value]
-            let exists = cur == apex || e.rrsetCount > 0 || e.existingChildren > 0
+            let exists = cur == apex || ownsData(cur) || e.existingChildren > 0
             if exists == e.has(.exists) { return }
             if exists { names[cur.value].flags.insert(.exists) } else { names[cur.value].flags.remove(.exists) }
             let p = e.parent
@@ -296,14 +311,6 @@ extension ZoneBuilder {
             if e.has(.wildcard) { names[p.value].wildcardChild = exists ? cur : .none }
             cur = p
         }
-    }
-
-    private func rrsetIndex(at name: NameIndex, type: UInt16) -> RRSetIndex? {
-        let e = names[name.value]
-        for r in e.rrsetStart.value..<(e.rrsetStart.value + Int(e.rrsetCount)) where rrsets[r].type == type {
-            return RRSetIndex(r)
-        }
-        return nil
     }
 
     private func readRecord(_ index: Int, type: UInt16, owner: DNSName) -> ResourceRecord {

@@ -429,10 +429,15 @@ extension ZoneChecker {
                     report(.error, "\(name(of: n)) has more than one DNAME record (RFC 6672 §2.4)",
                            record: nthRecord(2, of: .dname, at: n))
                 }
-                if node.has(Node.ds) && !isDelegation {
+                if node.has(Node.ds) && isApex {
+                    // RFC 4035 §2.4: DS belongs to the parent side of the cut. NSD and Knot load
+                    // a zone with one at its apex and serve it as data: a warning.
+                    report(.warning, "DS record at the zone apex \(name(of: n)) belongs in the parent zone (RFC 4035 §2.4)",
+                           record: nthRecord(1, of: .ds, at: n))
+                } else if node.has(Node.ds) && !isDelegation {
                     // RFC 4035 §2.4: DS sits at the parent side of a zone cut only.
-                    let why = isApex ? "at the zone apex" : "where there is no delegation (NS)"
-                    report(.error, "DS record \(why) at \(name(of: n)) (RFC 4035 §2.4)", record: nthRecord(1, of: .ds, at: n))
+                    report(.error, "DS record where there is no delegation (NS) at \(name(of: n)) (RFC 4035 §2.4)",
+                           record: nthRecord(1, of: .ds, at: n))
                 }
                 if hasCutsOrDNAMEs && !isApex {
                     let cut = cutAbove(NameKey(name(of: n)))

@@ -182,7 +182,12 @@ final class ZoneEditTests: XCTestCase {
         try refused("x", .cname, "x 60 IN CNAME a\nx 60 IN CNAME b", .multipleCNAME)
         try refused("x", .dname, "x 60 IN DNAME a.test.\nx 60 IN DNAME b.test.", .multipleDNAME)
         try refused("www", .ds, "www 60 IN DS 1 13 2 \(String(repeating: "ab", count: 32))", .misplacedDS)
-        try refused("@", .ds, "@ 60 IN DS 1 13 2 \(String(repeating: "ab", count: 32))", .misplacedDS)
+        // DS at the apex: loaded with a warning, as NSD and Knot do.
+        var apexDS = ZoneEdit()
+        apexDS.replace(origin, .ds, with: try records("@ 60 IN DS 1 13 2 \(String(repeating: "ab", count: 32))"))
+        let withDS = try zone.applying(apexDS)
+        XCTAssertEqual(withDS.records(at: origin, type: .ds).count, 1)
+        XCTAssertTrue(withDS.edit!.warnings.contains { $0.hasPrefix("DS record at the zone apex") }, "\(withDS.edit!.warnings)")
         try refused("www", .soa, "www 60 IN SOA a b 1 2 3 4 5", .multipleSOA)
         try refused("@", .soa, "@ 60 IN SOA a b 1 2 3 4 5\n@ 60 IN SOA c d 1 2 3 4 5", .multipleSOA)
         try refused("@", .ns, "", .noApexNS)

@@ -51,6 +51,37 @@ final class AllocationTests: XCTestCase {
         www     IN A     203.0.113.80
         """
 
+    /// An NSEC3-signed zone (salt, extra iterations, opt-out), its chain made here; the
+    /// signatures are stand-ins (the server never reads them).
+    static let nsec3Text: String = {
+        let body = """
+            $ORIGIN n3.test.
+            $TTL 300
+            @       IN SOA   ns1 hostmaster 1 3600 600 86400 300
+            @       IN NS    ns1
+            ns1     IN A     192.0.2.1
+            www     IN A     192.0.2.10
+            *.wild  IN A     192.0.2.99
+            a.b.ent IN A     192.0.2.7
+            sub     IN NS    ns.sub
+            ns.sub  IN A     198.51.100.1
+            @       IN NSEC3PARAM 1 0 5 aabbccdd
+
+            """
+        let names = ["n3.test.", "ns1.n3.test.", "www.n3.test.", "wild.n3.test.", "*.wild.n3.test.", "ent.n3.test.",
+                     "b.ent.n3.test.", "a.b.ent.n3.test."]
+        let hashes = names.map {
+            NSEC3Hash.base32hexEncode(NSEC3Hash.hash(try! DNSName($0), salt: [0xAA, 0xBB, 0xCC, 0xDD], iterations: 5))
+        }.sorted()
+        let sig = "300 20370101000000 20260101000000 12345 n3.test. AAAA"
+        var text = body + "@ IN RRSIG SOA 13 2 \(sig)\nwww IN RRSIG A 13 3 \(sig)\n"
+        for (i, h) in hashes.enumerated() {
+            text += "\(h) IN NSEC3 1 1 5 aabbccdd \(hashes[(i + 1) % hashes.count]) A RRSIG\n"
+            text += "\(h) IN RRSIG NSEC3 13 3 \(sig)\n"
+        }
+        return text
+    }()
+
     struct Case {
         var name: String
         var query: [UInt8]
@@ -119,6 +150,25 @@ final class AllocationTests: XCTestCase {
                  rcode: 0, aa: true, tc: true, counts: (0, 0, 0)),
             Case(name: "TCP: the same, whole", query: try query("big.example.", 16), transport: .tcp,
                  rcode: 0, aa: true, tc: false, counts: (40, 0, 0)),
+            // NSEC3 proofs (RFC 5155 §7.2): names and wildcards hashed per query.
+            Case(name: "NSEC3 positive", query: try query("www.n3.test.", 1, edns: doEDNS), transport: .udp,
+                 rcode: 0, aa: true, tc: false, counts: (2, 0, 1)),
+            Case(name: "NSEC3 NXDOMAIN", query: try query("a.b.q7zk2m9x.n3.test.", 1, edns: doEDNS), transport: .udp,
+                 rcode: 3, aa: true, tc: false, counts: (0, 6, 1)),
+            Case(name: "NSEC3 NODATA", query: try query("www.n3.test.", 16, edns: doEDNS), transport: .udp,
+                 rcode: 0, aa: true, tc: false, counts: (0, 4, 1)),
+            Case(name: "NSEC3 empty non-terminal", query: try query("b.ent.n3.test.", 1, edns: doEDNS), transport: .udp,
+                 rcode: 0, aa: true, tc: false, counts: (0, 4, 1)),
+            Case(name: "NSEC3 wildcard", query: try query("x.wild.n3.test.", 1, edns: doEDNS), transport: .udp,
+                 rcode: 0, aa: true, tc: false, counts: (1, 2, 1)),
+            Case(name: "NSEC3 wildcard NODATA", query: try query("x.wild.n3.test.", 15, edns: doEDNS), transport: .udp,
+                 rcode: 0, aa: true, tc: false, counts: (0, 8, 1)),
+            // The apex's NSEC3 matches the apex and covers sub (wrapping past the end of the
+            // chain): one NSEC3 proves both.
+            Case(name: "NSEC3 opt-out referral", query: try query("x.sub.n3.test.", 1, edns: doEDNS), transport: .udp,
+                 rcode: 0, aa: false, tc: false, counts: (0, 3, 2)),
+            Case(name: "NSEC3 DS at an opt-out cut", query: try query("sub.n3.test.", 43, edns: doEDNS),
+                 transport: .udp, rcode: 0, aa: true, tc: false, counts: (0, 4, 1)),
             Case(name: "REFUSED: not ours", query: try query("www.example.org.", 1), transport: .udp,
                  rcode: 5, aa: false, tc: false, counts: (0, 0, 0)),
             // AXFR/IXFR and TSIG-signed messages leave this path (SlowPath.swift; SlowPathTests).
@@ -151,7 +201,7 @@ final class AllocationTests: XCTestCase {
 
     func makeResponder(defences: DefenceSettings = DefenceSettings()) throws -> QueryResponder {
         var zones: [Zone] = []
-        for (origin, text) in [("example.", Self.zoneText), ("other.net.", Self.otherText)] {
+        for (origin, text) in [("example.", Self.zoneText), ("other.net.", Self.otherText), ("n3.test.", Self.nsec3Text)] {
             zones.append(try Self.zone(origin, text))
         }
         var quiet = Logger(label: "test")

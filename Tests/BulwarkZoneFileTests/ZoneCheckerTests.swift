@@ -152,7 +152,7 @@ final class ZoneCheckerTests: XCTestCase {
         sub NS ns1.example.com.
         sub DS 1 8 1 49FD46E6C4B45C55D4AC69CBD3CD34AC1AFE51DE
         """), [
-            (.error, 5, "DS record at the zone apex"),
+            (.warning, 5, "DS record at the zone apex example.com. belongs in the parent zone"),
             (.error, 6, "DS record where there is no delegation"),
         ])
     }
