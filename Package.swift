@@ -10,6 +10,7 @@ let package = Package(
     products: [
         .executable(name: "bulwark", targets: ["bulwark"]),
         .executable(name: "bulwark-fuzz", targets: ["bulwark-fuzz"]),
+        .executable(name: "bulwark-fuzz-api", targets: ["bulwark-fuzz-api"]),
         .library(name: "BulwarkWire", targets: ["BulwarkWire"]),
         .library(name: "BulwarkZoneFile", targets: ["BulwarkZoneFile"]),
         .library(name: "BulwarkZone", targets: ["BulwarkZone"]),
@@ -152,18 +153,27 @@ let package = Package(
             name: "BulwarkFuzzTargets",
             dependencies: [
                 "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences",
-                "BulwarkTransfer", "BulwarkPipeline", "BulwarkControl",
-                .product(name: "NIOCore", package: "swift-nio"),
+                "BulwarkTransfer", "BulwarkPipeline",
             ],
             exclude: ["Zones"]
         ),
-        .executableTarget(name: "bulwark-fuzz", dependencies: ["BulwarkFuzzTargets"]),
+        .target(name: "CLibFuzzer"),
+        .executableTarget(name: "bulwark-fuzz", dependencies: ["BulwarkFuzzTargets", "CLibFuzzer"]),
+        // The API's target apart: it brings the HTTP and SQL stacks into its build.
+        .target(
+            name: "BulwarkFuzzAPITargets",
+            dependencies: [
+                "BulwarkFuzzTargets", "BulwarkWire", "BulwarkZone", "BulwarkControl",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(name: "bulwark-fuzz-api", dependencies: ["BulwarkFuzzAPITargets", "CLibFuzzer"]),
         .target(name: "CMallocCounter", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // What several test targets share: DNS message builders and a response reader, a
         // seeded random generator.
         .target(name: "BulwarkTestSupport", dependencies: ["BulwarkWire"], path: "Tests/BulwarkTestSupport"),
         .testTarget(name: "BulwarkWireTests", dependencies: ["BulwarkWire", "BulwarkTestSupport"]),
-        .testTarget(name: "BulwarkFuzzTargetsTests", dependencies: ["BulwarkFuzzTargets"]),
+        .testTarget(name: "BulwarkFuzzTargetsTests", dependencies: ["BulwarkFuzzTargets", "BulwarkFuzzAPITargets"]),
         .testTarget(
             name: "BulwarkZoneFileTests", dependencies: ["BulwarkZoneFile", "BulwarkWire", "BulwarkTestSupport"],
             resources: [.copy("Fixtures")]

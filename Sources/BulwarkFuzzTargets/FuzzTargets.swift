@@ -3,7 +3,6 @@
 // invariant is a crash (`fuzzCheck`), which libFuzzer reports with the input. The same
 // targets replay the committed corpora in the unit tests (Tests/BulwarkFuzzTargetsTests).
 import BulwarkAuthority
-import BulwarkControl
 import BulwarkDefences
 import BulwarkPipeline
 import BulwarkTransfer
@@ -11,7 +10,6 @@ import BulwarkWire
 import BulwarkZone
 import BulwarkZoneFile
 import Foundation
-import NIOCore
 
 public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The query parser (header, question, OPT).
@@ -26,8 +24,6 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// The AXFR/IXFR-in response parser, the record-sequence state machine and the
     /// application of an IXFR's differences to a zone.
     case xfr
-    /// The API's batch-change bodies, applied to a zone.
-    case json
 
     /// Runs the target on one input.
     public func run(_ input: UnsafeRawBufferPointer) {
@@ -37,22 +33,21 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .zonefile: FuzzZoneFile.run(input)
         case .tsig: FuzzTSIG.shared.run(input)
         case .xfr: FuzzTransfer.shared.run(input)
-        case .json: FuzzJSON.shared.run(input)
         }
     }
 }
 
 /// Stops the process with a message when an invariant fails (libFuzzer saves the input).
 @inline(never)
-func fuzzCheck(_ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) {
+public func fuzzCheck(_ condition: Bool, _ message: @autoclosure () -> String, file: StaticString = #fileID, line: UInt = #line) {
     if !condition { fatalError("fuzz invariant broken: \(message())", file: file, line: line) }
 }
 
 /// The zones the targets answer from, read once from Zones/ beside this source.
-enum FuzzZones {
+public enum FuzzZones {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Zones").path
 
-    static let all: [Zone] = ["nsec.fuzz.test.", "nsec3.fuzz.test.", "plain.fuzz.test."].map { name in
+    public static let all: [Zone] = ["nsec.fuzz.test.", "nsec3.fuzz.test.", "plain.fuzz.test."].map { name in
         let origin = try! DNSName(name)
         let parsed = try! ZoneFileReader(origin: origin).read(path: "\(directory)/\(name)zone")
         return try! Zone(origin: origin, records: parsed.records)
@@ -239,27 +234,6 @@ final class FuzzTransfer: @unchecked Sendable {
         case .upToDate:
             break
         }
-    }
-}
-
-final class FuzzJSON: @unchecked Sendable {
-    static let shared = FuzzJSON()
-    let zone = FuzzZones.all[2]
-
-    func run(_ input: UnsafeRawBufferPointer) {
-        guard let changes = try? ControlAPI.batchChanges(ByteBuffer(bytes: input), origin: zone.origin) else { return }
-        var upserts: [StoredRRset] = []
-        var deletes: [RRsetKey] = []
-        for c in changes {
-            switch c.action {
-            case .replace:
-                fuzzCheck(c.rrset != nil, "a replace without its RRset")
-                upserts.append(c.rrset!)
-            case .delete:
-                deletes.append(c.key)
-            }
-        }
-        _ = try? ZoneEditing.apply(upserts: upserts, deletes: deletes, to: zone, fieldOf: { _ in "changes" })
     }
 }
 

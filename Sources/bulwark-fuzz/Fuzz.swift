@@ -1,13 +1,15 @@
 // The fuzzing entry point. Built with `-sanitize=fuzzer,address -DFUZZING` (scripts/fuzz),
-// libFuzzer calls `LLVMFuzzerTestOneInput` with each input for the target named by
-// BULWARK_FUZZ_TARGET. Built plainly, `bulwark-fuzz TARGET FILE...` runs files through
-// a target once (to replay a crash without the fuzzer).
+// libFuzzer's driver runs the target named by BULWARK_FUZZ_TARGET on every input. Built
+// plainly, `bulwark-fuzz TARGET FILE...` runs files through a target once (to replay a
+// crash without the fuzzer).
 import BulwarkFuzzTargets
 #if canImport(Glibc)
 import Glibc
 #endif
 
 #if FUZZING
+import CLibFuzzer
+
 private let selected: FuzzTarget = {
     let name = getenv("BULWARK_FUZZ_TARGET").map { String(cString: $0) } ?? ""
     guard let target = FuzzTarget(rawValue: name) else {
@@ -17,10 +19,17 @@ private let selected: FuzzTarget = {
     return target
 }()
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzOne(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
-    selected.run(UnsafeRawBufferPointer(start: data, count: size))
-    return 0
+/// The entry point (SwiftPM links an executable's `main` to `<module>_main`): libFuzzer's
+/// driver, running `selected` on every input.
+@_cdecl("bulwark_fuzz_main")
+func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var argc = argc
+    var argv = argv
+    _ = selected
+    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+        selected.run(UnsafeRawBufferPointer(start: data, count: size))
+        return 0
+    }
 }
 #else
 @main
