@@ -283,14 +283,19 @@ def svcb_self_addresses(norm):
     return owners
 
 
-def accepted_difference(peer, subject):
+def accepted_difference(peer, subject, other=None):
     """A documented difference between `subject` and `peer` (see the module's
-    docstring), or None. Only the additional section may differ."""
+    docstring), or None. Only the additional section may differ; `other`, the other
+    peer, also counts for what "a peer sends" when the section was cut."""
     if "error" in peer or "error" in subject:
         return None
     if not same(_without(peer, "additional"), _without(subject, "additional")):
         return None
     mine, theirs = _rrsets(subject["additional"]), _rrsets(peer["additional"])
+    sent = dict(theirs)
+    if other is not None and "error" not in other:
+        for k, v in _rrsets(other["additional"]).items():
+            sent.setdefault(k, v)
     # RFC 9460 2.5.2 / 4.2: the ServiceMode "." owner's own addresses.
     selves = svcb_self_addresses(subject)
     extra = {k for k in mine if k not in theirs}
@@ -303,10 +308,8 @@ def accepted_difference(peer, subject):
         peer.get("_limit", 512) - peer.get("_size", 0) < 64
     if not full:
         return None
-    if any(theirs.get(k) != v for k, v in mine.items() if k in theirs):
-        return None                      # an RRset in part, or different records
-    if any(k not in theirs for k in mine):
-        return None                      # something the peer does not send
+    if any(sent.get(k) != v for k, v in mine.items()):
+        return None                      # an RRset in part, or one no peer sends
     cuts = {rr[0] for rr in subject["authority"] if rr[3] == "NS"} if not subject["answer"] else set()
     below = lambda owner: any(owner == c or owner.endswith("." + c) for c in cuts if c != ".")
     missing_glue = [k for k in theirs if k not in mine and below(k[0])]
@@ -325,7 +328,7 @@ def verdict(nsd, knot, subject):
         return "differs from NSD and Knot, which agree"
     if same(subject, nsd) or same(subject, knot):
         return None
-    if accepted_difference(nsd, subject) or accepted_difference(knot, subject):
+    if accepted_difference(nsd, subject, knot) or accepted_difference(knot, subject, nsd):
         return None
     return "equals neither NSD nor Knot (they differ from each other too)"
 
