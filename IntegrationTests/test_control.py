@@ -23,6 +23,7 @@ import pytest
 
 import servers
 from conftest import REPORTS
+from seeds import seed
 
 ADMIN = "integration-admin-key-" + "%016x" % random.getrandbits(64)
 
@@ -266,6 +267,7 @@ def test_sigkill_during_batches_leaves_one_whole_version(started, workdir):
     zone must be at a version the API acknowledged or the next one, with a, b and c
     agreeing and the SOA serial matching that batch."""
     data = os.path.join(workdir, "crash")
+    kill_at = random.Random(seed(264, "SIGKILL times"))
     server = started(tag="crash0", data_dir=data)
     create_zone(server, "crash.test.")
     base_serial = call(server, "GET", "/v1/zones/crash.test")[1]["serial"]
@@ -290,7 +292,7 @@ def test_sigkill_during_batches_leaves_one_whole_version(started, workdir):
 
         t = threading.Thread(target=stream)
         t.start()
-        time.sleep(0.4 + random.random() * 0.6)
+        time.sleep(0.4 + kill_at.random() * 0.6)
         server.kill()
         stop.set()
         t.join(timeout=15)

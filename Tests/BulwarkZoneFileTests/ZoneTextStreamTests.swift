@@ -44,7 +44,7 @@ final class ZoneTextStreamTests: XCTestCase {
     func testChunksReadAsTheWholeText() throws {
         let whole = try ZoneFileReader(origin: origin, allowInclude: false).read(text: text, fileName: "body")
         XCTAssertEqual(whole.records.count, 9)
-        var rng = SplitMix64(seed: 7)
+        var rng = TestSeed.generator(7)
         for sizes in [{ _ in 1 }, { _ in 3 }, { _ in 64 }, { _ in 100_000 }, { (_: Int) in rng.below(40) + 1 }] as [(Int) -> Int] {
             let streamed = try feed(text, chunks: sizes)
             XCTAssertEqual(streamed.records, whole.records)
