@@ -304,12 +304,10 @@ extension ZoneSet {
         let z = self[zone: entry.zone]
         let set = z[rrset: entry.rrset]
         var ownerRef = -1
-        // The root is one octet, shorter than a pointer to it (as NSD writes it).
-        let ownerIsRoot: Bool
-        switch entry.owner {
-        case .name(let name): ownerIsRoot = z[name: name].length == 1
-        case .chain(let link): ownerIsRoot = scratch.chain[link].length == 1
-        }
+        // The root is one octet, shorter than a pointer to it (as NSD writes it): known
+        // for a chain name (the question ".") before, for a zone's name once written.
+        var ownerIsRoot = false
+        if case .chain(let link) = entry.owner { ownerIsRoot = scratch.chain[link].length == 1 }
         var i = Int(set.recordStart)
         let last = i + Int(set.recordCount)
         if entry.kind == .synthesizedCNAME { i = last - 1 }  // one CNAME, from the DNAME's TTL
@@ -327,7 +325,10 @@ extension ZoneSet {
                 writer.pointer(to: ownerRef)
             } else {
                 switch entry.owner {
-                case .name(let name): ownerRef = writer.writeName(z, entry.zone, name)
+                case .name(let name):
+                    let start = writer.pos
+                    ownerRef = writer.writeName(z, entry.zone, name)
+                    ownerIsRoot = writer.pos - start == 1
                 case .chain(let link): ownerRef = writeChainName(link, &writer, scratch: &scratch)
                 }
             }
