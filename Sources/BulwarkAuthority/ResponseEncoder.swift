@@ -265,12 +265,13 @@ extension ZoneSet {
                 while i < scratch.plan.additional.count {
                     let e = scratch.plan.additional[i]
                     i += 1
-                    let isSignature = self[zone: e.zone][rrset: e.rrset].type == RRType.rrsig.rawValue
-                    if isSignature && skipped { continue }
+                    // (The type is looked at only off the common path: after a skip, or
+                    // when this entry does not fit.)
+                    if skipped && isSignature(e) { continue }
                     let mark = w.mark
                     guard let c = writeRRSet(e, &w, scratch: &scratch), w.pos <= limit else {
                         w.rollback(to: mark)
-                        if !isSignature {
+                        if !isSignature(e) {
                             skipped = true
                             if e.required { tc = true }  // RFC 9471 §3: glue that must fit did not.
                         }
@@ -296,6 +297,12 @@ extension ZoneSet {
         ResponseHeader.write(into: out, id: query.id, flags: flags, qd: 1, an: UInt16(an), ns: UInt16(ns),
                              ar: UInt16(ar))
         return end
+    }
+
+    /// True when the entry is RRSIGs (which go with the RRset before them).
+    @inline(__always)
+    func isSignature(_ e: PlanEntry) -> Bool {
+        self[zone: e.zone][rrset: e.rrset].type == RRType.rrsig.rawValue
     }
 
     /// Writes the records of one plan entry; nil when they would overrun the buffer.

@@ -190,6 +190,30 @@ final class AdditionalSectionTests: XCTestCase {
         XCTAssertEqual(d.additional.first?.owner, try DNSName("x.host.pool.edge.test."))
     }
 
+    /// An RRset taken back takes its RRSIGs with it (they follow it in the plan): with
+    /// room for the RRSIG(A) but not for the 20 A records, neither is written; the AAAA
+    /// and its RRSIG after them are. Not glue: no TC (RFC 4035 §3.1.1).
+    func testSkippedRRsetTakesItsSignaturesAlong() throws {
+        var text = """
+            $TTL 3600
+            @    SOA   ns hostmaster 1 7200 3600 1209600 300
+            @    NS    ns
+            ns   RRSIG A 8 2 3600 20300101000000 20200101000000 1234 sig.test. AAAA
+            ns   AAAA  2001:db8::1
+            ns   RRSIG AAAA 8 2 3600 20300101000000 20200101000000 1234 sig.test. AAAA
+
+            """
+        for i in 1...20 { text += "ns A 192.0.2.\(i)\n" }
+        let set = try Self.zoneSet("sig.test.", text)
+        let query = try TestWire.query("sig.test.", .ns, edns: 4096, dnssecOK: true)
+        let full = try TestWire.decode(TestWire.respond(set, query, maxSize: 65535, scratch: &scratch))
+        XCTAssertEqual(full.additional.map(\.type), Array(repeating: RRType.a, count: 20) + [.rrsig, .aaaa, .rrsig])
+        let d = try TestWire.decode(TestWire.respond(set, query, maxSize: 180, scratch: &scratch))
+        XCTAssertFalse(d.tc)
+        XCTAssertEqual(d.additional.map(\.type), [.aaaa, .rrsig])
+        XCTAssertEqual(d.additional.last.map { Array($0.rdata.prefix(2)) }, [0, 28], "the RRSIG covers AAAA")
+    }
+
     func testCompressionTableRollback() {
         var entries = [CompressionEntry](repeating: .unused, count: CompressionTable.capacity)
         var log = [UInt16](repeating: 0, count: CompressionTable.limit)
