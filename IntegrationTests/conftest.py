@@ -204,9 +204,10 @@ def stop_bulwark(b):
     return was_alive, status
 
 
-def _trio(request, set_name, ports, workdir, taken):
+def _trio(request, set_name, ports, workdir, taken, zone_files=None):
     binary = request.getfixturevalue("bulwark_bin") if SUBJECT == "bulwark" else None
-    zone_files = zones.write_zone_set(set_name, os.path.join(workdir, set_name, "zones"))
+    if zone_files is None:
+        zone_files = zones.write_zone_set(set_name, os.path.join(workdir, set_name, "zones"))
     nsd, knot = _start_peers(set_name, workdir, zone_files, ports, taken)
 
     def fin():
@@ -247,6 +248,23 @@ def main_trio(request, workdir, taken_ports):
 def rfc4592_trio(request, workdir, taken_ports):
     """Zone set `rfc4592` (RFC 4592 2.2.1 verbatim as example.) on free ports."""
     return _trio(request, "rfc4592", [0, 0, 0], workdir, taken_ports)
+
+
+@pytest.fixture(scope="session")
+def edges_trio(request, workdir, taken_ports):
+    """Zone set `edges` (edge.test.: RFC 9471 glue, SVCB/HTTPS) on free ports."""
+    return _trio(request, "edges", [0, 0, 0], workdir, taken_ports)
+
+
+ROOT_ZONE = os.path.join(SHARED, "data", "root.zone")
+
+
+@pytest.fixture(scope="session")
+def root_trio(request, workdir, taken_ports):
+    """The root zone (../shared/data/root.zone) on NSD, Knot and the subject, free ports."""
+    if not os.path.exists(ROOT_ZONE):
+        pytest.skip(f"{ROOT_ZONE} not found")
+    return _trio(request, "root", [0, 0, 0], workdir, taken_ports, zone_files=[(".", ROOT_ZONE)])
 
 
 @pytest.fixture(scope="session")

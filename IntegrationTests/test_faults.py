@@ -20,6 +20,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
+import seeds
 import servers
 import test_control as tc
 from test_control import workdir  # noqa: F401  (fixture)
@@ -237,9 +238,7 @@ def test_sigkill_loop_during_writes_journal_appends_and_transfers_in(bulwark_bin
     agree and the SOA serial matches; its journal answers IXFR; the secondary serves a
     whole version (a, b and c agreeing with its serial) and catches up with the primary."""
     rounds = int(os.environ.get("BULWARK_SIGKILL_ROUNDS", "50"))
-    seed = int(os.environ.get("BULWARK_TEST_SEED") or random.randrange(1 << 32))
-    print(f"\nSIGKILL loop: {rounds} rounds, seed {seed} (rerun with BULWARK_TEST_SEED={seed})")
-    rng = random.Random(seed)
+    rng = random.Random(seeds.seed(20261207, f"SIGKILL loop of {rounds} rounds"))
     taken = set()
     secondary_port = servers.pick_port(0, taken)
     primary = tc.ControlServer(bulwark_bin, workdir, "kill-primary", os.path.join(workdir, "kill-primary-data"))

@@ -8,16 +8,27 @@ from dnsclient import Query, normalize, partial_rrsets, report, same, verdict
 
 
 def reply(qname="www.example.", rrs=(), flags=dns.flags.QR | dns.flags.AA, rcode=0,
-          authority=(), edns=False):
+          authority=(), edns=False, additional=(), options=()):
     q = dns.message.make_query(qname, "A", use_edns=0 if edns else False)
     r = dns.message.make_response(q)
     r.flags = flags
     r.set_rcode(rcode)
+    if edns:
+        r.use_edns(0, 0, 1232, options=list(options))
     for owner, ttl, rtype, *data in rrs:
         r.answer.append(dns.rrset.from_text(owner, ttl, "IN", rtype, *data))
     for owner, ttl, rtype, *data in authority:
         r.authority.append(dns.rrset.from_text(owner, ttl, "IN", rtype, *data))
+    for owner, ttl, rtype, *data in additional:
+        r.additional.append(dns.rrset.from_text(owner, ttl, "IN", rtype, *data))
     return r.to_wire()
+
+
+def sized(wire, size):
+    """normalize(wire) as if the reply had `size` octets (for the size-limit rule)."""
+    n = normalize(wire)
+    n["_size"] = size
+    return n
 
 
 A = ("www.example.", 3600, "A", "192.0.2.80")
@@ -92,3 +103,69 @@ def test_any_relaxation():
     assert any_acceptable("www.example.", nsd, knot, hinfo, at)
     no_aa = normalize(reply(rrs=[a2, txt], flags=dns.flags.QR))
     assert not any_acceptable("www.example.", nsd, knot, no_aa, at)
+
+
+NS = ("d.example.", 3600, "NS", "ns.d.example.", "ns.other.example.")
+GLUE_A = ("ns.d.example.", 3600, "A", "192.0.2.53")
+GLUE_AAAA = ("ns.d.example.", 3600, "AAAA", "2001:db8::53")
+OPT_A = ("ns.other.example.", 3600, "A", "192.0.2.1", "192.0.2.2")
+
+
+def referral(additional, flags=dns.flags.QR):
+    return reply("x.d.example.", authority=[NS], additional=additional, flags=flags)
+
+
+def test_additional_section_is_compared():
+    a = normalize(referral([GLUE_A, GLUE_AAAA]))
+    assert not same(a, normalize(referral([GLUE_A])))
+    assert verdict(a, a, normalize(referral([GLUE_A]))) is not None
+
+
+def test_edns_options_are_compared_but_cookies_are_not():
+    import dns.edns
+    nsid = dns.edns.GenericOption(3, b"bulwark")
+    cookie = lambda c: dns.edns.GenericOption(10, c)
+    plain = normalize(reply(rrs=[A], edns=True))
+    assert not same(plain, normalize(reply(rrs=[A], edns=True, options=[nsid])))
+    assert same(normalize(reply(rrs=[A], edns=True, options=[cookie(b"\1" * 24)])),
+                normalize(reply(rrs=[A], edns=True, options=[cookie(b"\2" * 24)])))
+
+
+def test_truncated_replies_are_compared():
+    tc = dns.flags.QR | dns.flags.AA | dns.flags.TC
+    empty = normalize(reply(flags=tc))
+    assert not same(empty, normalize(reply(rrs=[A], flags=tc)))
+
+
+def test_additional_cut_at_the_size_limit():
+    """RFC 9471 3: optional RRsets left out at the size limit are the server's choice;
+    glue below the cut is not, unless TC is set; RRsets come whole."""
+    peer = sized(referral([GLUE_A, GLUE_AAAA, OPT_A]), 500)
+    assert verdict(peer, peer, sized(referral([GLUE_A, GLUE_AAAA]), 480)) is None
+    # Not at the limit: a difference.
+    assert verdict(normalize(referral([GLUE_A, GLUE_AAAA, OPT_A])), normalize(referral([GLUE_A, GLUE_AAAA, OPT_A])),
+                   normalize(referral([GLUE_A, GLUE_AAAA]))) is not None
+    # Required glue left out: only with TC.
+    assert verdict(peer, peer, sized(referral([GLUE_A, OPT_A]), 500)) is not None
+    with_tc = sized(referral([GLUE_A, OPT_A], flags=dns.flags.QR | dns.flags.TC), 500)
+    tc_peer = sized(referral([GLUE_A, GLUE_AAAA, OPT_A], flags=dns.flags.QR | dns.flags.TC), 500)
+    assert verdict(tc_peer, tc_peer, with_tc) is None
+    # Part of an RRset, or a record the peer does not send: a difference.
+    half = ("ns.other.example.", 3600, "A", "192.0.2.1")
+    assert verdict(peer, peer, sized(referral([GLUE_A, GLUE_AAAA, half]), 500)) is not None
+    other = ("ns.other.example.", 3600, "AAAA", "2001:db8::1")
+    assert verdict(peer, peer, sized(referral([GLUE_A, GLUE_AAAA, other]), 500)) is not None
+
+
+def test_svcb_service_mode_self_addresses():
+    """RFC 9460 2.5.2: ServiceMode "." makes the owner the target: its addresses may be
+    added; anything else extra is a difference."""
+    https = ("svc.example.", 3600, "HTTPS", '1 . alpn="h2"')
+    own = ("svc.example.", 3600, "A", "192.0.2.61")
+    peer = normalize(reply("svc.example.", rrs=[https]))
+    assert verdict(peer, peer, normalize(reply("svc.example.", rrs=[https], additional=[own]))) is None
+    stranger = ("www.example.", 3600, "A", "192.0.2.80")
+    assert verdict(peer, peer, normalize(reply("svc.example.", rrs=[https], additional=[stranger]))) is not None
+    alias = ("svc.example.", 3600, "HTTPS", "0 .")
+    peer0 = normalize(reply("svc.example.", rrs=[alias]))
+    assert verdict(peer0, peer0, normalize(reply("svc.example.", rrs=[alias], additional=[own]))) is not None

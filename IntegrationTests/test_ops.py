@@ -8,6 +8,8 @@ random-subdomain flood on other.test., then the summary and the dashboard.
 import json
 import os
 import random
+
+from seeds import seed
 import re
 import shutil
 import socket
@@ -153,7 +155,7 @@ def test_random_subdomain_flood_tops_insight(ops):
     puts other.test. first with an NXDOMAIN ratio near 1, its name first among NXDOMAIN
     parents, the steady name first among names; rate limiting shows in /metrics."""
     before = metrics(ops)
-    rnd = random.Random(8906)
+    rnd = random.Random(seed(8906, "random-subdomain flood"))
     flood = [f"{rnd.getrandbits(40):x}.other.test." for _ in range(6000)]
     steady = ["www.example."] * 2500
     mixed = []
@@ -273,8 +275,10 @@ def test_dashboard_in_headless_chromium(ops):
     stop = time.time() + 60
     done = threading.Event()
 
+    traffic_seed = seed(1, "dashboard traffic")
+
     def traffic():
-        rnd = random.Random(1)
+        rnd = random.Random(traffic_seed)
         while not done.is_set() and time.time() < stop:
             names = [f"{rnd.getrandbits(32):x}.other.test." if i % 2 else "www.example." for i in range(400)]
             udp_flood(ops.port, names, rate=800)

@@ -11,6 +11,7 @@ because both contain a zone named `example.`:
            other.test.     an unrelated hosted zone (CNAME chains into it)
   RFC4592  example.        RFC 4592 section 2.2.1 verbatim (the two <RDATA>
                            placeholders filled in, nothing else changed)
+  EDGES    edge.test.      the additional section's edges: RFC 9471 glue, SVCB/HTTPS
 
 `write_zone_set(name, directory)` writes `<zone>.zone` files there and returns
 [(zone name, path)]. The texts are plain strings so a reader sees exactly what
@@ -173,9 +174,61 @@ subdel.example.          3600     NS    ns.example.com.
 subdel.example.          3600     NS    ns.example.net.
 """
 
+# Edges of the additional section: RFC 9471 glue (optional glue listed before the
+# glue below the cut; glue that cannot fit 512 octets), RFC 9460 SVCB/HTTPS targets.
+EDGE = r"""$ORIGIN edge.test.
+$TTL 3600
+@       SOA   ns1.edge.test. hostmaster.edge.test. 1 7200 3600 1209600 300
+@       NS    ns1.edge.test.
+ns1     A     192.0.2.1
+d1      NS    o1.edge.test.
+d1      NS    o2.edge.test.
+d1      NS    o3.edge.test.
+d1      NS    o4.edge.test.
+d1      NS    zz.d1.edge.test.
+o1      A     192.0.2.11
+o1      A     192.0.2.12
+o1      A     192.0.2.13
+o1      AAAA  2001:db8::11
+o1      AAAA  2001:db8::12
+o2      A     192.0.2.21
+o2      A     192.0.2.22
+o2      A     192.0.2.23
+o2      AAAA  2001:db8::21
+o2      AAAA  2001:db8::22
+o3      A     192.0.2.31
+o3      A     192.0.2.32
+o3      A     192.0.2.33
+o3      AAAA  2001:db8::31
+o3      AAAA  2001:db8::32
+o4      A     192.0.2.41
+o4      A     192.0.2.42
+o4      A     192.0.2.43
+o4      AAAA  2001:db8::41
+o4      AAAA  2001:db8::42
+zz.d1   A     192.0.2.53
+zz.d1   AAAA  2001:db8::53
+d2      NS    ns.d2.edge.test.
+ns.d2   A     192.0.2.99
+""" + "".join(f"ns.d2   AAAA  2001:db8::1:{i:x}\n" for i in range(1, 19)) + r"""
+svc1    HTTPS 1 . alpn=h2
+svc1    A     192.0.2.61
+svc1    AAAA  2001:db8::61
+svc2    HTTPS 0 svc1.edge.test.
+svc3    SVCB  1 api.edge.test. port=8443
+svc3    SVCB  2 api2.edge.test. port=8443
+api     A     192.0.2.62
+api2    AAAA  2001:db8::63
+svc4    HTTPS 0 .
+svc4    A     192.0.2.64
+svc5    SVCB  0 svc3.edge.test.
+svc6    HTTPS 1 out.example.net.
+"""
+
 ZONE_SETS = {
     "main": [("example.", EXAMPLE), ("sub.example.", SUB), ("other.test.", OTHER)],
     "rfc4592": [("example.", RFC4592)],
+    "edges": [("edge.test.", EDGE)],
 }
 
 # Zone used by the reload tests (served by its own Bulwark instance).

@@ -28,6 +28,7 @@ extension ZoneSet {
         var s = AnswerScratch()  // the scratch of this one lookup
         qname.wire.withUnsafeBytes { s.startChain($0) }
         buildPlan(qtype: qtype.rawValue, dnssec: dnssec, scratch: &s)
+        orderAdditional(scratch: &s)
         func records(_ list: FixedList<PlanEntry>) -> [ResourceRecord] {
             var out: [ResourceRecord] = []
             for e in list.array {

@@ -154,7 +154,11 @@ public struct AnswerScratch {
     /// Per-response name compression (CompressionTable): where names were written, valid
     /// when an entry's stamp is the response's.
     var compression = [CompressionEntry](repeating: .unused, count: CompressionTable.capacity)
+    /// The order compression entries were taken in, for rollback (CompressionTable.log).
+    var compressionLog = [UInt16](repeating: 0, count: CompressionTable.limit)
     var compressionStamp: UInt32 = 0
+    /// Where `orderAdditional` builds the reordered additional section.
+    var reordered = FixedList(capacity: AnswerScratch.maxEntries, filler: PlanEntry.none)
 
     public init() {
         key = [UInt8](repeating: 0, count: 256)

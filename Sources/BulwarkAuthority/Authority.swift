@@ -531,12 +531,16 @@ extension ZoneSet {
     }
 
     /// Additional-section processing (RFC 1035 §3.3.2, §3.3.9, §3.3.11; RFC 2782): A and
-    /// AAAA of NS, MX and SRV targets that this zone holds (not from other zones: as peers).
+    /// AAAA of NS, MX and SRV targets that this zone holds (not from other zones: as peers);
+    /// SVCB and HTTPS (RFC 9460 §4.2) in AdditionalSection.swift.
     @inline(__always)
     func addAdditional(zone: Zone, _ zoneIndex: ZoneIndex, rrset: RRSetIndex, dnssec: Bool, scratch: inout AnswerScratch) {
         let set = zone[rrset: rrset]
         switch set.type {
         case RRType.ns.rawValue, RRType.mx.rawValue, RRType.srv.rawValue: break
+        case RRType.svcb.rawValue, RRType.https.rawValue:
+            addServiceAdditional(zone: zone, zoneIndex, rrset: rrset, dnssec: dnssec, scratch: &scratch)
+            return
         default: return
         }
         var i = set.recordStart

@@ -3,7 +3,10 @@
 // name index) in a small fixed table instead of one slot per name of every zone, so
 // nothing in it grows with the zones. Open addressing, linear probing; an entry counts
 // only when its stamp is the response's, so a new response starts empty without
-// clearing anything.
+// clearing anything. Every entry taken is logged in order, so the table can go back to
+// a mark (an RRset that did not fit is taken back, hickory's rollback): removing the
+// entries taken last, newest first, never breaks a probe run of an older one (an older
+// entry's run was complete before the newer ones were placed).
 import BulwarkZone
 
 /// One name written in the response: its key and where it starts.
@@ -25,12 +28,30 @@ struct CompressionTable {
     static let limit = capacity * 3 / 4
 
     let entries: UnsafeMutablePointer<CompressionEntry>
+    /// The index of every entry taken, in order (`limit` of them at most).
+    let log: UnsafeMutablePointer<UInt16>
     let stamp: UInt32
-    private var count = 0
+    /// Entries taken so far: also the length of `log`, and what `mark` returns.
+    private(set) var count = 0
 
-    init(entries: UnsafeMutablePointer<CompressionEntry>, stamp: UInt32) {
+    init(entries: UnsafeMutablePointer<CompressionEntry>, log: UnsafeMutablePointer<UInt16>, stamp: UInt32) {
         self.entries = entries
+        self.log = log
         self.stamp = stamp
+    }
+
+    /// A point to come back to with `rollback(to:)`.
+    @inline(__always)
+    var mark: Int { count }
+
+    /// Forgets every name recorded since `mark`: the octets they pointed at are being
+    /// taken back. Stamp 0 is never a response's (AnswerScratch.nextCompressionStamp).
+    @inline(__always)
+    mutating func rollback(to mark: Int) {
+        while count > mark {
+            count -= 1
+            entries[Int(log[count])].stamp = 0
+        }
     }
 
     @inline(__always)
@@ -57,6 +78,7 @@ struct CompressionTable {
     mutating func record(_ key: UInt64, offset: Int, at index: Int) {
         guard count < Self.limit else { return }
         entries[index] = CompressionEntry(key: key, stamp: stamp, offset: UInt16(offset))
+        log[count] = UInt16(index)
         count += 1
     }
 }

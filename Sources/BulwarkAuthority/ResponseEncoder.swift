@@ -2,8 +2,16 @@
 // query, answer, authority, additional, OPT. Name compression (RFC 1035 §4.1.4) keeps
 // where each name of a zone was written in a small per-response table (CompressionTable).
 // Truncation (RFC 2181 §9, RFC 1035 §4.2.1) as NSD and Knot: when the answer or
-// authority section does not fit, both are dropped and TC is set; additional RRsets
-// that do not fit are left out, except glue a referral needs (RFC 9471: TC).
+// authority section does not fit, both are dropped and TC is set. The additional section
+// is written RRset by RRset from a rollback point (position and compression table): one
+// that does not fit is taken back and the next one tried, as NSD does; glue a referral
+// needs that does not fit sets TC (RFC 9471 §3).
+//
+// Bounds: `ZoneSet.respond` checks the buffer once (a precondition, in every build):
+// room for the header, the question and an OPT. Every record is written only after
+// `reserve` has found room in the buffer for its worst case (an uncompressed owner, the
+// stored record, a chain name), so no write can pass the buffer's end, in any build;
+// debug builds also check each write against the reservation.
 import BulwarkWire
 import BulwarkZone
 
@@ -14,19 +22,72 @@ struct ResponseWriter {
     var pos: Int
     var names: CompressionTable
     let chainOffsets: UnsafeMutablePointer<Int>
+    /// The end of the room `reserve` found: writes stay below it.
+    var reserved: Int
+
+    init(out: UnsafeMutableRawBufferPointer, pos: Int, names: CompressionTable, chainOffsets: UnsafeMutablePointer<Int>) {
+        self.out = out
+        self.pos = pos
+        self.names = names
+        self.chainOffsets = chainOffsets
+        self.reserved = pos
+    }
+
+    /// Makes sure `count` octets from `pos` lie inside the buffer; false when they do not
+    /// (nothing may be written then).
+    @inline(__always)
+    mutating func reserve(_ count: Int) -> Bool {
+        guard count <= out.count - pos else { return false }
+        reserved = pos + count
+        return true
+    }
+
+    /// Where to come back to if what follows does not fit.
+    struct Mark {
+        var pos: Int
+        var names: Int
+    }
 
     @inline(__always)
-    mutating func byte(_ value: UInt8) { out[pos] = value; pos += 1 }
+    var mark: Mark { Mark(pos: pos, names: names.mark) }
+
+    /// Takes back everything written since `mark`: its octets and the names it recorded
+    /// for compression (which would point at octets about to be overwritten).
+    @inline(__always)
+    mutating func rollback(to mark: Mark) {
+        pos = mark.pos
+        names.rollback(to: mark.names)
+    }
+
+    @inline(__always)
+    mutating func byte(_ value: UInt8) {
+        assert(pos < reserved)
+        out.baseAddress!.storeBytes(of: value, toByteOffset: pos, as: UInt8.self)
+        pos += 1
+    }
 
     @inline(__always)
     mutating func copy(_ src: UnsafeRawPointer, _ count: Int) {
+        assert(count <= reserved - pos)
         (out.baseAddress! + pos).copyMemory(from: src, byteCount: count)
         pos += count
     }
 
     @inline(__always)
+    mutating func u16(_ value: UInt16, at offset: Int) {
+        assert(offset + 2 <= reserved)
+        out.baseAddress!.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt16.self)
+    }
+
+    @inline(__always)
+    mutating func u32(_ value: UInt32, at offset: Int) {
+        assert(offset + 4 <= reserved)
+        out.baseAddress!.storeBytes(of: value.bigEndian, toByteOffset: offset, as: UInt32.self)
+    }
+
+    @inline(__always)
     mutating func pointer(to offset: Int) {
-        out.storeU16(0xC000 | UInt16(offset), at: pos)
+        u16(0xC000 | UInt16(offset), at: pos)
         pos += 2
     }
 
@@ -92,11 +153,19 @@ extension UnsafeMutableRawBufferPointer {
 }
 
 extension ZoneSet {
+    /// The least room a response buffer must have: a header, the longest question and an
+    /// OPT record, with room to spare for the options appended to it (cookie, EDE).
+    public static let minimumResponseCapacity = 512
+
     /// Writes the complete response for a well-formed QUERY (opcode 0, QDCOUNT 1: already
-    /// checked by QueryParser) into `out` (capacity >= 65535). `maxSize` is the size limit
-    /// for this response. Returns the response length.
+    /// checked by QueryParser) into `out`, whose capacity must be at least `maxSize` and at
+    /// least `minimumResponseCapacity` (checked here, once, in every build; every write
+    /// below stays inside it by construction). `maxSize` is the size limit for this
+    /// response. Returns the response length.
     public func respond(to query: ParsedQuery, message: UnsafeRawBufferPointer, into out: UnsafeMutableRawBufferPointer,
                         maxSize: Int, ourPayloadSize: UInt16, scratch: inout AnswerScratch) -> Int {
+        precondition(out.count >= Self.minimumResponseCapacity && out.count >= maxSize,
+                     "response buffer smaller than the response size limit")
         let qlen = query.qnameLength
         // Class IN is served, and QCLASS * (RFC 1035 §3.2.5) exactly as IN (as Knot; NSD
         // clears AA); other classes are not ours (NSD and Knot: REFUSED).
@@ -114,6 +183,7 @@ extension ZoneSet {
         }
         scratch.startChain(UnsafeRawBufferPointer(rebasing: message[12..<(12 + qlen)]))
         buildPlan(qtype: query.qtype.rawValue, dnssec: query.edns?.dnssecOK ?? false, scratch: &scratch)
+        orderAdditional(scratch: &scratch)
         if scratch.plan.refused {  // REFUSED, or SERVFAIL for an expired secondary zone
             return ResponseHeader.writeError(into: out, query: message, rcode: RCode(scratch.plan.rcode), id: query.id,
                                              queryFlags: query.flags, qnameLength: qlen, edns: query.edns,
@@ -134,20 +204,25 @@ extension ZoneSet {
 
         // Borrow the scratch arrays as raw pointers for the whole response.
         var written: [CompressionEntry] = []
+        var log: [UInt16] = []
         var chainOffsets: [Int] = []
         swap(&written, &scratch.compression)
+        swap(&log, &scratch.compressionLog)
         swap(&chainOffsets, &scratch.chainOffsets)
         defer {
             swap(&written, &scratch.compression)
+            swap(&log, &scratch.compressionLog)
             swap(&chainOffsets, &scratch.chainOffsets)
         }
         var an = 0, ns = 0, ar = 0
         var tc = false
         var end = questionEnd
         written.withUnsafeMutableBufferPointer { writtenBuf in
+          log.withUnsafeMutableBufferPointer { logBuf in
             chainOffsets.withUnsafeMutableBufferPointer { chainBuf in
                 var w = ResponseWriter(out: out, pos: questionEnd,
-                                       names: CompressionTable(entries: writtenBuf.baseAddress!, stamp: stamp),
+                                       names: CompressionTable(entries: writtenBuf.baseAddress!, log: logBuf.baseAddress!,
+                                                               stamp: stamp),
                                        chainOffsets: chainBuf.baseAddress!)
                 for i in 0..<chainBuf.count { chainBuf[i] = -1 }
                 chainBuf[0] = 12
@@ -181,20 +256,33 @@ extension ZoneSet {
                     end = questionEnd
                     return
                 }
+                // The additional section (in the order orderAdditional gave it): an RRset
+                // that does not fit is taken back and the next one tried. Its RRSIGs follow
+                // it (addSigned) and go with it; RRSIGs alone that do not fit set no TC
+                // (RFC 4035 §3.1.1).
                 i = 0
+                var skipped = false
                 while i < scratch.plan.additional.count {
                     let e = scratch.plan.additional[i]
                     i += 1
-                    let save = w.pos
+                    // (The type is looked at only off the common path: after a skip, or
+                    // when this entry does not fit.)
+                    if skipped && isSignature(e) { continue }
+                    let mark = w.mark
                     guard let c = writeRRSet(e, &w, scratch: &scratch), w.pos <= limit else {
-                        w.pos = save
-                        if e.required { tc = true }  // RFC 9471 §3: glue that did not fit.
-                        break
+                        w.rollback(to: mark)
+                        if !isSignature(e) {
+                            skipped = true
+                            if e.required { tc = true }  // RFC 9471 §3: glue that must fit did not.
+                        }
+                        continue
                     }
+                    skipped = false
                     ar += c
                 }
                 end = w.pos
             }
+          }
         }
         if let edns = query.edns {
             end += OPTRecord.write(into: out, at: end, payloadSize: ourPayloadSize, extendedRCode: 0,
@@ -211,40 +299,57 @@ extension ZoneSet {
         return end
     }
 
+    /// True when the entry is RRSIGs (which go with the RRset before them).
+    @inline(__always)
+    func isSignature(_ e: PlanEntry) -> Bool {
+        self[zone: e.zone][rrset: e.rrset].type == RRType.rrsig.rawValue
+    }
+
     /// Writes the records of one plan entry; nil when they would overrun the buffer.
     @inline(__always)
     func writeRRSet(_ entry: PlanEntry, _ writer: inout ResponseWriter, scratch: inout AnswerScratch) -> Int? {
         let z = self[zone: entry.zone]
         let set = z[rrset: entry.rrset]
         var ownerRef = -1
+        // The root is one octet, shorter than a pointer to it (as NSD writes it): known
+        // for a chain name (the question ".") before, for a zone's name once written.
+        var ownerIsRoot = false
+        if case .chain(let link) = entry.owner { ownerIsRoot = scratch.chain[link].length == 1 }
         var i = Int(set.recordStart)
         let last = i + Int(set.recordCount)
         if entry.kind == .synthesizedCNAME { i = last - 1 }  // one CNAME, from the DNAME's TTL
         while i < last {
             let rec = z.recordEntries[i]
             i += 1
-            // Worst case: an uncompressed owner and the record (a synthesized name is at most 255).
-            guard writer.pos + 256 + Int(rec.length) + 256 <= writer.out.count else { return nil }
+            // The worst case of what this record writes: an uncompressed owner (255), the
+            // stored record (its rdata names at most as long as stored) and, for a
+            // synthesized CNAME, its target (255). Every write below stays inside it.
+            guard writer.reserve(256 + Int(rec.length) + 256) else { return nil }
             // Owner.
-            if ownerRef >= 0 && ownerRef < 0x4000 {
+            if ownerIsRoot {
+                writer.byte(0)
+            } else if ownerRef >= 0 && ownerRef < 0x4000 {
                 writer.pointer(to: ownerRef)
             } else {
                 switch entry.owner {
-                case .name(let name): ownerRef = writer.writeName(z, entry.zone, name)
+                case .name(let name):
+                    let start = writer.pos
+                    ownerRef = writer.writeName(z, entry.zone, name)
+                    ownerIsRoot = writer.pos - start == 1
                 case .chain(let link): ownerRef = writeChainName(link, &writer, scratch: &scratch)
                 }
             }
             if entry.kind == .synthesizedCNAME, let defines = entry.defines {
                 // RFC 6672 §3.1: CNAME, class IN, the DNAME's TTL, the substituted name.
-                writer.out.storeU16(RRType.cname.rawValue, at: writer.pos)
-                writer.out.storeU16(RRClass.in.rawValue, at: writer.pos + 2)
-                writer.out.storeU32(rec.ttl, at: writer.pos + 4)
+                writer.u16(RRType.cname.rawValue, at: writer.pos)
+                writer.u16(RRClass.in.rawValue, at: writer.pos + 2)
+                writer.u32(rec.ttl, at: writer.pos + 4)
                 let lengthAt = writer.pos + 8
                 writer.pos += 10
                 let start = writer.pos
                 let ref = writeChainName(defines, &writer, scratch: &scratch)
                 writer.chainOffsets[defines] = ref
-                writer.out.storeU16(UInt16(writer.pos - start), at: lengthAt)
+                writer.u16(UInt16(writer.pos - start), at: lengthAt)
                 return 1
             }
             let src = UnsafeRawPointer(z.recordAddress(rec))
@@ -270,7 +375,7 @@ extension ZoneSet {
             }
             let rdlength = Int(rec.length) - 10
             if rdlength > cursor { writer.copy(src + 10 + cursor, rdlength - cursor) }
-            writer.out.storeU16(UInt16(writer.pos - rdataStart), at: lengthAt)
+            writer.u16(UInt16(writer.pos - rdataStart), at: lengthAt)
         }
         return Int(set.recordCount)
     }

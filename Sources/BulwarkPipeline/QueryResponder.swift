@@ -81,12 +81,18 @@ public final class QueryResponder {
         observer?.zonesChanged(zones)
     }
 
+    /// The capacity `respond` needs: the largest DNS message.
+    public static let responseCapacity = 65535
+
     /// Answers one query from `client`: writes the response into `response` (capacity
-    /// ≥ 65535) and returns its length; 0 means send nothing; `streamPending` (TCP only)
-    /// means the answer is a stream of messages, to be taken with `takeStream()`. With an
-    /// observer, then tells it what became of the query.
+    /// ≥ `responseCapacity`, checked here once, in every build: the size limits below
+    /// are at most that, and every write stays inside them) and returns its length; 0
+    /// means send nothing; `streamPending` (TCP only) means the answer is a stream of
+    /// messages, to be taken with `takeStream()`. With an observer, then tells it what
+    /// became of the query.
     public func respond(to query: UnsafeRawBufferPointer, transport: Transport, client: ClientAddress,
                         into response: UnsafeMutableRawBufferPointer) -> Int {
+        precondition(response.count >= Self.responseCapacity, "response buffer under 65535 octets")
         guard let observer else {
             return respondUnobserved(to: query, transport: transport, client: client, into: response)
         }

@@ -237,9 +237,12 @@ public enum ResponseHeader {
     /// Response flags for a query's flags: QR set, opcode and RD echoed (RFC 1035 §4.1.1),
     /// AA/TC/RA/AD/CD/Z clear, rcode low 4 bits set. CD is a resolver's business
     /// (RFC 4035 §3.2.2); an authoritative server does not copy it, as NSD and Knot.
+    /// RD, AD and CD are defined for QUERY only (RFC 1035 §4.1.1, RFC 4035 §3.2): the
+    /// answer to any other opcode (NOTIMP, RFC 6895 §2.2) copies none of them.
     @inline(__always)
     public static func flags(forQueryFlags queryFlags: UInt16, rcode: RCode, authoritative: Bool) -> UInt16 {
-        var f = HeaderFlags.qr | (queryFlags & (HeaderFlags.opcodeMask | HeaderFlags.rd))
+        let isQuery = queryFlags & HeaderFlags.opcodeMask == 0
+        var f = HeaderFlags.qr | (queryFlags & (HeaderFlags.opcodeMask | (isQuery ? HeaderFlags.rd : 0)))
         if authoritative { f |= HeaderFlags.aa }
         f |= rcode.rawValue & 0x000F
         return f

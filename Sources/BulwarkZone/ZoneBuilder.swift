@@ -627,7 +627,7 @@ func coveredType(_ rr: ResourceRecord) -> UInt16 { UInt16(rr.rdata[0]) << 8 | UI
 @inline(__always)
 func rdataMayHoldNames(_ type: UInt16) -> Bool {
     switch type {
-    case 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15, 33, 39: return true
+    case 2, 3, 4, 5, 6, 7, 8, 9, 12, 14, 15, 33, 39, 64, 65: return true
     default: return false
     }
 }
@@ -694,6 +694,8 @@ func rdataNameLayout(_ rr: ResourceRecord) throws(ZoneError) -> (names: [ParsedR
         return ([try one(at: 2, compress: true, target: true)], d.count)
     case 33:  // SRV: target not compressed (RFC 2782)
         return ([try one(at: 6, compress: false, target: true)], d.count)
+    case 64, 65:  // SVCB, HTTPS: TargetName after SvcPriority, never compressed (RFC 9460 §2.2)
+        return ([try one(at: 2, compress: false, target: true, exact: false)], d.count)
     default:
         return ([], d.count)
     }

@@ -39,6 +39,14 @@ final class AllocationTests: XCTestCase {
         ns.sub  IN AAAA  2001:db8::53
         dn      IN DNAME other.net.
         a.b.c.ent IN A   192.0.2.7
+        dl      IN NS    o1
+        dl      IN NS    zz.dl
+        o1      IN A     192.0.2.11
+        o1      IN A     192.0.2.12
+        \((1...18).map { "zz.dl   IN AAAA  2001:db8::1:\($0)" }.joined(separator: "\n"))
+        svc     IN HTTPS 1 . alpn=h2
+        svc     IN A     192.0.2.61
+        svca    IN HTTPS 0 svc.example.
         \((0..<40).map { "big     IN TXT   \"record \($0) of a set too large for 512 octets\"" }.joined(separator: "\n"))
         """
 
@@ -112,6 +120,14 @@ final class AllocationTests: XCTestCase {
         return m
     }
 
+    /// A query with opcode 15 and RD, AD, CD set.
+    static func notImplemented() throws -> [UInt8] {
+        var q = try query("www.example.", 1)
+        q[2] |= 15 << 3
+        q[3] |= 0x30
+        return q
+    }
+
     static func cases() throws -> [Case] {
         let plainEDNS = (payload: UInt16(1232), version: UInt8(0), dnssecOK: false, cookie: false)
         let doEDNS = (payload: UInt16(4096), version: UInt8(0), dnssecOK: true, cookie: true)
@@ -136,6 +152,15 @@ final class AllocationTests: XCTestCase {
                  rcode: 0, aa: true, tc: false, counts: (0, 1, 0)),
             Case(name: "referral with glue", query: try query("www.sub.example.", 1), transport: .udp,
                  rcode: 0, aa: false, tc: false, counts: (0, 2, 2)),
+            Case(name: "referral: optional glue kept, required glue taken back, TC (RFC 9471)",
+                 query: try query("www.dl.example.", 1), transport: .udp,
+                 rcode: 0, aa: false, tc: true, counts: (0, 2, 1)),
+            Case(name: "HTTPS AliasMode: target's addresses and HTTPS (RFC 9460)", query: try query("svca.example.", 65),
+                 transport: .udp, rcode: 0, aa: true, tc: false, counts: (1, 0, 2)),
+            Case(name: "HTTPS ServiceMode \".\": the owner's addresses", query: try query("svc.example.", 65),
+                 transport: .udp, rcode: 0, aa: true, tc: false, counts: (1, 0, 1)),
+            Case(name: "NOTIMP: unknown opcode", query: try notImplemented(), transport: .udp,
+                 rcode: 4, aa: false, tc: false, counts: (0, 0, 0)),
             Case(name: "wildcard", query: try query("x42.wild.example.", 1), transport: .udp,
                  rcode: 0, aa: true, tc: false, counts: (1, 0, 0)),
             Case(name: "wildcard TXT", query: try query("a.b.wild.example.", 16), transport: .udp,

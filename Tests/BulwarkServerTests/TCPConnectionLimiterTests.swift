@@ -1,4 +1,5 @@
 import BulwarkDefences
+import BulwarkTestSupport
 import Foundation
 import XCTest
 @testable import BulwarkServer
@@ -125,7 +126,7 @@ final class TCPConnectionLimiterTests: XCTestCase {
     /// choice always equals a scan of the whole table for (idle before receiving, oldest
     /// first), and the queues stay bounded.
     func testEvictionOrderMatchesAFullScan() {
-        var rng = SystemRandomNumberGenerator()
+        var rng = TestSeed.generator(128)
         var l = TCPConnectionLimiter(maxConnections: 50, maxPerClient: 5)
         var now: UInt64 = 0
         let clients = (0..<20).map { ClientAddress(ipv4: 0x7F05_0000 | UInt32($0)) }

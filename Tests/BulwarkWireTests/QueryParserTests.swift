@@ -133,4 +133,28 @@ final class QueryParserTests: XCTestCase {
         let opt = Array(resp[(12 + 21)...])
         XCTAssertEqual(opt, [0, 0, 41, 0x04, 0xD0, 0, 0, 0x80, 0, 0, 0])
     }
+
+    /// RD, AD and CD are defined for QUERY only: NOTIMP for another opcode copies none of
+    /// them (only QR, the opcode and the rcode are set); a QUERY's RD is still echoed.
+    func testNotImpCopiesNoRDADOrCD() {
+        for opcode: UInt16 in [1, 2, 3, 5, 6, 15] {
+            var b = QueryBuilder()
+            b.flags = opcode << 11 | HeaderFlags.rd | HeaderFlags.ad | HeaderFlags.cd
+            let query = b.bytes()
+            guard case .error(let rc, let id, let flags, let qlen, let edns) = parse(query) else { return XCTFail() }
+            XCTAssertEqual(rc, .notImp)
+            var out = [UInt8](repeating: 0xFF, count: 512)
+            _ = query.withUnsafeBytes { q in
+                out.withUnsafeMutableBytes { o in
+                    ResponseHeader.writeError(into: o, query: q, rcode: rc, id: id, queryFlags: flags,
+                                              qnameLength: qlen, edns: edns, ourPayloadSize: 1232)
+                }
+            }
+            let rflags = UInt16(out[2]) << 8 | UInt16(out[3])
+            XCTAssertEqual(rflags, HeaderFlags.qr | opcode << 11 | UInt16(RCode.notImp.rawValue), "opcode \(opcode)")
+        }
+        let queryFlags = HeaderFlags.rd | HeaderFlags.ad | HeaderFlags.cd
+        XCTAssertEqual(ResponseHeader.flags(forQueryFlags: queryFlags, rcode: .noError, authoritative: true),
+                       HeaderFlags.qr | HeaderFlags.aa | HeaderFlags.rd)
+    }
 }

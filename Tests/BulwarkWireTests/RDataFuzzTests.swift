@@ -7,7 +7,9 @@ import XCTest
 final class RDataFuzzTests: XCTestCase {
     /// RDATA_FUZZ_ITERATIONS and RDATA_FUZZ_SEED run it longer locally.
     static let iterations = Int(ProcessInfo.processInfo.environment["RDATA_FUZZ_ITERATIONS"] ?? "") ?? 400
-    static let seed = UInt64(ProcessInfo.processInfo.environment["RDATA_FUZZ_SEED"] ?? "") ?? 42
+    /// BULWARK_TEST_SEED (or the older RDATA_FUZZ_SEED) reruns a failure.
+    static let seed = TestSeed.value(UInt64(ProcessInfo.processInfo.environment["RDATA_FUZZ_SEED"] ?? "") ?? 42,
+                                     test: "RDataFuzzTests")
 
     func testMutatedRDataRoundTrips() throws {
         var rng = SplitMix64(state: Self.seed)

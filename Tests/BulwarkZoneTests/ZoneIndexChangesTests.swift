@@ -55,7 +55,7 @@ final class ZoneIndexChangesTests: XCTestCase {
         let catalog = ZoneCatalog(store: store)
         let pool = (0..<1200).map { "z\($0).test." }
         _ = catalog.publish(pool[0..<1000].map { Self.zone($0) }, from: .api)
-        var random = SplitMix64(seed: 20261211)
+        var random = TestSeed.generator(20261211)
         var old = store.current
         var serial: UInt32 = 1
         for step in 0..<600 {

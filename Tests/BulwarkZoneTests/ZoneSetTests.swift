@@ -78,7 +78,7 @@ final class ZoneSetTests: XCTestCase {
     func testRandomPublishesKeepEveryZoneFindable() throws {
         let store = ZoneStore(ZoneSet(zones: []))
         let catalog = ZoneCatalog(store: store)
-        var random = SplitMix64(seed: 20261207)
+        var random = TestSeed.generator(20261207)
         let pool: [DNSName] = (0..<400).map { i in
             switch i % 4 {
             case 0, 1: Self.name("z\(i / 4).test.")
@@ -136,7 +136,9 @@ final class ZoneSetTests: XCTestCase {
             try body()
             let took = ContinuousClock.now - clock
             print("ZoneSetTests: \(what) beside \(count) zones: \(took)")
-            XCTAssertLessThan(took, .milliseconds(200), what)
+            // A ratio to the bulk publish (both slow down together on a loaded machine),
+            // never tighter than 200 ms: here about 0.1 ms against 4.5 s.
+            XCTAssertLessThan(took, max(.milliseconds(200), bulk / 20), what)
         }
         // And what moved, as a worker's counters see it (ZoneSet.indexChanges).
         func timedChanges(_ what: String, _ body: () throws -> Void) rethrows -> ZoneIndexChanges {
@@ -144,7 +146,7 @@ final class ZoneSetTests: XCTestCase {
             try timed(what, body)
             clock = ContinuousClock.now
             let changes = store.current.indexChanges(since: before)
-            XCTAssertLessThan(ContinuousClock.now - clock, .milliseconds(20), "index changes after: \(what)")
+            XCTAssertLessThan(ContinuousClock.now - clock, max(.milliseconds(20), bulk / 200), "index changes after: \(what)")
             return changes
         }
         let extra = Self.zone(origins[count])
