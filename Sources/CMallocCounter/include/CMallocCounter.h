@@ -24,5 +24,8 @@ cmc_counts cmc_stop(void);
 void cmc_trace(int on);
 /// 1 when this process's malloc is the counting one (the interposition works).
 int cmc_interposed(void);
+/// 1 when built under AddressSanitizer or ThreadSanitizer: malloc is the sanitizer's and
+/// nothing is counted.
+int cmc_sanitized(void);
 
 #endif
