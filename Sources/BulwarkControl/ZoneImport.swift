@@ -85,10 +85,12 @@ enum ZoneImport {
     /// the zone's records are then formatted into rows on both cores.
     static func prepare(_ parsed: ParsedZone, text: [String]?, origin: DNSName, field: String) throws(APIError) -> PreparedZone {
         final class Slots: @unchecked Sendable {
-            // Each slot is written by one thread and read after all have finished.
+            // Each slot is written by one thread and read after all have finished: one
+            // property each (two threads writing elements of one array would race on it).
             var issues: [ZoneIssue] = []
             var built: Result<Zone, ZoneError>?
-            var halves: [[StoredRRset]] = [[], []]
+            var firstHalf: [StoredRRset] = []
+            var secondHalf: [StoredRRset] = []
         }
         let slots = Slots()
         let start = ContinuousClock.now
@@ -110,11 +112,15 @@ enum ZoneImport {
         let names = zone.nameCount
         if text == nil || zone.recordCount <= listedRecords {
             DispatchQueue.concurrentPerform(iterations: 2) { k in
-                slots.halves[k] = storedRRsets(zone, names: k == 0 ? 0..<(names / 2) : (names / 2)..<names)
+                if k == 0 {
+                    slots.firstHalf = storedRRsets(zone, names: 0..<(names / 2))
+                } else {
+                    slots.secondHalf = storedRRsets(zone, names: (names / 2)..<names)
+                }
             }
         }
         let warnings = (parsed.warnings + slots.issues).map(\.description)
-        var prepared = PreparedZone(zone: zone, text: text ?? [], rrsets: slots.halves[0] + slots.halves[1], warnings: warnings)
+        var prepared = PreparedZone(zone: zone, text: text ?? [], rrsets: slots.firstHalf + slots.secondHalf, warnings: warnings)
         prepared.timings.build = (built - start).seconds
         prepared.timings.format = (ContinuousClock.now - built).seconds
         return prepared
