@@ -22,6 +22,11 @@ Documented differences the rule accepts (`verdict`, each naming its RFC):
   * RFC 9460 2.5.2 / 4.2: for an SVCB/HTTPS answer in ServiceMode with TargetName
     ".", the owner is the effective target: its A/AAAA in the additional section are
     accepted beyond a peer's (Knot 3.2 and NSD 4.6 do not add them).
+  * RFC 2181 9 / RFC 1035 4.1.1: a truncated reply sends the client to TCP, and what it
+    carries is not to be used: Bulwark sends it with no records, where NSD and Knot send
+    what fits (each its own choice: they differ from each other on signed answers). An
+    empty reply with TC is accepted when the peer's has TC too and the same RCODE,
+    flags, question and EDNS; any record in it is compared as usual.
 """
 import difflib
 import random
@@ -288,6 +293,12 @@ def accepted_difference(peer, subject, other=None):
     docstring), or None. Only the additional section may differ; `other`, the other
     peer, also counts for what "a peer sends" when the section was cut."""
     if "error" in peer or "error" in subject:
+        return None
+    # RFC 2181 9: a truncated reply sent empty.
+    if "TC" in subject["flags"] and "TC" in peer["flags"] and \
+            not (subject["answer"] or subject["authority"] or subject["additional"]):
+        if all(subject.get(k) == peer.get(k) for k in ("rcode", "opcode", "flags", "question", "edns")):
+            return "RFC 2181 9: a truncated reply sent empty"
         return None
     if not same(_without(peer, "additional"), _without(subject, "additional")):
         return None

@@ -134,7 +134,17 @@ def test_edns_options_are_compared_but_cookies_are_not():
 def test_truncated_replies_are_compared():
     tc = dns.flags.QR | dns.flags.AA | dns.flags.TC
     empty = normalize(reply(flags=tc))
-    assert not same(empty, normalize(reply(rrs=[A], flags=tc)))
+    peer = normalize(reply(rrs=[A], flags=tc))
+    assert not same(empty, peer)
+    # RFC 2181 9: empty with TC where the peers truncate too is accepted ...
+    assert verdict(peer, peer, empty) is None
+    # ... but not without TC, not where the peers answer whole, not with other records.
+    assert verdict(peer, peer, normalize(reply(flags=dns.flags.QR | dns.flags.AA))) is not None
+    whole = normalize(reply(rrs=[A]))
+    assert verdict(whole, whole, empty) is not None
+    other = normalize(reply(rrs=[("www.example.", 3600, "TXT", "other")], flags=tc))
+    assert verdict(peer, peer, other) is not None
+    assert verdict(peer, peer, normalize(reply(flags=tc, rcode=dns.rcode.NXDOMAIN))) is not None
 
 
 def test_additional_cut_at_the_size_limit():
