@@ -89,7 +89,9 @@ final class SecondaryIndependenceTests: ServerTestCase {
         let transferred = await eventually(5) { catalog.zone(named: test).map { !$0.isExpired && $0.serial == 1 } ?? false }
         XCTAssertTrue(transferred, "\(String(describing: status(test)))")
         XCTAssertEqual(status(test)?.axfrCount, 1)
-        XCTAssertTrue(FileManager.default.fileExists(atPath: secondaries.disk.zonePath(test)))
+        // The on-disk copy is written once the zone is served (on the thread pool).
+        let copied = await eventually(5) { FileManager.default.fileExists(atPath: secondaries.disk.zonePath(test)) }
+        XCTAssertTrue(copied)
         // ... then checked again after REFRESH (1 s) ...
         let refreshed = await eventually(4) { (status(test)?.upToDateCount ?? 0) >= 2 }
         XCTAssertTrue(refreshed, "\(String(describing: status(test)))")
