@@ -153,12 +153,12 @@ let package = Package(
             name: "BulwarkFuzzTargets",
             dependencies: [
                 "BulwarkWire", "BulwarkZoneFile", "BulwarkZone", "BulwarkAuthority", "BulwarkDefences",
-                "BulwarkTransfer", "BulwarkPipeline",
+                "BulwarkTransfer", "BulwarkPipeline", "CLibFuzzer",
             ],
             exclude: ["Zones"]
         ),
         .target(name: "CLibFuzzer"),
-        .executableTarget(name: "bulwark-fuzz", dependencies: ["BulwarkFuzzTargets", "CLibFuzzer"]),
+        .executableTarget(name: "bulwark-fuzz", dependencies: ["BulwarkFuzzTargets"]),
         // The API's target apart: it brings the HTTP and SQL stacks into its build.
         .target(
             name: "BulwarkFuzzAPITargets",
@@ -167,7 +167,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
-        .executableTarget(name: "bulwark-fuzz-api", dependencies: ["BulwarkFuzzAPITargets", "CLibFuzzer"]),
+        .executableTarget(name: "bulwark-fuzz-api", dependencies: ["BulwarkFuzzAPITargets", "BulwarkFuzzTargets"]),
         .target(name: "CMallocCounter", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // What several test targets share: DNS message builders and a response reader, a
         // seeded random generator.

@@ -15,6 +15,11 @@ public enum FuzzAPITarget: String, CaseIterable, Sendable {
         case .json: FuzzJSON.shared.run(input)
         }
     }
+
+    /// Every target by name, as the entry point takes them.
+    public static var entries: [String: FuzzEntry.Run] {
+        Dictionary(uniqueKeysWithValues: allCases.map { t -> (String, FuzzEntry.Run) in (t.rawValue, { @Sendable in t.run($0) }) })
+    }
 }
 
 final class FuzzJSON: @unchecked Sendable {

@@ -120,49 +120,6 @@ import BulwarkWire
         }
         return out
     }
-
-    /// Decodes base32hex (RFC 4648 §7, either case, no padding); nil when it is not.
-    package static func base32hexDecode(_ text: some Collection<UInt8>) -> [UInt8]? {
-        var out: [UInt8] = []
-        var buffer: UInt64 = 0
-        var bits = 0
-        for c in text {
-            let v: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): v = c - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "v"): v = c - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "V"): v = c - UInt8(ascii: "A") + 10
-            default: return nil
-            }
-            buffer = buffer << 5 | UInt64(v)
-            bits += 5
-            if bits >= 8 {
-                bits -= 8
-                out.append(UInt8(truncatingIfNeeded: buffer >> UInt64(bits)))
-            }
-        }
-        // Leftover bits must be zero padding of the last quantum.
-        if bits > 0 && buffer & ((1 << UInt64(bits)) - 1) != 0 { return nil }
-        return out
-    }
-
-    /// Encodes base32hex, lower case (as NSEC3 owner labels are written).
-    package static func base32hexEncode(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("0123456789abcdefghijklmnopqrstuv".utf8)
-        var out: [UInt8] = []
-        var buffer: UInt64 = 0
-        var bits = 0
-        for b in bytes {
-            buffer = buffer << 8 | UInt64(b)
-            bits += 8
-            while bits >= 5 {
-                bits -= 5
-                out.append(alphabet[Int((buffer >> UInt64(bits)) & 31)])
-            }
-        }
-        if bits > 0 { out.append(alphabet[Int((buffer << UInt64(5 - bits)) & 31)]) }
-        return String(decoding: out, as: UTF8.self)
-    }
 }
 
 /// A zone's NSEC3 chain (RFC 5155): the parameters of the apex's NSEC3PARAM and the

@@ -549,7 +549,7 @@ struct ZoneBuilder {
             guard rd.count >= 5, rd[0] == 1, Int(rd[2]) << 8 | Int(rd[3]) == iterations, rd.count >= 5 + Int(rd[4]),
                   Array(rd[5..<(5 + Int(rd[4]))]) == salt else { continue }
             let key = nameBytes.bytes(at: Int(e.offset), count: Int(e.length))
-            guard let hash = NSEC3Hash.base32hexDecode(key[1..<(1 + Int(key[0]))]), hash.count == NSEC3Hash.length
+            guard let hash = Base32Hex.decode(key[1..<(1 + Int(key[0]))]), hash.count == NSEC3Hash.length
             else { continue }
             chain.append((hash, n))
         }

@@ -1,59 +1,17 @@
-// The fuzzing entry point. Built with `-sanitize=fuzzer,address -DFUZZING` (scripts/fuzz),
-// libFuzzer's driver runs the target named by BULWARK_FUZZ_TARGET on every input. Built
-// plainly, `bulwark-fuzz TARGET FILE...` runs files through a target once (to replay a
-// crash without the fuzzer).
+// The fuzzing entry point of the targets in BulwarkFuzzTargets (FuzzEntry): built with
+// `-sanitize=fuzzer,address -DFUZZING` (scripts/fuzz), libFuzzer's driver; built plainly,
+// `bulwark-fuzz TARGET FILE...` replays files through a target.
 import BulwarkFuzzTargets
-#if canImport(Glibc)
-import Glibc
-#endif
 
 #if FUZZING
-import CLibFuzzer
-
-private let selected: FuzzTarget = {
-    let name = getenv("BULWARK_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-    guard let target = FuzzTarget(rawValue: name) else {
-        let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: ", ")
-        fatalError("BULWARK_FUZZ_TARGET must name a target: \(names)")
-    }
-    return target
-}()
-
-/// The entry point (SwiftPM links an executable's `main` to `<module>_main`): libFuzzer's
-/// driver, running `selected` on every input.
+/// SwiftPM links an executable's `main` to `<module>_main`.
 @_cdecl("bulwark_fuzz_main")
 func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    _ = selected
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-        selected.run(UnsafeRawBufferPointer(start: data, count: size))
-        return 0
-    }
+    FuzzEntry.fuzz(argc: argc, argv: argv, targets: FuzzTarget.entries)
 }
 #else
 @main
 struct Replay {
-    static func main() {
-        let args = CommandLine.arguments.dropFirst()
-        guard let name = args.first, let target = FuzzTarget(rawValue: name) else {
-            let names = FuzzTarget.allCases.map(\.rawValue).joined(separator: "|")
-            print("usage: bulwark-fuzz \(names) FILE...")
-            exit(2)
-        }
-        for path in args.dropFirst() {
-            guard let f = fopen(path, "rb") else { print("cannot open \(path)"); exit(1) }
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            while true {
-                let n = fread(&chunk, 1, chunk.count, f)
-                if n <= 0 { break }
-                bytes += chunk[..<n]
-            }
-            fclose(f)
-            bytes.withUnsafeBytes { target.run($0) }
-            print("\(path): ok")
-        }
-    }
+    static func main() { FuzzEntry.replay(targets: FuzzTarget.entries) }
 }
 #endif

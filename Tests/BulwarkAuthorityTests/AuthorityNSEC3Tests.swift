@@ -46,7 +46,7 @@ final class AuthorityNSEC3Tests: XCTestCase {
                               "*.w.example.", "x.w.example.", "y.w.example.", "x.y.w.example.", "xx.example."]
 
     static func hash(_ name: String) -> String {
-        NSEC3Hash.base32hexEncode(NSEC3Hash.hash(try! DNSName(name), salt: [0xAA, 0xBB, 0xCC, 0xDD], iterations: 12))
+        String(decoding: RDataFields.base32HexLabel(NSEC3Hash.hash(try! DNSName(name), salt: [0xAA, 0xBB, 0xCC, 0xDD], iterations: 12)), as: UTF8.self)
     }
 
     /// The NSEC3 chain, the NSEC3PARAM and a stand-in signature of the SOA and of each NSEC3.
@@ -120,8 +120,8 @@ final class AuthorityNSEC3Tests: XCTestCase {
         // No salt, no extra iteration: one SHA-1 (FIPS 180-4) of the wire name.
         XCTAssertEqual(NSEC3Hash.hash(try! DNSName("example."), salt: [], iterations: 0).map { String(format: "%02x", $0) }
             .joined(), sha1Hex([7] + Array("example".utf8) + [0]))
-        XCTAssertEqual(NSEC3Hash.base32hexDecode(Array("0p9mhaveqvm6t7vbl5lop2u3t2rp3tom".utf8))?.count, 20)
-        XCTAssertNil(NSEC3Hash.base32hexDecode(Array("0p9mhaveqvm6t7vbl5lop2u3t2rp3toz".utf8)))
+        XCTAssertEqual(Base32Hex.decode(Array("0p9mhaveqvm6t7vbl5lop2u3t2rp3tom".utf8)[...])?.count, 20)
+        XCTAssertNil(Base32Hex.decode(Array("0p9mhaveqvm6t7vbl5lop2u3t2rp3toz".utf8)[...]))
     }
 
     /// SHA-1 through the same code, of a message of any length (padding across blocks).

@@ -84,7 +84,7 @@ final class AllocationTests: XCTestCase {
         let names = ["n3.test.", "ns1.n3.test.", "www.n3.test.", "wild.n3.test.", "*.wild.n3.test.", "ent.n3.test.",
                      "b.ent.n3.test.", "a.b.ent.n3.test."]
         let hashes = names.map {
-            NSEC3Hash.base32hexEncode(NSEC3Hash.hash(try! DNSName($0), salt: [0xAA, 0xBB, 0xCC, 0xDD], iterations: 5))
+            String(decoding: RDataFields.base32HexLabel(NSEC3Hash.hash(try! DNSName($0), salt: [0xAA, 0xBB, 0xCC, 0xDD], iterations: 5)), as: UTF8.self)
         }.sorted()
         let sig = "300 20370101000000 20260101000000 12345 n3.test. AAAA"
         var text = body + "@ IN RRSIG SOA 13 2 \(sig)\nwww IN RRSIG A 13 3 \(sig)\n"

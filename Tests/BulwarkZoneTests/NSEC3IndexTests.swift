@@ -29,14 +29,14 @@ final class NSEC3IndexTests: XCTestCase {
 
     func testBase32hex() {
         let bytes: [UInt8] = (0..<20).map { UInt8($0 * 13 & 0xFF) }
-        let text = NSEC3Hash.base32hexEncode(bytes)
+        let text = base32hexText(bytes)
         XCTAssertEqual(text.count, 32)
-        XCTAssertEqual(NSEC3Hash.base32hexDecode(Array(text.utf8)), bytes)
-        XCTAssertEqual(NSEC3Hash.base32hexDecode(Array(text.uppercased().utf8)), bytes)
-        XCTAssertNil(NSEC3Hash.base32hexDecode(Array("w".utf8)))  // outside the alphabet
+        XCTAssertEqual(Base32Hex.decode(Array(text.utf8)[...]), bytes)
+        XCTAssertEqual(Base32Hex.decode(Array(text.uppercased().utf8)[...]), bytes)
+        XCTAssertNil(Base32Hex.decode(Array("0w".utf8)[...]))  // outside the alphabet
         // RFC 4648 §10 test vectors (base32hex, padding dropped).
-        XCTAssertEqual(NSEC3Hash.base32hexEncode(Array("foobar".utf8)), "cpnmuoj1e8")
-        XCTAssertEqual(NSEC3Hash.base32hexDecode(Array("cpnmuoj1e8".utf8)), Array("foobar".utf8))
+        XCTAssertEqual(base32hexText(Array("foobar".utf8)), "cpnmuoj1e8")
+        XCTAssertEqual(Base32Hex.decode(Array("cpnmuoj1e8".utf8)[...]), Array("foobar".utf8))
     }
 
     func testIndexFromRecordsAndEdits() throws {
@@ -48,13 +48,13 @@ final class NSEC3IndexTests: XCTestCase {
         let param: [UInt8] = [1, 0, 0, 2, 2, 0, 0xAB]  // SHA-1, flags 0, 2 iterations, salt 00AB
         func nsec3(_ iterations: UInt8) -> [UInt8] { [1, 1, 0, iterations, 2, 0, 0xAB, 20] + hash(0) + [0, 1, 0x40] }
         let names = ["z.test.", "a.z.test.", "b.z.test."]
-        let owners = names.map { NSEC3Hash.base32hexEncode(NSEC3Hash.hash(try! DNSName($0), salt: [0, 0xAB], iterations: 2)) }
+        let owners = names.map { base32hexText(NSEC3Hash.hash(try! DNSName($0), salt: [0, 0xAB], iterations: 2)) }
         var records = [try rr("z.test.", .soa, soa), try rr("z.test.", .ns, try DNSName("ns.z.test.").wire),
                        try rr("z.test.", .nsec3param, param), try rr("a.z.test.", .a, [192, 0, 2, 1]),
                        try rr("b.z.test.", .a, [192, 0, 2, 2])]
         for o in owners { records.append(try rr("\(o).z.test.", .nsec3, nsec3(2))) }
         // One with other parameters: not of the chain.
-        records.append(try rr("\(NSEC3Hash.base32hexEncode(hash(1))).z.test.", .nsec3, nsec3(5)))
+        records.append(try rr("\(base32hexText(hash(1))).z.test.", .nsec3, nsec3(5)))
         // One not under the apex directly, and one whose label is no hash: not of it either.
         records.append(try rr("\(owners[0]).a.z.test.", .nsec3, nsec3(2)))
         records.append(try rr("nothash.z.test.", .nsec3, nsec3(2)))
@@ -80,4 +80,9 @@ final class NSEC3IndexTests: XCTestCase {
         elsewhere.replace(try DNSName("c.z.test."), .a, with: [try rr("c.z.test.", .a, [192, 0, 2, 3])])
         XCTAssertEqual(try zone.applying(elsewhere).nsec3.nodes.count, 3)
     }
+}
+
+/// Lower-case base32hex, as NSEC3 owner labels are written.
+func base32hexText(_ bytes: [UInt8]) -> String {
+    String(decoding: RDataFields.base32HexLabel(bytes), as: UTF8.self)
 }

@@ -9,7 +9,7 @@ enum Base64 {
         return t
     }()
 
-    static func encode(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
+    package static func encode(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
         out.reserveCapacity(out.count + (bytes.count + 2) / 3 * 4)
         var i = bytes.startIndex
         let end = bytes.endIndex
@@ -64,11 +64,11 @@ enum Base64 {
     }
 }
 
-enum Base32Hex {
+package enum Base32Hex {
     static let alphabet: [UInt8] = Array("0123456789ABCDEFGHIJKLMNOPQRSTUV".utf8)
 
     /// Unpadded, upper case, as BIND and dig print NSEC3 hashes (RFC 5155 §3.3).
-    static func encode(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
+    package static func encode(_ bytes: ArraySlice<UInt8>, into out: inout [UInt8]) {
         var buffer: UInt64 = 0
         var bits = 0
         for b in bytes {
@@ -92,7 +92,7 @@ enum Base32Hex {
     }
 
     /// Decodes unpadded base32hex (either case). Rejects impossible lengths and stray bits.
-    static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+    package static func decode(_ text: ArraySlice<UInt8>) -> [UInt8]? {
         switch text.count % 8 { case 1, 3, 6: return nil; default: break }
         var out: [UInt8] = []
         out.reserveCapacity(text.count * 5 / 8)
