@@ -180,7 +180,7 @@ def test_api_zone_is_answered_over_dns_and_fast(started):
     os.makedirs(REPORTS, exist_ok=True)
     with open(os.path.join(REPORTS, "control-latency.txt"), "w") as f:
         f.write(line + "\n")
-    # Issue 6: answered within 50 ms of the API's reply. One change in ten may miss it
+    # Answered within 50 ms of the API's reply. One change in ten may miss it
     # (a loaded 2-core machine deschedules the server now and then: the figures are
     # printed and written above); none may take a second.
     assert p90 < 50, line
